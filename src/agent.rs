@@ -1,0 +1,299 @@
+//! `Agent`: a provider, a model, a store and tools; the factory of sessions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::provider::{self, ApiKey, Endpoint, Provider};
+use crate::session::{validate_id, Session, SessionData, SessionOptions};
+use crate::store::{self, MemoryStore, SessionStore};
+use crate::{Error, Result, Tool};
+
+/// Something worth telling a person while a turn runs (the CLI prints these on stderr).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// Another process holds the session's turn lock; this turn waits.
+    WaitingForLock {
+        /// The session id.
+        id: String,
+    },
+}
+
+type NoticeFn = dyn Fn(&Notice) + Send + Sync;
+
+/// A configured model endpoint and the store its sessions live in.
+///
+/// Cloning is cheap (shared state). Built from the environment with [`Agent::new`] or in full
+/// with [`Agent::builder`].
+#[derive(Clone)]
+pub struct Agent {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    provider: Arc<dyn Provider>,
+    model: String,
+    store: Arc<dyn SessionStore>,
+    tools: Vec<Tool>,
+    lock_timeout: Option<Duration>,
+    notice: Option<Arc<NoticeFn>>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("provider", &self.inner.provider.name())
+            .field("model", &self.inner.model)
+            .field("store", &self.inner.store.describe())
+            .finish()
+    }
+}
+
+impl Agent {
+    /// An agent for a built-in provider kind (`openai`), reading its key and base URL from the
+    /// environment (`OPENAI_API_KEY`, `OPENAI_BASE_URL`), keeping sessions in memory.
+    pub fn new(provider: &str, model: &str) -> Result<Agent> {
+        Agent::builder().provider(provider).model(model).build()
+    }
+
+    /// A builder for every option.
+    pub fn builder() -> AgentBuilder {
+        AgentBuilder::default()
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &Arc<dyn Provider> {
+        &self.inner.provider
+    }
+
+    /// The default model.
+    pub fn model(&self) -> &str {
+        &self.inner.model
+    }
+
+    /// The store sessions are kept in.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.inner.store
+    }
+
+    /// The tools the model may call.
+    pub fn tools(&self) -> &[Tool] {
+        &self.inner.tools
+    }
+
+    pub(crate) fn lock_timeout(&self) -> Option<Duration> {
+        self.inner.lock_timeout
+    }
+
+    pub(crate) fn notify(&self, notice: &Notice) {
+        if let Some(f) = &self.inner.notice {
+            f(notice);
+        }
+    }
+
+    /// A new session with a generated id, saved in the store.
+    pub fn session(&self) -> Session {
+        self.session_with(SessionOptions::default())
+            .expect("a session with a generated id can always be created in memory")
+    }
+
+    /// A new session with options (id, system prompt, history, title), saved in the store.
+    /// An id that already exists is an error unless [`SessionOptions::overwrite`] is set.
+    pub fn session_with(&self, options: SessionOptions) -> Result<Session> {
+        let id = match options.session_id {
+            Some(id) => {
+                validate_id(&id)?;
+                id
+            }
+            None => crate::time::new_session_id(),
+        };
+        let store = self.store();
+        let _lock = store::lock(&**store, &id, self.lock_timeout(), &mut || {
+            self.notify(&Notice::WaitingForLock { id: id.clone() })
+        })?;
+        if !options.overwrite && store.load(&id)?.is_some() {
+            return Err(Error::Usage(format!(
+                "session '{id}' already exists (use --force to replace it)"
+            )));
+        }
+        let mut data = SessionData::new(&id);
+        data.title = options.title;
+        data.system = options.system;
+        data.provider = Some(self.provider().name().to_string());
+        data.model = Some(self.model().to_string());
+        data.messages = options.messages;
+        store::save_data(&**store, &data)?;
+        Ok(Session::from_parts(self.clone(), data))
+    }
+
+    /// A session from a document already loaded from this agent's store (saves a second read).
+    pub fn resume(&self, data: SessionData) -> Session {
+        Session::from_parts(self.clone(), data)
+    }
+
+    /// The stored session `id`.
+    pub fn load_session(&self, id: &str) -> Result<Session> {
+        let data = store::load_data(&**self.store(), id)?;
+        Ok(Session::from_parts(self.clone(), data))
+    }
+}
+
+/// Builds an [`Agent`]; unset options come from the environment and built-in defaults.
+#[derive(Default)]
+#[must_use]
+pub struct AgentBuilder {
+    provider: Option<String>,
+    kind: Option<String>,
+    provider_impl: Option<Arc<dyn Provider>>,
+    model: Option<String>,
+    base_url: Option<String>,
+    api_key: Option<ApiKey>,
+    headers: Vec<(String, String)>,
+    timeout: Option<Duration>,
+    retries: Option<u32>,
+    store: Option<Arc<dyn SessionStore>>,
+    tools: Vec<Tool>,
+    lock_timeout: Option<Option<Duration>>,
+    notice: Option<Arc<NoticeFn>>,
+}
+
+/// Default model when nothing else names one.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+/// Default provider.
+pub const DEFAULT_PROVIDER: &str = "openai";
+
+impl AgentBuilder {
+    /// The provider by name: a built-in kind (`openai`), or any name when [`Self::kind`] says
+    /// which protocol it speaks.
+    pub fn provider(mut self, name: impl Into<String>) -> Self {
+        self.provider = Some(name.into());
+        self
+    }
+
+    /// The protocol a named provider speaks (defaults to its name).
+    pub fn kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+
+    /// Use this provider implementation instead of a built-in one.
+    pub fn provider_impl(mut self, provider: impl Provider + 'static) -> Self {
+        self.provider_impl = Some(Arc::new(provider));
+        self
+    }
+
+    /// The model.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// The base URL (else the kind's variable, e.g. `OPENAI_BASE_URL`, else its default).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The API key (else the kind's variable, e.g. `OPENAI_API_KEY`).
+    pub fn api_key(mut self, key: ApiKey) -> Self {
+        self.api_key = Some(key);
+        self
+    }
+
+    /// An extra header for every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// How long to wait for the server to answer or send more (default 600 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries on connection errors, 408, 429 and 5xx (default 2).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = Some(retries);
+        self
+    }
+
+    /// Where sessions are kept (default: a fresh [`MemoryStore`]).
+    pub fn store(mut self, store: impl SessionStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Where sessions are kept, shared.
+    pub fn store_arc(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Tools the model may call.
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// How long a turn waits for another process's turn on the same session (default: 300 s;
+    /// `None` waits for ever).
+    pub fn lock_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// Called with notices (waiting for a lock, ...).
+    pub fn on_notice(mut self, f: impl Fn(&Notice) + Send + Sync + 'static) -> Self {
+        self.notice = Some(Arc::new(f));
+        self
+    }
+
+    /// Build the agent.
+    pub fn build(self) -> Result<Agent> {
+        let mut names = std::collections::HashSet::new();
+        for t in &self.tools {
+            if !names.insert(t.name().to_string()) {
+                return Err(Error::Usage(format!("two tools are named '{}'", t.name())));
+            }
+        }
+        let provider = match self.provider_impl {
+            Some(p) => p,
+            None => {
+                let name = self.provider.unwrap_or_else(|| DEFAULT_PROVIDER.to_string());
+                let kind = self.kind.unwrap_or_else(|| name.clone());
+                let (url_var, default_url, key_var) =
+                    provider::kind_defaults(&kind).ok_or_else(|| {
+                        Error::Usage(format!(
+                            "unknown provider '{kind}' (known: {})",
+                            provider::KINDS.join(", ")
+                        ))
+                    })?;
+                let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+                let endpoint = Endpoint {
+                    base_url: self
+                        .base_url
+                        .or_else(|| env(url_var))
+                        .unwrap_or_else(|| default_url.to_string()),
+                    api_key: self
+                        .api_key
+                        .or_else(|| key_var.and_then(env).map(ApiKey::new)),
+                    headers: self.headers,
+                    timeout: self.timeout.unwrap_or(Duration::from_secs(600)),
+                    retries: self.retries.unwrap_or(2),
+                };
+                Arc::from(provider::by_kind(&kind, &name, endpoint)?)
+            }
+        };
+        Ok(Agent {
+            inner: Arc::new(Inner {
+                provider,
+                model: self.model.unwrap_or_else(|| DEFAULT_MODEL.to_string()),
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                tools: self.tools,
+                lock_timeout: self.lock_timeout.unwrap_or(Some(Duration::from_secs(300))),
+                notice: self.notice,
+            }),
+        })
+    }
+}

@@ -1,0 +1,274 @@
+//! The command line, as clap types only: no I/O, no logic. Doc comments become `--help`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub(crate) const EXIT_CODES: &str = "\
+Exit status:
+  0    success
+  1    internal error
+  2    usage error (bad flag, bad id, bad schema, no prompt)
+  3    provider or network error (HTTP error, broken stream, timeout)
+  4    output failed schema validation
+  5    session not found
+  6    session file invalid (not JSON, not a session document, too large)
+  7    session busy (another turn held the lock past --lock-timeout)
+  130  interrupted (Ctrl-C or SIGTERM)";
+
+/// Multi-turn conversations with language models, for shell pipelines, scripts and CI.
+///
+/// Replies stream to stdout; progress, warnings and errors go to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "agent", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Data directory [default: $XDG_DATA_HOME/agent or ~/.local/share/agent]
+    #[arg(long, global = true, env = "AGENT_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Config file [default: $XDG_CONFIG_HOME/agent/config.yaml]
+    #[arg(long, global = true, env = "AGENT_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// No progress or notes on stderr (errors are still printed)
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Say more on stderr (resolved provider, model and URL)
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Manage and continue stored sessions
+    #[command(subcommand)]
+    Session(SessionCommand),
+    /// One-shot prompt in an in-memory session (nothing is saved), or a turn of --session ID
+    Run(RunArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SessionCommand {
+    /// Create a session and print its id
+    New(NewArgs),
+    /// Send one user turn with the whole history and stream the reply
+    Run(SessionRunArgs),
+    /// Re-send the last failed turn of a session
+    Retry(RetryArgs),
+    /// Copy a session (or its first N messages) into a new one and print the new id
+    Fork(ForkArgs),
+    /// Print a session's transcript, or its stored document with --json
+    Show(ShowArgs),
+    /// List sessions, most recently used first
+    Ls(LsArgs),
+    /// Delete sessions
+    Rm(RmArgs),
+    /// Drop a session's messages, keeping its system prompt and settings
+    Clear(IdArg),
+    /// Append a message to a session without calling the model
+    Add(AddArgs),
+    /// Print a session's stored document (same as `show --json`)
+    Export(IdArg),
+    /// Store a session document read from a file or stdin
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdArg {
+    /// Session id
+    pub(crate) id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Reply text as it streams
+    Text,
+    /// One JSON object when the turn ends
+    Json,
+    /// One JSON event per line as they happen
+    Jsonl,
+}
+
+/// Model and request options shared by every command that calls a model.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ModelArgs {
+    /// Model [env: AGENT_MODEL; default: the session's, the config's, gpt-4o-mini]
+    #[arg(short, long, value_name = "MODEL")]
+    pub(crate) model: Option<String>,
+    /// Provider [env: AGENT_PROVIDER; default: the session's, the config's, openai]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) provider: Option<String>,
+    /// Provider base URL, e.g. http://127.0.0.1:8080/v1 for llama-server [env: OPENAI_BASE_URL]
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+    /// Sampling temperature
+    #[arg(short, long, value_name = "T")]
+    pub(crate) temperature: Option<f64>,
+    /// Longest reply, in tokens
+    #[arg(long, value_name = "N")]
+    pub(crate) max_tokens: Option<u32>,
+    /// Retries on connection errors, 408, 429 and 5xx, before any reply arrived [default: 2]
+    #[arg(long, value_name = "N")]
+    pub(crate) retries: Option<u32>,
+    /// Seconds to wait for the provider to answer or send more [default: 600]
+    #[arg(long, value_name = "SECS")]
+    pub(crate) timeout: Option<f64>,
+}
+
+/// Options of a conversational turn.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct TurnArgs {
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+    /// Wait for the whole reply instead of streaming it
+    #[arg(long)]
+    pub(crate) no_stream: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: Format,
+    /// Seconds to wait for another turn on the same session to finish [default: 300]
+    #[arg(long, value_name = "SECS")]
+    pub(crate) lock_timeout: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// Session id [default: generated, sortable]
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+    /// System prompt
+    #[arg(short, long, conflicts_with = "system_file")]
+    pub(crate) system: Option<String>,
+    /// Read the system prompt from a file
+    #[arg(long, value_name = "PATH")]
+    pub(crate) system_file: Option<PathBuf>,
+    /// Title for listings
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// Model to store with the session
+    #[arg(short, long)]
+    pub(crate) model: Option<String>,
+    /// Provider to store with the session
+    #[arg(long)]
+    pub(crate) provider: Option<String>,
+    /// Initial history: a JSON array of {"role","content"} objects (- for stdin)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) messages: Option<PathBuf>,
+    /// Replace an existing session with the same id
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SessionRunArgs {
+    /// Session id
+    pub(crate) id: String,
+    /// Prompt (joined with spaces; stdin's text, when piped, comes first)
+    pub(crate) prompt: Vec<String>,
+    /// Create the session if it does not exist
+    #[arg(long)]
+    pub(crate) create: bool,
+    /// System prompt for a session made by --create
+    #[arg(short, long, requires = "create")]
+    pub(crate) system: Option<String>,
+    #[command(flatten)]
+    pub(crate) turn: TurnArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetryArgs {
+    /// Session id
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) turn: TurnArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Prompt (joined with spaces; stdin's text, when piped, comes first)
+    pub(crate) prompt: Vec<String>,
+    /// System prompt
+    #[arg(short, long)]
+    pub(crate) system: Option<String>,
+    /// Use the stored session ID instead of an in-memory one
+    #[arg(long, value_name = "ID")]
+    pub(crate) session: Option<String>,
+    #[command(flatten)]
+    pub(crate) turn: TurnArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ForkArgs {
+    /// Source session id
+    pub(crate) src: String,
+    /// New session id [default: generated]
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+    /// Copy only the first N messages
+    #[arg(long, value_name = "N")]
+    pub(crate) at: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// Session id
+    pub(crate) id: String,
+    /// Print the exact stored document
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Only the last N messages
+    #[arg(long, value_name = "N")]
+    pub(crate) last: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LsArgs {
+    /// One JSON array of session summaries
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RmArgs {
+    /// Session ids
+    #[arg(required = true)]
+    pub(crate) ids: Vec<String>,
+    /// Ignore ids that do not exist
+    #[arg(short, long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AddArgs {
+    /// Session id
+    pub(crate) id: String,
+    /// Who wrote the message
+    #[arg(long, value_parser = ["user", "assistant"])]
+    pub(crate) role: String,
+    /// Message text [default: read from stdin]
+    pub(crate) text: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// Session document (JSON), or - for stdin
+    pub(crate) file: PathBuf,
+    /// Replace an existing session with the same id
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

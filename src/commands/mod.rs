@@ -1,0 +1,77 @@
+//! One function per verb. Commands take resolved settings, never clap types beyond their args.
+
+mod run;
+mod session;
+mod turn;
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, Result};
+
+use crate::cli::{Cli, Command, SessionCommand};
+use crate::output::Output;
+use crate::settings::Settings;
+use agent::Error;
+
+pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
+    let settings = Settings::load(&cli.global)?;
+    let out = Output::new(cli.global.quiet);
+    match cli.command {
+        Command::Run(args) => run::run(&settings, &out, args).await,
+        Command::Session(cmd) => match cmd {
+            SessionCommand::New(args) => session::new(&settings, args),
+            SessionCommand::Run(args) => run::session_run(&settings, &out, args).await,
+            SessionCommand::Retry(args) => run::retry(&settings, &out, args).await,
+            SessionCommand::Fork(args) => session::fork(&settings, args),
+            SessionCommand::Show(args) => session::show(&settings, args),
+            SessionCommand::Ls(args) => session::ls(&settings, args),
+            SessionCommand::Rm(args) => session::rm(&settings, args),
+            SessionCommand::Clear(args) => session::clear(&settings, &args.id),
+            SessionCommand::Add(args) => session::add(&settings, args),
+            SessionCommand::Export(args) => session::export(&settings, &args.id),
+            SessionCommand::Import(args) => session::import(&settings, args),
+        },
+    }
+}
+
+/// The prompt: stdin's text when stdin is not a terminal, a blank line, then the arguments
+/// joined by spaces (`git diff | agent session run review "review this"`).
+pub(crate) fn read_prompt(args: &[String]) -> Result<String> {
+    let joined = args.join(" ");
+    let stdin = if std::io::stdin().is_terminal() {
+        String::new()
+    } else {
+        read_stdin()?
+    };
+    let stdin = stdin.trim_end_matches(['\n', '\r']);
+    let prompt = match (stdin.trim().is_empty(), joined.trim().is_empty()) {
+        (true, true) => {
+            return Err(Error::Usage(
+                "no prompt: pass it as arguments or on stdin".to_string(),
+            )
+            .into())
+        }
+        (true, false) => joined,
+        (false, true) => stdin.to_string(),
+        (false, false) => format!("{stdin}\n\n{joined}"),
+    };
+    Ok(prompt)
+}
+
+pub(crate) fn read_stdin() -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("cannot read stdin")?;
+    String::from_utf8(bytes).map_err(|_| Error::Usage("stdin is not UTF-8 text".into()).into())
+}
+
+/// Read a file argument, or stdin for `-`.
+pub(crate) fn read_input(path: &std::path::Path) -> Result<String> {
+    if path.as_os_str() == "-" {
+        return read_stdin();
+    }
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::Usage(format!("cannot read {}: {e}", path.display())).into()
+    })
+}

@@ -1,0 +1,53 @@
+//! The `agent` binary: parse, run on a single-threaded runtime, map the error to an exit code.
+
+mod cli;
+mod commands;
+mod output;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("agent: error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(commands::dispatch(cli));
+    // Nothing left to wait for; don't let a blocking helper thread hold up the exit.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) if agent::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = agent::error::exit_code(&err);
+            if code != 130 || !matches!(err.downcast_ref::<agent::Error>(), Some(agent::Error::Interrupted)) {
+                eprintln!("agent: error: {}", one_line(&err));
+            } else {
+                eprintln!("agent: interrupted (the prompt was kept: see `agent session show`)");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause already in the message.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line.replace('\n', " ")
+}

@@ -1,0 +1,434 @@
+//! OpenAI Chat Completions, spoken by OpenAI and every compatible server (llama.cpp, Ollama's
+//! `/v1`, vLLM, OpenRouter).
+//!
+//! Structured output lives here as `response_format: json_schema`; tools as `tools` /
+//! `tool_calls` / `role: tool`.
+
+use std::sync::OnceLock;
+
+use futures_util::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+use super::http::{self, stream_error, WireParser};
+use super::sse::SseDecoder;
+use super::{Endpoint, Event, EventStream, Provider, Request};
+use crate::{Result, Role, ToolCall, Usage};
+
+/// The OpenAI Chat Completions protocol.
+pub struct OpenAi {
+    name: String,
+    endpoint: Endpoint,
+    client: OnceLock<reqwest::Client>,
+}
+
+impl OpenAi {
+    /// A provider called `name` at `endpoint`.
+    pub fn new(name: &str, endpoint: Endpoint) -> Result<Self> {
+        Ok(OpenAi {
+            name: name.to_string(),
+            endpoint,
+            client: OnceLock::new(),
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("{}/chat/completions", self.endpoint.base_url.trim_end_matches('/'))
+    }
+}
+
+/// Reasoning models take `max_completion_tokens`; everything else (and every compatible
+/// server) takes `max_tokens`.
+fn uses_completion_tokens(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    ["o1", "o3", "o4", "gpt-5"].iter().any(|p| m.starts_with(p))
+}
+
+pub(crate) fn messages(req: &Request) -> Vec<Value> {
+    let mut out = Vec::with_capacity(req.messages.len() + 1);
+    if let Some(system) = &req.system {
+        out.push(json!({"role": "system", "content": system}));
+    }
+    for m in &req.messages {
+        out.push(match m.role {
+            Role::User => json!({"role": "user", "content": m.content}),
+            Role::Assistant if m.tool_calls.is_empty() => {
+                json!({"role": "assistant", "content": m.content})
+            }
+            Role::Assistant => {
+                let calls: Vec<Value> = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| {
+                        json!({"id": c.id, "type": "function", "function": {
+                            "name": c.name,
+                            "arguments": c.arguments.to_string(),
+                        }})
+                    })
+                    .collect();
+                let content = if m.content.is_empty() {
+                    Value::Null
+                } else {
+                    Value::String(m.content.clone())
+                };
+                json!({"role": "assistant", "content": content, "tool_calls": calls})
+            }
+            Role::Tool => json!({
+                "role": "tool",
+                "tool_call_id": m.tool_call_id,
+                "content": m.content,
+            }),
+        });
+    }
+    out
+}
+
+impl Provider for OpenAi {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn request_body(&self, req: &Request) -> Value {
+        let mut body = Map::new();
+        body.insert("model".into(), json!(req.model));
+        body.insert("messages".into(), Value::Array(messages(req)));
+        body.insert("stream".into(), json!(req.stream));
+        if req.stream {
+            body.insert("stream_options".into(), json!({"include_usage": true}));
+        }
+        if let Some(t) = req.temperature {
+            body.insert("temperature".into(), json!(t));
+        }
+        if let Some(n) = req.max_tokens {
+            let key = if uses_completion_tokens(&req.model) {
+                "max_completion_tokens"
+            } else {
+                "max_tokens"
+            };
+            body.insert(key.into(), json!(n));
+        }
+        if let Some(f) = &req.json {
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_schema", "json_schema": {
+                    "name": f.name, "schema": f.schema, "strict": f.strict,
+                }}),
+            );
+        }
+        if !req.tools.is_empty() {
+            let tools: Vec<Value> = req
+                .tools
+                .iter()
+                .map(|t| {
+                    json!({"type": "function", "function": {
+                        "name": t.name, "description": t.description, "parameters": t.parameters,
+                    }})
+                })
+                .collect();
+            body.insert("tools".into(), Value::Array(tools));
+        }
+        Value::Object(body)
+    }
+
+    fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
+        Box::pin(async move {
+            let client = match self.client.get() {
+                Some(c) => c,
+                None => {
+                    let c = http::client(&self.endpoint)?;
+                    self.client.get_or_init(|| c)
+                }
+            };
+            let body = self.request_body(req);
+            let resp = http::send(&self.name, &self.endpoint, parse_error, || {
+                let mut b = client.post(self.url()).json(&body);
+                if let Some(key) = &self.endpoint.api_key {
+                    b = b.bearer_auth(key.expose());
+                }
+                for (k, v) in &self.endpoint.headers {
+                    b = b.header(k, v);
+                }
+                b
+            })
+            .await?;
+            if req.stream {
+                Ok(http::events(
+                    &self.name,
+                    &self.endpoint,
+                    resp,
+                    Chunks::new(&self.name),
+                ))
+            } else {
+                let text = resp
+                    .text()
+                    .await
+                    .map_err(|e| stream_error(&self.name, format!("reading the response: {e}")))?;
+                let events = complete_response(&self.name, &text)?;
+                Ok(Box::pin(futures_util::stream::iter(events.into_iter().map(Ok))) as EventStream)
+            }
+        })
+    }
+}
+
+/// `{"error": {"message", "type", "code"}}`.
+pub(crate) fn parse_error(body: &str) -> Option<(Option<String>, String)> {
+    let v: Value = serde_json::from_str(body).ok()?;
+    error_of(&v)
+}
+
+fn error_of(v: &Value) -> Option<(Option<String>, String)> {
+    let err = v.get("error")?;
+    if let Some(msg) = err.as_str() {
+        return Some((None, msg.to_string())); // some compatible servers send a bare string
+    }
+    let message = err.get("message")?.as_str()?.to_string();
+    let kind = err
+        .get("code")
+        .and_then(Value::as_str)
+        .or_else(|| err.get("type").and_then(Value::as_str))
+        .map(str::to_string);
+    Some((kind, message))
+}
+
+fn usage_of(u: &Value) -> Option<Usage> {
+    if !u.is_object() {
+        return None;
+    }
+    let n = |v: &Value| v.as_u64();
+    Some(Usage {
+        input_tokens: u.get("prompt_tokens").and_then(n).unwrap_or(0),
+        output_tokens: u.get("completion_tokens").and_then(n).unwrap_or(0),
+        cached_tokens: u.pointer("/prompt_tokens_details/cached_tokens").and_then(n),
+        reasoning_tokens: u
+            .pointer("/completion_tokens_details/reasoning_tokens")
+            .and_then(n),
+    })
+}
+
+fn parse_arguments(raw: &str) -> Value {
+    if raw.trim().is_empty() {
+        return json!({});
+    }
+    // Arguments that are not JSON are passed on as a string: validation then reports it to
+    // the model, which can correct itself.
+    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
+}
+
+fn complete_response(provider: &str, text: &str) -> Result<Vec<Event>> {
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| stream_error(provider, format!("response is not JSON: {e}")))?;
+    if let Some((kind, message)) = error_of(&v) {
+        return Err(stream_error(provider, format!("{}{message}", kind.map(|k| format!("({k}) ")).unwrap_or_default())));
+    }
+    let choice = v.pointer("/choices/0").ok_or_else(|| stream_error(provider, "response has no choices"))?;
+    let mut events = Vec::new();
+    if let Some(text) = choice.pointer("/message/content").and_then(Value::as_str) {
+        if !text.is_empty() {
+            events.push(Event::TextDelta { text: text.to_string() });
+        }
+    }
+    if let Some(calls) = choice.pointer("/message/tool_calls").and_then(Value::as_array) {
+        for c in calls {
+            events.push(Event::ToolCall {
+                call: ToolCall {
+                    id: c["id"].as_str().unwrap_or_default().to_string(),
+                    name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    arguments: parse_arguments(c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("")),
+                },
+            });
+        }
+    }
+    if let Some(usage) = v.get("usage").and_then(usage_of) {
+        events.push(Event::Usage { usage });
+    }
+    events.push(Event::Done {
+        finish_reason: choice["finish_reason"].as_str().map(str::to_string),
+        model: v["model"].as_str().map(str::to_string),
+    });
+    Ok(events)
+}
+
+/// Streaming decoder: `data: {chunk}` events up to `data: [DONE]`.
+struct Chunks {
+    provider: String,
+    sse: SseDecoder,
+    /// Tool calls by `index`: id, name and argument fragments arrive separately.
+    calls: Vec<(String, String, String)>,
+    finish_reason: Option<String>,
+    model: Option<String>,
+    usage: Option<Usage>,
+    done: bool,
+}
+
+impl Chunks {
+    fn new(provider: &str) -> Self {
+        Chunks {
+            provider: provider.to_string(),
+            sse: SseDecoder::default(),
+            calls: Vec::new(),
+            finish_reason: None,
+            model: None,
+            usage: None,
+            done: false,
+        }
+    }
+
+    fn chunk(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
+        let v: Value = serde_json::from_str(data).map_err(|e| {
+            let head: String = data.chars().take(80).collect();
+            stream_error(&self.provider, format!("bad stream chunk ({e}): {head}"))
+        })?;
+        if let Some((kind, message)) = error_of(&v) {
+            let kind = kind.map(|k| format!("({k}) ")).unwrap_or_default();
+            return Err(stream_error(&self.provider, format!("error in stream: {kind}{message}")));
+        }
+        if let Some(m) = v.get("model").and_then(Value::as_str) {
+            self.model = Some(m.to_string());
+        }
+        if let Some(u) = v.get("usage").and_then(usage_of) {
+            self.usage = Some(u);
+        }
+        // The usage chunk has `choices: []`: never index unguarded.
+        let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else {
+            return Ok(());
+        };
+        let delta = &choice["delta"];
+        if let Some(text) = delta.get("content").and_then(Value::as_str) {
+            if !text.is_empty() {
+                out.push(Event::TextDelta { text: text.to_string() });
+            }
+        }
+        if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
+            for c in calls {
+                let index = c["index"].as_u64().unwrap_or(0) as usize;
+                if index > 1024 {
+                    return Err(stream_error(&self.provider, "tool call index out of range"));
+                }
+                if self.calls.len() <= index {
+                    self.calls.resize(index + 1, Default::default());
+                }
+                let slot = &mut self.calls[index];
+                if let Some(id) = c["id"].as_str() {
+                    slot.0 = id.to_string();
+                }
+                if let Some(name) = c.pointer("/function/name").and_then(Value::as_str) {
+                    slot.1.push_str(name);
+                }
+                if let Some(args) = c.pointer("/function/arguments").and_then(Value::as_str) {
+                    slot.2.push_str(args);
+                }
+            }
+        }
+        if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
+            self.finish_reason = Some(reason.to_string());
+        }
+        Ok(())
+    }
+
+    fn end(&mut self, out: &mut Vec<Event>) {
+        self.done = true;
+        for (i, (id, name, args)) in std::mem::take(&mut self.calls).into_iter().enumerate() {
+            if name.is_empty() {
+                continue;
+            }
+            let id = if id.is_empty() { format!("call_{i}") } else { id };
+            out.push(Event::ToolCall {
+                call: ToolCall { id, name, arguments: parse_arguments(&args) },
+            });
+        }
+        if let Some(usage) = self.usage.take() {
+            out.push(Event::Usage { usage });
+        }
+        out.push(Event::Done {
+            finish_reason: self.finish_reason.take(),
+            model: self.model.take(),
+        });
+    }
+}
+
+impl WireParser for Chunks {
+    fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>> {
+        let events = self.sse.push(chunk).map_err(|e| {
+            stream_error(&self.provider, format!("stream event of {} bytes is over the limit", e.0))
+        })?;
+        let mut out = Vec::new();
+        for ev in events {
+            if self.done {
+                break;
+            }
+            if ev.data == "[DONE]" {
+                self.end(&mut out);
+            } else {
+                self.chunk(&ev.data, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        if let Some(ev) = self.sse.finish() {
+            if ev.data == "[DONE]" {
+                self.end(&mut out);
+            } else {
+                self.chunk(&ev.data, &mut out)?;
+            }
+        }
+        if !self.done {
+            return Err(stream_error(&self.provider, "stream ended before [DONE]: the reply is incomplete"));
+        }
+        Ok(out)
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_text_tool_fragments_and_usage() {
+        let stream = concat!(
+            "data: {\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}],\"usage\":null}\n\n",
+            ": keep-alive\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"a\\\":\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"1}\"}}]}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let mut p = Chunks::new("openai");
+        let mut events = Vec::new();
+        for b in stream.as_bytes().chunks(7) {
+            events.extend(p.feed(b).unwrap());
+        }
+        events.extend(p.finish().unwrap());
+        assert_eq!(
+            events,
+            vec![
+                Event::TextDelta { text: "Hel".into() },
+                Event::TextDelta { text: "lo".into() },
+                Event::ToolCall { call: ToolCall { id: "c1".into(), name: "f".into(), arguments: json!({"a": 1}) } },
+                Event::Usage { usage: Usage { input_tokens: 5, output_tokens: 2, ..Default::default() } },
+                Event::Done { finish_reason: Some("tool_calls".into()), model: Some("m".into()) },
+            ]
+        );
+    }
+
+    #[test]
+    fn truncated_stream_fails() {
+        let mut p = Chunks::new("openai");
+        p.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n").unwrap();
+        assert!(p.finish().is_err());
+    }
+
+    #[test]
+    fn reasoning_models_take_max_completion_tokens() {
+        assert!(uses_completion_tokens("o3-mini"));
+        assert!(!uses_completion_tokens("gpt-4o-mini"));
+    }
+}

@@ -1,0 +1,279 @@
+//! The session document: what a store keeps for one conversation, versioned and validated.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::{Error, Message, Result, Role};
+
+/// The document format version this build writes.
+pub const VERSION: u64 = 1;
+
+/// Where a forked session came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForkedFrom {
+    /// The source session's id.
+    pub id: String,
+    /// How many of the source's messages were copied.
+    pub messages: usize,
+    /// When the fork was made.
+    pub at: String,
+}
+
+/// A turn that failed: kept outside `messages` (never sent to the model) so nothing typed is lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedTurn {
+    /// The user prompt that was sent.
+    pub prompt: String,
+    /// Whatever reply text arrived before the failure.
+    #[serde(default)]
+    pub partial: String,
+    /// Why it failed, one line.
+    pub error: String,
+    /// When it failed.
+    pub at: String,
+}
+
+/// One session, exactly as stored (`agent session export` prints it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionData {
+    /// Format version ([`VERSION`]).
+    pub version: u64,
+    /// The session id.
+    pub id: String,
+    /// A title for listings.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last change (RFC 3339); `ls` sorts by it.
+    pub updated_at: String,
+    /// The provider new turns use unless told otherwise.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// The model new turns use unless told otherwise.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The system prompt, sent first on every turn.
+    #[serde(default)]
+    pub system: Option<String>,
+    /// Stored request options (`temperature`, `max_tokens`).
+    #[serde(default)]
+    pub options: Map<String, Value>,
+    /// The conversation.
+    #[serde(default)]
+    pub messages: Vec<Message>,
+    /// The source of a fork.
+    #[serde(default)]
+    pub forked_from: Option<ForkedFrom>,
+    /// The last failed turn, kept for `agent session retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_turn: Option<FailedTurn>,
+    /// Fields written by newer versions, preserved on rewrite.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl SessionData {
+    /// An empty session with this id, stamped now.
+    pub fn new(id: &str) -> Self {
+        let now = crate::time::now();
+        SessionData {
+            version: VERSION,
+            id: id.to_string(),
+            title: None,
+            created_at: now.clone(),
+            updated_at: now,
+            provider: None,
+            model: None,
+            system: None,
+            options: Map::new(),
+            messages: Vec::new(),
+            forked_from: None,
+            failed_turn: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// Parse and validate a stored document. `location` names it in errors (a path or key).
+    pub fn from_value(value: Value, location: &str) -> Result<Self> {
+        let invalid = |reason: String| Error::InvalidSession {
+            location: location.to_string(),
+            reason,
+        };
+        let version = value
+            .get("version")
+            .ok_or_else(|| invalid("not a session document (no \"version\" field)".into()))?;
+        match version.as_u64() {
+            Some(VERSION) => {}
+            Some(v) if v > VERSION => {
+                return Err(invalid(format!(
+                    "document version {v} was written by a newer agent (this one reads {VERSION})"
+                )))
+            }
+            _ => return Err(invalid(format!("unsupported document version {version}"))),
+        }
+        let data: SessionData =
+            serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+        data.check().map_err(|e| invalid(e.to_string()))?;
+        Ok(data)
+    }
+
+    /// Parse and validate a document from bytes.
+    pub fn from_slice(bytes: &[u8], location: &str) -> Result<Self> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::InvalidSession {
+            location: location.to_string(),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+        Self::from_value(value, location)
+    }
+
+    /// The document as a JSON value (the specification's `to_dict`).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("a session document always serializes")
+    }
+
+    /// Structural checks serde cannot express.
+    fn check(&self) -> Result<()> {
+        validate_id(&self.id)?;
+        for (i, m) in self.messages.iter().enumerate() {
+            if m.role == Role::Tool && m.tool_call_id.is_none() {
+                return Err(Error::usage(format!(
+                    "message {i}: a tool message needs tool_call_id"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Mark the document changed now.
+    pub fn touch(&mut self) {
+        self.updated_at = crate::time::now();
+    }
+}
+
+/// Check a session id: `[A-Za-z0-9][A-Za-z0-9._-]{0,127}`. Ids become file names and keys, so
+/// anything else (`../x`, `a/b`, empty, NUL) is refused before a store is touched.
+pub fn validate_id(id: &str) -> Result<()> {
+    let bytes = id.as_bytes();
+    let ok = !bytes.is_empty()
+        && bytes.len() <= 128
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        let shown: String = id.chars().take(40).collect::<String>().escape_debug().to_string();
+        let more = if id.chars().count() > 40 { "..." } else { "" };
+        Err(Error::usage(format!(
+            "invalid session id '{shown}{more}': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )))
+    }
+}
+
+/// What `ls` shows for one session, read without keeping the messages in memory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// The session id.
+    pub id: String,
+    /// Its title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Stored provider.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Stored model.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Number of messages.
+    #[serde(default, rename(deserialize = "messages"), deserialize_with = "count_seq")]
+    pub message_count: usize,
+}
+
+impl SessionSummary {
+    /// The summary of a loaded document.
+    pub fn of(data: &SessionData) -> Self {
+        SessionSummary {
+            id: data.id.clone(),
+            title: data.title.clone(),
+            created_at: data.created_at.clone(),
+            updated_at: data.updated_at.clone(),
+            provider: data.provider.clone(),
+            model: data.model.clone(),
+            message_count: data.messages.len(),
+        }
+    }
+}
+
+/// Counts a sequence's elements without building them: `ls` parses each file but allocates no
+/// message text.
+fn count_seq<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<usize, D::Error> {
+    struct Counter;
+    impl<'de> serde::de::Visitor<'de> for Counter {
+        type Value = usize;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<usize, A::Error> {
+            let mut n = 0;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                n += 1;
+            }
+            Ok(n)
+        }
+    }
+    d.deserialize_seq(Counter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for ok in ["a", "A1", "20261125-142855-abcdef", "x.y_z-1", &"a".repeat(128)] {
+            validate_id(ok).unwrap();
+        }
+        for bad in ["", "../x", "a/b", ".hidden", "-x", "a\0b", "a b", &"a".repeat(129)] {
+            assert!(validate_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_survive_a_round_trip() {
+        let doc = serde_json::json!({
+            "version": 1, "id": "s", "title": null, "created_at": "t", "updated_at": "t",
+            "provider": null, "model": null, "system": null, "options": {},
+            "messages": [{"role": "user", "content": "hi", "mood": "curious"}],
+            "forked_from": null, "future_field": [1, 2]
+        });
+        let data = SessionData::from_value(doc.clone(), "test").unwrap();
+        assert_eq!(data.to_value(), doc);
+    }
+
+    #[test]
+    fn newer_versions_are_refused() {
+        let err = SessionData::from_value(serde_json::json!({"version": 2, "id": "s"}), "p")
+            .unwrap_err();
+        assert!(err.to_string().contains("newer agent"), "{err}");
+        assert_eq!(err.exit_code(), 6);
+    }
+
+    #[test]
+    fn summary_counts_messages() {
+        let mut data = SessionData::new("s");
+        data.messages.push(Message::user("a"));
+        data.messages.push(Message::assistant("b"));
+        let bytes = serde_json::to_vec(&data).unwrap();
+        let s: SessionSummary = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(s, SessionSummary::of(&data));
+    }
+}

@@ -1,0 +1,300 @@
+//! The turn engine: lock, reload, ask the model (running tools and correcting JSON as needed),
+//! then save the whole turn at once — or record it as failed and save nothing to `messages`.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{FailedTurn, Response, RunOptions, SessionData};
+use crate::agent::Notice;
+use crate::error::ProviderError;
+use crate::provider::{Event, JsonFormat, Request};
+use crate::store;
+use crate::{Agent, Error, Message, Result, ToolCall, Usage};
+
+/// Structured-output settings of a turn.
+#[derive(Clone)]
+pub(crate) struct JsonSpec {
+    pub(crate) format: JsonFormat,
+    pub(crate) validator: Arc<jsonschema::Validator>,
+    pub(crate) retries: u32,
+}
+
+/// Everything a turn needs, owned, so it can run as its own task.
+pub(crate) struct Turn {
+    pub(crate) agent: Agent,
+    pub(crate) id: String,
+    pub(crate) prompt: String,
+    pub(crate) options: RunOptions,
+    pub(crate) json: Option<JsonSpec>,
+}
+
+/// Take the session's lock, polling without blocking the runtime, so a cancelled turn stops
+/// waiting at once.
+pub(crate) async fn lock(agent: &Agent, id: &str) -> Result<store::StoreLock> {
+    let start = std::time::Instant::now();
+    let mut told = false;
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        if let Some(guard) = agent.store().try_lock(id)? {
+            return Ok(guard);
+        }
+        if !told {
+            agent.notify(&Notice::WaitingForLock { id: id.to_string() });
+            told = true;
+        }
+        let waited = start.elapsed();
+        if agent.lock_timeout().is_some_and(|t| waited >= t) {
+            return Err(Error::Busy { id: id.to_string(), waited_secs: waited.as_secs_f64() });
+        }
+        let jitter = std::time::Duration::from_micros(fastrand::u64(..2000));
+        tokio::time::sleep(pause + jitter).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Record a failed turn (outside `messages`) so `retry` can re-send it. Messages are untouched.
+pub(crate) fn record_failure(
+    agent: &Agent,
+    data: &mut SessionData,
+    prompt: &str,
+    partial: &str,
+    error: &Error,
+) -> Result<()> {
+    data.failed_turn = Some(FailedTurn {
+        prompt: prompt.to_string(),
+        partial: partial.to_string(),
+        error: error.to_string(),
+        at: crate::time::now(),
+    });
+    store::save_data(&**agent.store(), data)
+}
+
+impl Turn {
+    /// Run the turn, forwarding events to `tx`. Returns the saved document and the response.
+    pub(crate) async fn run(self, tx: mpsc::Sender<Event>) -> Result<(SessionData, Response)> {
+        let _lock = lock(&self.agent, &self.id).await?;
+        let mut data = store::load_data(&**self.agent.store(), &self.id)?;
+        let mut partial = String::new();
+        match self.exchange(&data, &tx, &mut partial).await {
+            Ok((added, response)) => {
+                if data.failed_turn.as_ref().is_some_and(|f| f.prompt == self.prompt) {
+                    data.failed_turn = None;
+                }
+                data.messages.extend(added);
+                data.touch();
+                store::save_data(&**self.agent.store(), &data)?;
+                let _ = tx
+                    .send(Event::Done {
+                        finish_reason: response.finish_reason.clone(),
+                        model: response.model.clone(),
+                    })
+                    .await;
+                Ok((data, response))
+            }
+            // The consumer went away: it decides what to record (see `TurnStream::cancel`).
+            Err(Error::Interrupted) => Err(Error::Interrupted),
+            Err(e) => {
+                if let Err(save) = record_failure(&self.agent, &mut data, &self.prompt, &partial, &e) {
+                    return Err(Error::Other(format!("{e} (and recording the failed turn failed: {save})")));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The model requests of one turn: tool rounds and JSON corrections until a final answer.
+    async fn exchange(
+        &self,
+        data: &SessionData,
+        tx: &mpsc::Sender<Event>,
+        partial: &mut String,
+    ) -> Result<(Vec<Message>, Response)> {
+        let agent = &self.agent;
+        let provider = agent.provider();
+        let tools = if self.options.tools { agent.tools() } else { &[] };
+        let user = Message::user(&self.prompt);
+        let mut request = Request {
+            model: self.options.model.clone().unwrap_or_else(|| agent.model().to_string()),
+            system: data.system.clone(),
+            messages: data.messages.iter().cloned().chain([user.clone()]).collect(),
+            temperature: self.options.temperature,
+            max_tokens: self.options.max_tokens,
+            stream: self.options.stream,
+            json: self.json.as_ref().map(|j| j.format.clone()),
+            tools: tools.iter().map(|t| t.spec().clone()).collect(),
+        };
+        let mut added = vec![user];
+        let mut total = Usage::default();
+        let mut saw_usage = false;
+        let mut corrections = 0;
+        let mut steps = 0;
+        loop {
+            steps += 1;
+            let mut stream = provider.stream(&request).await?;
+            let mut text = String::new();
+            let mut calls: Vec<ToolCall> = Vec::new();
+            let mut finish_reason = None;
+            let mut model = None;
+            let mut usage = None;
+            while let Some(event) = stream.next().await {
+                let event = event?;
+                match &event {
+                    Event::TextDelta { text: t } => {
+                        text.push_str(t);
+                        partial.push_str(t);
+                    }
+                    Event::ToolCall { call } => calls.push(call.clone()),
+                    Event::Usage { usage: u } => {
+                        total.add(u);
+                        saw_usage = true;
+                        usage = Some(u.clone());
+                    }
+                    Event::Done { finish_reason: f, model: m } => {
+                        finish_reason = f.clone();
+                        model = m.clone();
+                        continue; // one Done per turn, sent after the save
+                    }
+                    Event::ToolResult { .. } => {}
+                }
+                if tx.send(event).await.is_err() {
+                    return Err(Error::Interrupted);
+                }
+            }
+            let mut reply = Message::assistant(text);
+            reply.provider = Some(provider.name().to_string());
+            reply.model = Some(model.clone().unwrap_or_else(|| request.model.clone()));
+            reply.finish_reason = finish_reason.clone();
+            reply.usage = usage;
+
+            if !calls.is_empty() && !tools.is_empty() {
+                if steps >= self.options.max_steps {
+                    return Err(Error::Provider(ProviderError::network(
+                        provider.name(),
+                        format!(
+                            "the model was still calling tools after {steps} requests (raise --max-steps)"
+                        ),
+                        false,
+                    )));
+                }
+                reply.tool_calls = calls.clone();
+                added.push(reply.clone());
+                request.messages.push(reply);
+                let results = futures_util::future::join_all(
+                    calls.iter().map(|c| run_tool(agent, tools, c, &self.id)),
+                )
+                .await;
+                for (call, result) in calls.iter().zip(results) {
+                    let (ok, content) = match result {
+                        Ok(text) => (true, text),
+                        Err(text) => (false, text),
+                    };
+                    let event = Event::ToolResult {
+                        id: call.id.clone(),
+                        name: call.name.clone(),
+                        ok,
+                        content: content.clone(),
+                    };
+                    if tx.send(event).await.is_err() {
+                        return Err(Error::Interrupted);
+                    }
+                    let mut msg = Message::tool_result(call, content);
+                    msg.is_error = !ok;
+                    added.push(msg.clone());
+                    request.messages.push(msg);
+                }
+                continue;
+            }
+
+            let mut json = None;
+            if let Some(spec) = &self.json {
+                match check_json(spec, &reply.content) {
+                    Ok(value) => json = Some(value),
+                    Err(problems) if corrections < spec.retries => {
+                        corrections += 1;
+                        // Correction turns go to the model only; they are never stored.
+                        request.messages.push(reply);
+                        request.messages.push(Message::user(correction_prompt(&problems)));
+                        continue;
+                    }
+                    Err(problems) => {
+                        return Err(Error::Validation {
+                            message: format!(
+                                "the reply did not match the schema after {} attempt(s): {}",
+                                corrections + 1,
+                                problems.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                            ),
+                            raw: reply.content.clone(),
+                        })
+                    }
+                }
+            }
+            let response = Response {
+                session_id: self.id.clone(),
+                text: reply.content.clone(),
+                usage: saw_usage.then_some(total),
+                model: reply.model.clone(),
+                finish_reason,
+                json,
+                attempts: corrections + 1,
+            };
+            added.push(reply);
+            return Ok((added, response));
+        }
+    }
+}
+
+async fn run_tool(
+    agent: &Agent,
+    tools: &[crate::Tool],
+    call: &ToolCall,
+    session_id: &str,
+) -> crate::tool::ToolOutput {
+    let _ = agent;
+    match tools.iter().find(|t| t.name() == call.name) {
+        Some(tool) => tool.invoke(call.arguments.clone(), session_id).await,
+        None => Err(format!("unknown tool '{}'", call.name)),
+    }
+}
+
+/// Parse a reply as JSON (tolerating a Markdown code fence) and validate it.
+pub(crate) fn check_json(spec: &JsonSpec, text: &str) -> std::result::Result<Value, Vec<String>> {
+    let body = strip_fence(text);
+    let value: Value = serde_json::from_str(body).map_err(|e| vec![format!("not valid JSON: {e}")])?;
+    let errors = crate::schema::errors(&spec.validator, &value);
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(errors)
+    }
+}
+
+fn strip_fence(text: &str) -> &str {
+    let t = text.trim();
+    let Some(rest) = t.strip_prefix("```") else {
+        return t;
+    };
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    rest.strip_suffix("```").unwrap_or(rest).trim()
+}
+
+fn correction_prompt(problems: &[String]) -> String {
+    let list: Vec<String> = problems.iter().take(10).map(|p| format!("- {p}")).collect();
+    format!(
+        "Your reply was not valid against the required JSON Schema:\n{}\nReply again with only the corrected JSON value.",
+        list.join("\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_are_stripped() {
+        assert_eq!(strip_fence("```json\n{\"a\":1}\n```"), "{\"a\":1}");
+        assert_eq!(strip_fence(" {\"a\":1} "), "{\"a\":1}");
+    }
+}

@@ -1,0 +1,198 @@
+//! Flags + environment + config file -> one resolved `Settings`. Precedence lives here alone:
+//! flag > environment > the session's stored value > config file > built-in default.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use agent::session::SessionData;
+use agent::{Agent, DirStore, Error, Notice};
+
+use crate::cli::{GlobalArgs, ModelArgs};
+
+/// `config.yaml`. Unknown keys are ignored so a newer config works with an older binary.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Config {
+    pub(crate) provider: Option<String>,
+    pub(crate) model: Option<String>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) timeout: Option<f64>,
+    pub(crate) retries: Option<u32>,
+    pub(crate) lock_timeout: Option<f64>,
+    pub(crate) providers: BTreeMap<String, ProviderConfig>,
+}
+
+/// A named provider: `openrouter: {kind: openai, base_url: ..., api_key_env: OPENROUTER_API_KEY}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ProviderConfig {
+    pub(crate) kind: Option<String>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) api_key_env: Option<String>,
+    pub(crate) headers: BTreeMap<String, String>,
+}
+
+pub(crate) struct Settings {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) config: Config,
+    pub(crate) quiet: bool,
+    pub(crate) verbose: bool,
+}
+
+/// What a model call resolved to, for `-v`.
+pub(crate) struct Resolved {
+    pub(crate) provider: String,
+    pub(crate) model: String,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn home() -> Option<PathBuf> {
+    env("HOME").map(PathBuf::from)
+}
+
+fn secs(value: f64, what: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| Error::Usage(format!("{what} must be a number of seconds, not {value}")).into())
+}
+
+impl Settings {
+    pub(crate) fn load(global: &GlobalArgs) -> Result<Settings> {
+        let data_dir = match &global.data_dir {
+            Some(dir) => dir.clone(),
+            None => env("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .or_else(|| home().map(|h| h.join(".local/share")))
+                .context("cannot find a data directory: set HOME, XDG_DATA_HOME or AGENT_DATA_DIR")?
+                .join("agent"),
+        };
+        let config = match &global.config {
+            Some(path) => read_config(path)?,
+            None => {
+                let default = env("XDG_CONFIG_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| home().map(|h| h.join(".config")))
+                    .map(|d| d.join("agent/config.yaml"));
+                match default {
+                    Some(path) if path.exists() => read_config(&path)?,
+                    _ => Config::default(),
+                }
+            }
+        };
+        Ok(Settings {
+            data_dir,
+            config,
+            quiet: global.quiet,
+            verbose: global.verbose,
+        })
+    }
+
+    pub(crate) fn store(&self) -> DirStore {
+        DirStore::new(&self.data_dir)
+    }
+
+    pub(crate) fn lock_timeout(&self, flag: Option<f64>) -> Result<Option<Duration>> {
+        flag.or(self.config.lock_timeout)
+            .map(|s| secs(s, "--lock-timeout"))
+            .transpose()
+            .map(|t| t.or(Some(Duration::from_secs(300))))
+    }
+
+    /// Resolve provider, model and endpoint for a model call on `session` (if any).
+    pub(crate) fn agent(
+        &self,
+        args: &ModelArgs,
+        session: Option<&SessionData>,
+        store: Option<DirStore>,
+        lock_timeout: Option<Duration>,
+    ) -> Result<(Agent, Resolved)> {
+        let provider = args
+            .provider
+            .clone()
+            .or_else(|| env("AGENT_PROVIDER"))
+            .or_else(|| session.and_then(|s| s.provider.clone()))
+            .or_else(|| self.config.provider.clone())
+            .unwrap_or_else(|| agent::agent::DEFAULT_PROVIDER.to_string());
+        let model = args
+            .model
+            .clone()
+            .or_else(|| env("AGENT_MODEL"))
+            .or_else(|| session.and_then(|s| s.model.clone()))
+            .or_else(|| self.config.model.clone())
+            .unwrap_or_else(|| agent::agent::DEFAULT_MODEL.to_string());
+        let named = self.config.providers.get(&provider);
+        let kind = named
+            .and_then(|p| p.kind.clone())
+            .unwrap_or_else(|| provider.clone());
+        let (url_var, _, key_var) = agent::provider::kind_defaults(&kind).ok_or_else(|| {
+            Error::Usage(format!(
+                "unknown provider '{provider}' (built in: {}; or define it under providers: in config.yaml)",
+                agent::provider::KINDS.join(", ")
+            ))
+        })?;
+        let base_url = args
+            .base_url
+            .clone()
+            .or_else(|| env(url_var))
+            .or_else(|| named.and_then(|p| p.base_url.clone()))
+            .or_else(|| {
+                (self.config.provider.as_deref().unwrap_or(agent::agent::DEFAULT_PROVIDER) == provider)
+                    .then(|| self.config.base_url.clone())
+                    .flatten()
+            });
+        let key_var = named.and_then(|p| p.api_key_env.clone()).or(key_var.map(str::to_string));
+        let mut builder = Agent::builder()
+            .provider(&provider)
+            .kind(&kind)
+            .model(&model)
+            .lock_timeout(lock_timeout);
+        if let Some(url) = base_url {
+            builder = builder.base_url(url);
+        }
+        if let Some(key) = key_var.as_deref().and_then(env) {
+            builder = builder.api_key(agent::provider::ApiKey::new(key));
+        }
+        for (k, v) in named.map(|p| p.headers.clone()).unwrap_or_default() {
+            builder = builder.header(k, v);
+        }
+        if let Some(t) = args.timeout.or(self.config.timeout) {
+            builder = builder.timeout(secs(t, "--timeout")?);
+        }
+        if let Some(r) = args.retries.or(self.config.retries) {
+            builder = builder.retries(r);
+        }
+        if let Some(store) = store {
+            builder = builder.store(store);
+        }
+        if !self.quiet {
+            builder = builder.on_notice(|n| match n {
+                Notice::WaitingForLock { id } => {
+                    eprintln!("agent: waiting for session '{id}': another turn is running")
+                }
+                _ => {}
+            });
+        }
+        let agent = builder.build()?;
+        if self.verbose {
+            eprintln!("agent: provider {provider} ({kind}), model {model}");
+        }
+        Ok((agent, Resolved { provider, model }))
+    }
+}
+
+fn read_config(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    if text.trim().is_empty() {
+        return Ok(Config::default());
+    }
+    serde_yaml::from_str(&text).map_err(|e| {
+        Error::Usage(format!("invalid config {}: {e}", path.display())).into()
+    })
+}

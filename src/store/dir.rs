@@ -1,0 +1,215 @@
+//! `DirStore`: one JSON file per session in a data directory, written atomically, locked per turn.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::{SessionStore, StoreLock};
+use crate::session::{validate_id, SessionSummary};
+use crate::{Error, Result};
+
+/// Documents larger than this are refused on load rather than read into memory.
+pub const MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Sessions as `<root>/sessions/<id>.json` (mode 0600, directories 0700); turn locks as
+/// `<root>/locks/<id>.lock`.
+///
+/// Every save writes a temp file beside the target, fsyncs it, renames it over the old file and
+/// fsyncs the directory: a crash leaves the old document or the new one, never a torn one.
+#[derive(Debug, Clone)]
+pub struct DirStore {
+    root: PathBuf,
+}
+
+impl DirStore {
+    /// A store rooted at `root` (created on first write).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DirStore { root: root.into() }
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file that holds `id`.
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.root.join("sessions").join(format!("{id}.json"))
+    }
+
+    fn sessions_dir(&self) -> PathBuf {
+        self.root.join("sessions")
+    }
+
+    fn ensure_dir(&self, dir: &Path) -> Result<()> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
+    }
+
+    /// Remove temp files a killed writer left for `id`. Only called with `id`'s lock held, so no
+    /// live writer owns them.
+    fn remove_stale_temps(&self, id: &str) {
+        let prefix = format!(".{id}.json.");
+        let Ok(entries) = fs::read_dir(self.sessions_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && name.ends_with(".tmp") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
+    fn read_file(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        validate_id(id)?;
+        let path = self.path(id);
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(format!("cannot open {}", path.display()), e)),
+        };
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io(format!("cannot stat {}", path.display()), e))?
+            .len();
+        if len > MAX_DOCUMENT_BYTES {
+            return Err(Error::InvalidSession {
+                location: path.display().to_string(),
+                reason: format!(
+                    "file is {len} bytes, over the {} MiB limit",
+                    MAX_DOCUMENT_BYTES >> 20
+                ),
+            });
+        }
+        let mut bytes = Vec::with_capacity(len as usize + 1);
+        file.read_to_end(&mut bytes)
+            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        Ok(Some(bytes))
+    }
+}
+
+impl SessionStore for DirStore {
+    fn save(&self, id: &str, data: &Value) -> Result<()> {
+        validate_id(id)?;
+        let dir = self.sessions_dir();
+        self.ensure_dir(&dir)?;
+        let path = self.path(id);
+        let fail = |e: std::io::Error| Error::io(format!("cannot save {}", path.display()), e);
+        let mut bytes = serde_json::to_vec_pretty(data).map_err(|e| Error::Other(e.to_string()))?;
+        bytes.push(b'\n');
+        // NamedTempFile creates the file 0600 and removes it if anything below fails.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{id}.json."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(fail)?;
+        tmp.write_all(&bytes).map_err(fail)?;
+        tmp.as_file().sync_all().map_err(fail)?;
+        tmp.persist(&path).map_err(|e| fail(e.error))?;
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Value>> {
+        let Some(bytes) = self.read_file(id)? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::InvalidSession {
+                location: self.path(id).display().to_string(),
+                reason: format!("not valid JSON: {e}"),
+            })
+    }
+
+    fn delete(&self, id: &str) -> Result<bool> {
+        validate_id(id)?;
+        let path = self.path(id);
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                let _ = fs::remove_file(self.root.join("locks").join(format!("{id}.lock")));
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(format!("cannot remove {}", path.display()), e)),
+        }
+    }
+
+    fn list_sessions(&self) -> Result<Vec<String>> {
+        let dir = self.sessions_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("cannot list {}", dir.display()), e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if validate_id(id).is_ok() {
+                ids.push(id.to_string());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Parses each file into a summary that counts messages without keeping them; no index file
+    /// to fall out of step with the documents.
+    fn summaries(&self) -> Result<Vec<SessionSummary>> {
+        let ids = self.list_sessions()?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(bytes) = self.read_file(&id)? else {
+                continue; // removed since the listing
+            };
+            let summary = serde_json::from_slice::<SessionSummary>(&bytes).map_err(|e| {
+                Error::InvalidSession {
+                    location: self.path(&id).display().to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+            out.push(summary);
+        }
+        Ok(out)
+    }
+
+    fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
+        validate_id(id)?;
+        let dir = self.root.join("locks");
+        self.ensure_dir(&dir)?;
+        let path = dir.join(format!("{id}.lock"));
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Error::io(format!("cannot open lock {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.remove_stale_temps(id);
+                Ok(Some(StoreLock::new(file)))
+            }
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(Error::io(format!("cannot lock {}", path.display()), e))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+}

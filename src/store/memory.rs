@@ -1,0 +1,70 @@
+//! `MemoryStore`: sessions in a map, for programs that persist elsewhere or not at all.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::{SessionStore, StoreLock};
+use crate::Result;
+
+/// An in-process store (the default of an [`crate::Agent`]). Cloning shares the same map.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    docs: Arc<Mutex<HashMap<String, Value>>>,
+    locked: Arc<Mutex<HashSet<String>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+struct Held {
+    id: String,
+    locked: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.locked.lock().unwrap().remove(&self.id);
+    }
+}
+
+impl SessionStore for MemoryStore {
+    fn save(&self, id: &str, data: &Value) -> Result<()> {
+        self.docs
+            .lock()
+            .unwrap()
+            .insert(id.to_string(), data.clone());
+        Ok(())
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Value>> {
+        Ok(self.docs.lock().unwrap().get(id).cloned())
+    }
+
+    fn delete(&self, id: &str) -> Result<bool> {
+        Ok(self.docs.lock().unwrap().remove(id).is_some())
+    }
+
+    fn list_sessions(&self) -> Result<Vec<String>> {
+        Ok(self.docs.lock().unwrap().keys().cloned().collect())
+    }
+
+    fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
+        if !self.locked.lock().unwrap().insert(id.to_string()) {
+            return Ok(None);
+        }
+        Ok(Some(StoreLock::new(Held {
+            id: id.to_string(),
+            locked: self.locked.clone(),
+        })))
+    }
+
+    fn describe(&self) -> String {
+        "memory store".to_string()
+    }
+}

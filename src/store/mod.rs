@@ -1,0 +1,126 @@
+//! Session stores: the [`SessionStore`] trait and its built-in implementations.
+//!
+//! A store keeps documents (the JSON of [`crate::SessionData`]) by id. Besides the four methods
+//! of the specification it can offer a cross-process turn lock ([`SessionStore::try_lock`]) and a
+//! cheap listing ([`SessionStore::summaries`]); both have defaults so a custom store needs only
+//! the four.
+
+mod dir;
+mod memory;
+
+pub use dir::{DirStore, MAX_DOCUMENT_BYTES};
+pub use memory::MemoryStore;
+
+use std::any::Any;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::session::{SessionData, SessionSummary};
+use crate::{Error, Result};
+
+/// Where sessions are kept. Implement the first four methods for your own backend.
+pub trait SessionStore: Send + Sync {
+    /// Store `data` under `id`, replacing what was there, atomically.
+    fn save(&self, id: &str, data: &Value) -> Result<()>;
+    /// The document stored under `id`, if any.
+    fn load(&self, id: &str) -> Result<Option<Value>>;
+    /// Remove `id`; true when it existed.
+    fn delete(&self, id: &str) -> Result<bool>;
+    /// Every stored id, in no particular order.
+    fn list_sessions(&self) -> Result<Vec<String>>;
+
+    /// Summaries for listings. The default loads every document; stores with an index override it.
+    fn summaries(&self) -> Result<Vec<SessionSummary>> {
+        let mut out = Vec::new();
+        for id in self.list_sessions()? {
+            if let Some(value) = self.load(&id)? {
+                out.push(SessionSummary::of(&SessionData::from_value(value, &id)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Try to take the exclusive turn lock for `id` without waiting. `None` means another holder
+    /// has it. The lock is released when the returned guard is dropped. The default grants it
+    /// always: override it when several processes share the store.
+    fn try_lock(&self, _id: &str) -> Result<Option<StoreLock>> {
+        Ok(Some(StoreLock::none()))
+    }
+
+    /// A short description for messages (paths, redacted URLs).
+    fn describe(&self) -> String {
+        "custom store".to_string()
+    }
+}
+
+/// A held turn lock; dropping it releases the lock.
+pub struct StoreLock(#[allow(dead_code)] Option<Box<dyn Any + Send + Sync>>);
+
+impl StoreLock {
+    /// A guard that holds nothing (for stores without locking).
+    pub fn none() -> Self {
+        StoreLock(None)
+    }
+
+    /// A guard that releases the lock when `inner` is dropped.
+    pub fn new(inner: impl Any + Send + Sync) -> Self {
+        StoreLock(Some(Box::new(inner)))
+    }
+}
+
+impl std::fmt::Debug for StoreLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreLock")
+    }
+}
+
+/// Take `id`'s turn lock, polling until `timeout` (None: wait for ever). `on_wait` runs once,
+/// when the lock is found taken, so a CLI can say why it is waiting.
+pub fn lock(
+    store: &dyn SessionStore,
+    id: &str,
+    timeout: Option<Duration>,
+    on_wait: &mut dyn FnMut(),
+) -> Result<StoreLock> {
+    let start = Instant::now();
+    let mut told = false;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        if let Some(guard) = store.try_lock(id)? {
+            return Ok(guard);
+        }
+        if !told {
+            on_wait();
+            told = true;
+        }
+        let waited = start.elapsed();
+        if timeout.is_some_and(|t| waited >= t) {
+            return Err(Error::Busy {
+                id: id.to_string(),
+                waited_secs: waited.as_secs_f64(),
+            });
+        }
+        // Jittered back-off: many waiters do not wake in lockstep.
+        std::thread::sleep(pause + Duration::from_micros(fastrand::u64(..2000)));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Load and validate the document for `id`, or fail with `SessionNotFound`.
+pub fn load_data(store: &dyn SessionStore, id: &str) -> Result<SessionData> {
+    crate::session::validate_id(id)?;
+    match store.load(id)? {
+        Some(value) => SessionData::from_value(value, &store_location(store, id)),
+        None => Err(Error::SessionNotFound { id: id.to_string() }),
+    }
+}
+
+/// Save a document under its own id.
+pub fn save_data(store: &dyn SessionStore, data: &SessionData) -> Result<()> {
+    store.save(&data.id, &data.to_value())
+}
+
+fn store_location(store: &dyn SessionStore, id: &str) -> String {
+    format!("'{id}' in {}", store.describe())
+}
