@@ -1,0 +1,5 @@
+//! The one integration test binary: a module per topic.
+
+mod util;
+
+mod session;

@@ -1,0 +1,389 @@
+//! Test harness: a scrubbed environment per test and an in-process HTTP server that speaks the
+//! providers' real protocols (chunked SSE, slow streams, broken streams, error bodies).
+
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use serde_json::{json, Value};
+
+/// The API key every test uses; no file or output may ever contain it.
+pub const KEY: &str = "sk-test-SECRET-0123456789abcdef";
+
+/// A temp HOME, XDG dirs and data dir, and an `agent` command with a scrubbed environment.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["home", "config", "data"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        TestEnv { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join("data")
+    }
+
+    pub fn session_path(&self, id: &str) -> PathBuf {
+        self.data_dir().join("sessions").join(format!("{id}.json"))
+    }
+
+    /// The stored document of `id`.
+    pub fn doc(&self, id: &str) -> Value {
+        serde_json::from_slice(&std::fs::read(self.session_path(id)).unwrap()).unwrap()
+    }
+
+    /// The raw bytes of `id`'s file.
+    pub fn raw(&self, id: &str) -> Vec<u8> {
+        std::fs::read(self.session_path(id)).unwrap()
+    }
+
+    pub fn write_config(&self, yaml: &str) {
+        let dir = self.path().join("config/agent");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.yaml"), yaml).unwrap();
+    }
+
+    /// `agent` with only what the test gives it: no AGENT_*, provider or XDG variables leak in.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("agent"));
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_string();
+            let leaky = ["AGENT_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "OLLAMA_", "XDG_"]
+                .iter()
+                .any(|p| k.starts_with(p))
+                || k == "NO_COLOR"
+                || k == "REDIS_URL";
+            if leaky {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("HOME", self.path().join("home"))
+            .env("XDG_CONFIG_HOME", self.path().join("config"))
+            .env("XDG_DATA_HOME", self.path().join("xdg-data"))
+            .env("AGENT_DATA_DIR", self.data_dir())
+            .env("OPENAI_API_KEY", KEY)
+            .timeout(Duration::from_secs(60));
+        cmd
+    }
+
+    /// `agent` pointed at `server` as its OpenAI endpoint.
+    pub fn agent(&self, server: &MockServer) -> Command {
+        let mut cmd = self.cmd();
+        cmd.env("OPENAI_BASE_URL", server.url("/v1"));
+        cmd
+    }
+
+    /// Every file under the temp dir, for the "key never on disk" check.
+    pub fn all_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.path(), &mut out);
+        out
+    }
+}
+
+/// A recorded request.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Recorded {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One piece of a response body.
+#[derive(Debug, Clone)]
+pub enum Part {
+    Bytes(Vec<u8>),
+    Sleep(Duration),
+    /// Close the connection now, mid-body (a broken stream).
+    Close,
+}
+
+/// A scripted response.
+#[derive(Debug, Clone)]
+pub struct MockResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub parts: Vec<Part>,
+}
+
+impl MockResponse {
+    pub fn new(status: u16, content_type: &str, parts: Vec<Part>) -> Self {
+        MockResponse {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            parts,
+        }
+    }
+
+    pub fn json(status: u16, body: Value) -> Self {
+        Self::new(status, "application/json", vec![Part::Bytes(body.to_string().into_bytes())])
+    }
+
+    /// Raw SSE text, sent as one chunk per event.
+    pub fn sse_events(events: &[String]) -> Self {
+        Self::new(
+            200,
+            "text/event-stream",
+            events.iter().map(|e| Part::Bytes(e.clone().into_bytes())).collect(),
+        )
+    }
+
+    /// An OpenAI chat completion stream of `deltas`, with role chunk, finish, usage and [DONE].
+    pub fn openai_stream(deltas: &[&str]) -> Self {
+        Self::sse_events(&openai_events(deltas, "stop", Some((11, deltas.len() as u64))))
+    }
+
+    /// An OpenAI non-streaming completion.
+    pub fn openai_json(text: &str) -> Self {
+        Self::json(
+            200,
+            json!({
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini-2024-07-18",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}
+            }),
+        )
+    }
+
+    /// An OpenAI error body.
+    pub fn openai_error(status: u16, message: &str, kind: &str) -> Self {
+        Self::json(
+            status,
+            json!({"error": {"message": message, "type": kind, "param": null, "code": kind}}),
+        )
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+
+    /// Sleep `d` before every part.
+    pub fn slow(mut self, d: Duration) -> Self {
+        self.parts = self
+            .parts
+            .into_iter()
+            .flat_map(|p| [Part::Sleep(d), p])
+            .collect();
+        self
+    }
+
+    /// Keep the first `n` parts, then drop the connection.
+    pub fn break_after(mut self, n: usize) -> Self {
+        self.parts.truncate(n);
+        self.parts.push(Part::Close);
+        self
+    }
+}
+
+/// OpenAI `chat.completion.chunk` events for `deltas`.
+pub fn openai_events(deltas: &[&str], finish: &str, usage: Option<(u64, u64)>) -> Vec<String> {
+    let chunk = |delta: Value, finish: Value| {
+        format!(
+            "data: {}\n\n",
+            json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
+                   "model": "gpt-4o-mini-2024-07-18",
+                   "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+                   "usage": null})
+        )
+    };
+    let mut out = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
+    for d in deltas {
+        out.push(chunk(json!({"content": d}), Value::Null));
+    }
+    out.push(chunk(json!({}), json!(finish)));
+    if let Some((input, output)) = usage {
+        out.push(format!(
+            "data: {}\n\n",
+            json!({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
+                   "model": "gpt-4o-mini-2024-07-18", "choices": [],
+                   "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output}})
+        ));
+    }
+    out.push("data: [DONE]\n\n".to_string());
+    out
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<MockResponse>,
+    fallback: Option<MockResponse>,
+    requests: Vec<Recorded>,
+}
+
+/// An HTTP/1.1 server on 127.0.0.1 answering from a script, one connection per request.
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl MockServer {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state: Arc<Mutex<State>> = Arc::default();
+        let st = state.clone();
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let st = st.clone();
+                thread::spawn(move || {
+                    let _ = serve(conn, &st);
+                });
+            }
+        });
+        MockServer { addr, state }
+    }
+
+    /// Queue a response (answered in order).
+    pub fn push(&self, r: MockResponse) -> &Self {
+        self.state.lock().unwrap().queue.push_back(r);
+        self
+    }
+
+    /// Answer with `r` whenever the queue is empty.
+    pub fn fallback(&self, r: MockResponse) -> &Self {
+        self.state.lock().unwrap().fallback = Some(r);
+        self
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// The JSON body of request `i`.
+    pub fn body(&self, i: usize) -> Value {
+        self.requests()[i].json()
+    }
+}
+
+fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
+            break;
+        }
+        if let Some((k, v)) = h.trim_end().split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body)?;
+    let response = {
+        let mut st = state.lock().unwrap();
+        st.requests.push(Recorded { method, path, headers, body });
+        st.queue.pop_front().or_else(|| st.fallback.clone())
+    };
+    let response = response.unwrap_or_else(|| {
+        MockResponse::json(500, json!({"error": {"message": "mock server: no response scripted", "type": "server_error"}}))
+    });
+    let mut out = conn;
+    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
+    for (k, v) in &response.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("transfer-encoding: chunked\r\nconnection: close\r\n\r\n");
+    out.write_all(head.as_bytes())?;
+    out.flush()?;
+    for part in response.parts {
+        match part {
+            Part::Bytes(b) => {
+                if b.is_empty() {
+                    continue;
+                }
+                out.write_all(format!("{:x}\r\n", b.len()).as_bytes())?;
+                out.write_all(&b)?;
+                out.write_all(b"\r\n")?;
+                out.flush()?;
+            }
+            Part::Sleep(d) => thread::sleep(d),
+            Part::Close => {
+                out.shutdown(Shutdown::Both)?;
+                return Ok(());
+            }
+        }
+    }
+    out.write_all(b"0\r\n\r\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        408 => "Request Timeout",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        529 => "Overloaded",
+        _ => "Status",
+    }
+}
+
+/// Stdout of a finished command as text.
+pub fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// Stderr of a finished command as text.
+pub fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
