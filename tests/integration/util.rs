@@ -25,7 +25,7 @@ pub struct TestEnv {
 impl TestEnv {
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        for sub in ["home", "config", "data"] {
+        for sub in ["home", "config"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
         TestEnv { dir }
