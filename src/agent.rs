@@ -260,7 +260,9 @@ impl AgentBuilder {
         let provider = match self.provider_impl {
             Some(p) => p,
             None => {
-                let name = self.provider.unwrap_or_else(|| DEFAULT_PROVIDER.to_string());
+                let name = self
+                    .provider
+                    .unwrap_or_else(|| DEFAULT_PROVIDER.to_string());
                 let kind = self.kind.unwrap_or_else(|| name.clone());
                 let (url_var, default_url, key_var) =
                     provider::kind_defaults(&kind).ok_or_else(|| {

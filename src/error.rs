@@ -161,10 +161,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 /// True when the error chain is a closed stdout (`agent ... | head -1`), which is not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        let io = cause.downcast_ref::<std::io::Error>().or(match cause.downcast_ref::<Error>() {
-            Some(Error::Io { source, .. }) => Some(source),
-            _ => None,
-        });
+        let io = cause
+            .downcast_ref::<std::io::Error>()
+            .or(match cause.downcast_ref::<Error>() {
+                Some(Error::Io { source, .. }) => Some(source),
+                _ => None,
+            });
         io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }

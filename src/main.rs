@@ -11,7 +11,10 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("agent: error: cannot start the runtime: {e}");
@@ -26,11 +29,7 @@ fn main() -> ExitCode {
         Err(err) if agent::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let code = agent::error::exit_code(&err);
-            if code != 130 || !matches!(err.downcast_ref::<agent::Error>(), Some(agent::Error::Interrupted)) {
-                eprintln!("agent: error: {}", one_line(&err));
-            } else {
-                eprintln!("agent: interrupted (the prompt was kept: see `agent session show`)");
-            }
+            eprintln!("agent: error: {}", one_line(&err));
             ExitCode::from(code)
         }
     }

@@ -6,7 +6,6 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub(crate) struct Output {
-    pub(crate) stdout_tty: bool,
     stderr_tty: bool,
     quiet: bool,
 }
@@ -16,16 +15,8 @@ impl Output {
         // AGENT_TEST_TTY=1 lets tests see terminal behaviour without a terminal.
         let forced = std::env::var_os("AGENT_TEST_TTY").is_some_and(|v| v == "1");
         Output {
-            stdout_tty: forced || std::io::stdout().is_terminal(),
             stderr_tty: forced || std::io::stderr().is_terminal(),
             quiet,
-        }
-    }
-
-    /// A note for people, on stderr, unless `-q`.
-    pub(crate) fn note(&self, msg: impl std::fmt::Display) {
-        if !self.quiet {
-            eprintln!("agent: {msg}");
         }
     }
 

@@ -16,7 +16,11 @@ pub fn errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String
         .iter_errors(instance)
         .map(|e| {
             let path = e.instance_path().to_string();
-            let path = if path.is_empty() { "/".to_string() } else { path };
+            let path = if path.is_empty() {
+                "/".to_string()
+            } else {
+                path
+            };
             format!("{path}: {e}")
         })
         .collect()
@@ -36,7 +40,8 @@ pub fn schema_for<T: schemars::JsonSchema>() -> Value {
 pub fn is_strict_compatible(schema: &Value) -> bool {
     match schema {
         Value::Object(map) => {
-            let is_object = map.get("type").is_some_and(|t| t == "object") || map.contains_key("properties");
+            let is_object =
+                map.get("type").is_some_and(|t| t == "object") || map.contains_key("properties");
             if is_object {
                 if map.get("additionalProperties") != Some(&Value::Bool(false)) {
                     return false;
@@ -75,7 +80,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_path() {
-        let v = compile(&json!({"type": "object", "properties": {"age": {"type": "integer"}}})).unwrap();
+        let v = compile(&json!({"type": "object", "properties": {"age": {"type": "integer"}}}))
+            .unwrap();
         let errs = errors(&v, &json!({"age": "x"}));
         assert_eq!(errs.len(), 1);
         assert!(errs[0].starts_with("/age: "), "{errs:?}");

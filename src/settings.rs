@@ -43,12 +43,6 @@ pub(crate) struct Settings {
     pub(crate) verbose: bool,
 }
 
-/// What a model call resolved to, for `-v`.
-pub(crate) struct Resolved {
-    pub(crate) provider: String,
-    pub(crate) model: String,
-}
-
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
@@ -58,8 +52,9 @@ fn home() -> Option<PathBuf> {
 }
 
 fn secs(value: f64, what: &str) -> Result<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| Error::Usage(format!("{what} must be a number of seconds, not {value}")).into())
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        Error::Usage(format!("{what} must be a number of seconds, not {value}")).into()
+    })
 }
 
 impl Settings {
@@ -111,7 +106,7 @@ impl Settings {
         session: Option<&SessionData>,
         store: Option<DirStore>,
         lock_timeout: Option<Duration>,
-    ) -> Result<(Agent, Resolved)> {
+    ) -> Result<Agent> {
         let provider = args
             .provider
             .clone()
@@ -142,11 +137,18 @@ impl Settings {
             .or_else(|| env(url_var))
             .or_else(|| named.and_then(|p| p.base_url.clone()))
             .or_else(|| {
-                (self.config.provider.as_deref().unwrap_or(agent::agent::DEFAULT_PROVIDER) == provider)
+                (self
+                    .config
+                    .provider
+                    .as_deref()
+                    .unwrap_or(agent::agent::DEFAULT_PROVIDER)
+                    == provider)
                     .then(|| self.config.base_url.clone())
                     .flatten()
             });
-        let key_var = named.and_then(|p| p.api_key_env.clone()).or(key_var.map(str::to_string));
+        let key_var = named
+            .and_then(|p| p.api_key_env.clone())
+            .or(key_var.map(str::to_string));
         let mut builder = Agent::builder()
             .provider(&provider)
             .kind(&kind)
@@ -171,18 +173,17 @@ impl Settings {
             builder = builder.store(store);
         }
         if !self.quiet {
-            builder = builder.on_notice(|n| match n {
-                Notice::WaitingForLock { id } => {
+            builder = builder.on_notice(|n| {
+                if let Notice::WaitingForLock { id } = n {
                     eprintln!("agent: waiting for session '{id}': another turn is running")
                 }
-                _ => {}
             });
         }
         let agent = builder.build()?;
         if self.verbose {
             eprintln!("agent: provider {provider} ({kind}), model {model}");
         }
-        Ok((agent, Resolved { provider, model }))
+        Ok(agent)
     }
 }
 
@@ -192,7 +193,6 @@ fn read_config(path: &Path) -> Result<Config> {
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    serde_yaml::from_str(&text).map_err(|e| {
-        Error::Usage(format!("invalid config {}: {e}", path.display())).into()
-    })
+    serde_yaml::from_str(&text)
+        .map_err(|e| Error::Usage(format!("invalid config {}: {e}", path.display())).into())
 }

@@ -46,10 +46,9 @@ pub(crate) fn read_prompt(args: &[String]) -> Result<String> {
     let stdin = stdin.trim_end_matches(['\n', '\r']);
     let prompt = match (stdin.trim().is_empty(), joined.trim().is_empty()) {
         (true, true) => {
-            return Err(Error::Usage(
-                "no prompt: pass it as arguments or on stdin".to_string(),
+            return Err(
+                Error::Usage("no prompt: pass it as arguments or on stdin".to_string()).into(),
             )
-            .into())
         }
         (true, false) => joined,
         (false, true) => stdin.to_string(),
@@ -71,7 +70,6 @@ pub(crate) fn read_input(path: &std::path::Path) -> Result<String> {
     if path.as_os_str() == "-" {
         return read_stdin();
     }
-    std::fs::read_to_string(path).map_err(|e| {
-        Error::Usage(format!("cannot read {}: {e}", path.display())).into()
-    })
+    std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())).into())
 }

@@ -13,7 +13,11 @@ use crate::output::Output;
 use crate::settings::Settings;
 
 /// `agent session run ID [PROMPT]...`
-pub(crate) async fn session_run(settings: &Settings, out: &Output, args: SessionRunArgs) -> Result<()> {
+pub(crate) async fn session_run(
+    settings: &Settings,
+    out: &Output,
+    args: SessionRunArgs,
+) -> Result<()> {
     validate_id(&args.id)?;
     let prompt = read_prompt(&args.prompt)?;
     let store = settings.store();
@@ -23,7 +27,12 @@ pub(crate) async fn session_run(settings: &Settings, out: &Output, args: Session
         Err(e) => return Err(e.into()),
     };
     let lock_timeout = settings.lock_timeout(args.turn.lock_timeout)?;
-    let (agent, _) = settings.agent(&args.turn.model, existing.as_ref(), Some(store), lock_timeout)?;
+    let agent = settings.agent(
+        &args.turn.model,
+        existing.as_ref(),
+        Some(store),
+        lock_timeout,
+    )?;
     let mut session = match existing {
         Some(data) => agent.resume(data),
         None => {
@@ -37,7 +46,15 @@ pub(crate) async fn session_run(settings: &Settings, out: &Output, args: Session
             }
         }
     };
-    drive(&mut session, prompt, run_options(&args.turn), args.turn.format, out, true).await
+    drive(
+        &mut session,
+        prompt,
+        run_options(&args.turn),
+        args.turn.format,
+        out,
+        true,
+    )
+    .await
 }
 
 /// `agent session retry ID`: re-send the prompt of the last failed turn.
@@ -45,19 +62,32 @@ pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) ->
     let store = settings.store();
     let data: SessionData = load_data(&store, &args.id)?;
     let Some(failed) = data.failed_turn.clone() else {
-        return Err(Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into());
+        return Err(
+            Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into(),
+        );
     };
     let lock_timeout = settings.lock_timeout(args.turn.lock_timeout)?;
-    let (agent, _) = settings.agent(&args.turn.model, Some(&data), Some(store), lock_timeout)?;
+    let agent = settings.agent(&args.turn.model, Some(&data), Some(store), lock_timeout)?;
     let mut session = agent.resume(data);
-    drive(&mut session, failed.prompt, run_options(&args.turn), args.turn.format, out, true).await
+    drive(
+        &mut session,
+        failed.prompt,
+        run_options(&args.turn),
+        args.turn.format,
+        out,
+        true,
+    )
+    .await
 }
 
 /// `agent run [PROMPT]...`: an in-memory session, or `--session ID`.
 pub(crate) async fn run(settings: &Settings, out: &Output, args: RunArgs) -> Result<()> {
     if let Some(id) = args.session {
         if args.system.is_some() {
-            return Err(Error::Usage("--system cannot change a stored session's system prompt".into()).into());
+            return Err(Error::Usage(
+                "--system cannot change a stored session's system prompt".into(),
+            )
+            .into());
         }
         let run_args = SessionRunArgs {
             id,
@@ -69,9 +99,17 @@ pub(crate) async fn run(settings: &Settings, out: &Output, args: RunArgs) -> Res
         return session_run(settings, out, run_args).await;
     }
     let prompt = read_prompt(&args.prompt)?;
-    let (agent, _) = settings.agent(&args.turn.model, None, None, None)?;
+    let agent = settings.agent(&args.turn.model, None, None, None)?;
     let mut opts = SessionOptions::new();
     opts.system = args.system;
     let mut session = agent.session_with(opts)?;
-    drive(&mut session, prompt, run_options(&args.turn), args.turn.format, out, false).await
+    drive(
+        &mut session,
+        prompt,
+        run_options(&args.turn),
+        args.turn.format,
+        out,
+        false,
+    )
+    .await
 }

@@ -10,8 +10,8 @@ use agent::store::{self, load_data, save_data};
 use agent::{DirStore, Error, Message, Role, SessionOptions, SessionStore};
 
 use super::{read_input, read_stdin};
-use crate::cli::{AddArgs, ForkArgs, ImportArgs, LsArgs, NewArgs, RmArgs, ShowArgs};
 use crate::cli::ModelArgs;
+use crate::cli::{AddArgs, ForkArgs, ImportArgs, LsArgs, NewArgs, RmArgs, ShowArgs};
 use crate::output::write_out;
 use crate::settings::Settings;
 
@@ -21,7 +21,11 @@ fn print_id(id: &str) -> Result<()> {
 }
 
 /// An agent over the data dir for commands that call no model.
-fn offline_agent(settings: &Settings, provider: Option<String>, model: Option<String>) -> Result<agent::Agent> {
+fn offline_agent(
+    settings: &Settings,
+    provider: Option<String>,
+    model: Option<String>,
+) -> Result<agent::Agent> {
     let args = ModelArgs {
         model,
         provider,
@@ -32,7 +36,7 @@ fn offline_agent(settings: &Settings, provider: Option<String>, model: Option<St
         timeout: None,
     };
     let lock_timeout = settings.lock_timeout(None)?;
-    Ok(settings.agent(&args, None, Some(settings.store()), lock_timeout)?.0)
+    settings.agent(&args, None, Some(settings.store()), lock_timeout)
 }
 
 /// `session new`: create and print only the id, so `id=$(agent session new)` works.
@@ -49,7 +53,9 @@ pub(crate) fn new(settings: &Settings, args: NewArgs) -> Result<()> {
         None => Vec::new(),
     };
     let agent = offline_agent(settings, args.provider, args.model)?;
-    let mut opts = SessionOptions::new().messages(messages).overwrite(args.force);
+    let mut opts = SessionOptions::new()
+        .messages(messages)
+        .overwrite(args.force);
     opts.session_id = args.id;
     opts.system = system;
     opts.title = args.title;
@@ -64,12 +70,17 @@ fn parse_messages(text: &str, origin: &str) -> Result<Vec<Message>> {
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let bad = |why: &str| Error::Usage(format!("{origin}: message {i}: {why}"));
-        let role = item.get("role").and_then(Value::as_str).ok_or_else(|| bad("no \"role\""))?;
+        let role = item
+            .get("role")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("no \"role\""))?;
         let content = item
             .get("content")
             .and_then(Value::as_str)
             .ok_or_else(|| bad("\"content\" must be a string"))?;
-        let role: Role = role.parse().map_err(|_| bad("role must be user or assistant"))?;
+        let role: Role = role
+            .parse()
+            .map_err(|_| bad("role must be user or assistant"))?;
         if role == Role::Tool {
             return Err(bad("role must be user or assistant").into());
         }
@@ -102,11 +113,22 @@ pub(crate) fn show(settings: &Settings, args: ShowArgs) -> Result<()> {
 
 fn transcript(data: &SessionData, last: Option<usize>) -> String {
     let mut s = String::new();
-    let title = data.title.as_deref().map(|t| format!(" — {t}")).unwrap_or_default();
+    let title = data
+        .title
+        .as_deref()
+        .map(|t| format!(" — {t}"))
+        .unwrap_or_default();
     let model = data.model.as_deref().unwrap_or("-");
-    s.push_str(&format!("# {}{title} ({model}, {} messages)\n", data.id, data.messages.len()));
+    s.push_str(&format!(
+        "# {}{title} ({model}, {} messages)\n",
+        data.id,
+        data.messages.len()
+    ));
     if let Some(f) = &data.forked_from {
-        s.push_str(&format!("(forked from {} at message {})\n", f.id, f.messages));
+        s.push_str(&format!(
+            "(forked from {} at message {})\n",
+            f.id, f.messages
+        ));
     }
     if let Some(system) = &data.system {
         s.push_str(&format!("\n[system]\n{system}\n"));
@@ -142,13 +164,22 @@ fn transcript(data: &SessionData, last: Option<usize>) -> String {
 /// `session ls [--json]`: most recently used first.
 pub(crate) fn ls(settings: &Settings, args: LsArgs) -> Result<()> {
     let mut sessions: Vec<SessionSummary> = settings.store().summaries()?;
-    sessions.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id)));
+    sessions.sort_by(|a, b| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
     let mut text = Vec::new();
     if args.json {
         serde_json::to_writer(&mut text, &sessions)?;
         text.push(b'\n');
     } else {
-        let width = sessions.iter().map(|s| s.id.len()).max().unwrap_or(2).max(2);
+        let width = sessions
+            .iter()
+            .map(|s| s.id.len())
+            .max()
+            .unwrap_or(2)
+            .max(2);
         for s in &sessions {
             let model = match (&s.provider, &s.model) {
                 (Some(p), Some(m)) => format!("{p}/{m}"),
@@ -202,7 +233,9 @@ pub(crate) fn add(settings: &Settings, args: AddArgs) -> Result<()> {
         None => read_stdin()?,
     };
     let agent = offline_agent(settings, None, None)?;
-    agent.load_session(&args.id)?.add_message(Message::new(role, text))?;
+    agent
+        .load_session(&args.id)?
+        .add_message(Message::new(role, text))?;
     Ok(())
 }
 
@@ -219,13 +252,19 @@ pub(crate) fn export(settings: &Settings, id: &str) -> Result<()> {
 pub(crate) fn import(settings: &Settings, args: ImportArgs) -> Result<()> {
     let text = read_input(&args.file)?;
     let origin = args.file.display().to_string();
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::InvalidSession { location: origin.clone(), reason: format!("not valid JSON: {e}") })?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| Error::InvalidSession {
+        location: origin.clone(),
+        reason: format!("not valid JSON: {e}"),
+    })?;
     let data = SessionData::from_value(value, &origin)?;
     let store: DirStore = settings.store();
     let _lock = store::lock(&store, &data.id, settings.lock_timeout(None)?, &mut || {})?;
     if !args.force && store.load(&data.id)?.is_some() {
-        return Err(Error::Usage(format!("session '{}' already exists (use --force to replace it)", data.id)).into());
+        return Err(Error::Usage(format!(
+            "session '{}' already exists (use --force to replace it)",
+            data.id
+        ))
+        .into());
     }
     save_data(&store, &data)?;
     print_id(&data.id)

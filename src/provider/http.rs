@@ -223,7 +223,10 @@ pub(crate) fn events(
             match tokio::time::timeout(st.timeout, st.body.next()).await {
                 Err(_) => {
                     let secs = st.timeout.as_secs();
-                    return fail(st, format!("stream stalled: nothing received for {secs}s (see --timeout)"));
+                    return fail(
+                        st,
+                        format!("stream stalled: nothing received for {secs}s (see --timeout)"),
+                    );
                 }
                 Ok(Some(Err(e))) => {
                     return fail(st, format!("stream broken: {e}"));

@@ -32,7 +32,10 @@ impl OpenAi {
     }
 
     fn url(&self) -> String {
-        format!("{}/chat/completions", self.endpoint.base_url.trim_end_matches('/'))
+        format!(
+            "{}/chat/completions",
+            self.endpoint.base_url.trim_end_matches('/')
+        )
     }
 }
 
@@ -197,7 +200,9 @@ fn usage_of(u: &Value) -> Option<Usage> {
     Some(Usage {
         input_tokens: u.get("prompt_tokens").and_then(n).unwrap_or(0),
         output_tokens: u.get("completion_tokens").and_then(n).unwrap_or(0),
-        cached_tokens: u.pointer("/prompt_tokens_details/cached_tokens").and_then(n),
+        cached_tokens: u
+            .pointer("/prompt_tokens_details/cached_tokens")
+            .and_then(n),
         reasoning_tokens: u
             .pointer("/completion_tokens_details/reasoning_tokens")
             .and_then(n),
@@ -217,22 +222,43 @@ fn complete_response(provider: &str, text: &str) -> Result<Vec<Event>> {
     let v: Value = serde_json::from_str(text)
         .map_err(|e| stream_error(provider, format!("response is not JSON: {e}")))?;
     if let Some((kind, message)) = error_of(&v) {
-        return Err(stream_error(provider, format!("{}{message}", kind.map(|k| format!("({k}) ")).unwrap_or_default())));
+        return Err(stream_error(
+            provider,
+            format!(
+                "{}{message}",
+                kind.map(|k| format!("({k}) ")).unwrap_or_default()
+            ),
+        ));
     }
-    let choice = v.pointer("/choices/0").ok_or_else(|| stream_error(provider, "response has no choices"))?;
+    let choice = v
+        .pointer("/choices/0")
+        .ok_or_else(|| stream_error(provider, "response has no choices"))?;
     let mut events = Vec::new();
     if let Some(text) = choice.pointer("/message/content").and_then(Value::as_str) {
         if !text.is_empty() {
-            events.push(Event::TextDelta { text: text.to_string() });
+            events.push(Event::TextDelta {
+                text: text.to_string(),
+            });
         }
     }
-    if let Some(calls) = choice.pointer("/message/tool_calls").and_then(Value::as_array) {
+    if let Some(calls) = choice
+        .pointer("/message/tool_calls")
+        .and_then(Value::as_array)
+    {
         for c in calls {
             events.push(Event::ToolCall {
                 call: ToolCall {
                     id: c["id"].as_str().unwrap_or_default().to_string(),
-                    name: c.pointer("/function/name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    arguments: parse_arguments(c.pointer("/function/arguments").and_then(Value::as_str).unwrap_or("")),
+                    name: c
+                        .pointer("/function/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    arguments: parse_arguments(
+                        c.pointer("/function/arguments")
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                    ),
                 },
             });
         }
@@ -279,7 +305,10 @@ impl Chunks {
         })?;
         if let Some((kind, message)) = error_of(&v) {
             let kind = kind.map(|k| format!("({k}) ")).unwrap_or_default();
-            return Err(stream_error(&self.provider, format!("error in stream: {kind}{message}")));
+            return Err(stream_error(
+                &self.provider,
+                format!("error in stream: {kind}{message}"),
+            ));
         }
         if let Some(m) = v.get("model").and_then(Value::as_str) {
             self.model = Some(m.to_string());
@@ -294,7 +323,9 @@ impl Chunks {
         let delta = &choice["delta"];
         if let Some(text) = delta.get("content").and_then(Value::as_str) {
             if !text.is_empty() {
-                out.push(Event::TextDelta { text: text.to_string() });
+                out.push(Event::TextDelta {
+                    text: text.to_string(),
+                });
             }
         }
         if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
@@ -330,9 +361,17 @@ impl Chunks {
             if name.is_empty() {
                 continue;
             }
-            let id = if id.is_empty() { format!("call_{i}") } else { id };
+            let id = if id.is_empty() {
+                format!("call_{i}")
+            } else {
+                id
+            };
             out.push(Event::ToolCall {
-                call: ToolCall { id, name, arguments: parse_arguments(&args) },
+                call: ToolCall {
+                    id,
+                    name,
+                    arguments: parse_arguments(&args),
+                },
             });
         }
         if let Some(usage) = self.usage.take() {
@@ -348,7 +387,10 @@ impl Chunks {
 impl WireParser for Chunks {
     fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>> {
         let events = self.sse.push(chunk).map_err(|e| {
-            stream_error(&self.provider, format!("stream event of {} bytes is over the limit", e.0))
+            stream_error(
+                &self.provider,
+                format!("stream event of {} bytes is over the limit", e.0),
+            )
         })?;
         let mut out = Vec::new();
         for ev in events {
@@ -374,7 +416,10 @@ impl WireParser for Chunks {
             }
         }
         if !self.done {
-            return Err(stream_error(&self.provider, "stream ended before [DONE]: the reply is incomplete"));
+            return Err(stream_error(
+                &self.provider,
+                "stream ended before [DONE]: the reply is incomplete",
+            ));
         }
         Ok(out)
     }
@@ -412,9 +457,24 @@ mod tests {
             vec![
                 Event::TextDelta { text: "Hel".into() },
                 Event::TextDelta { text: "lo".into() },
-                Event::ToolCall { call: ToolCall { id: "c1".into(), name: "f".into(), arguments: json!({"a": 1}) } },
-                Event::Usage { usage: Usage { input_tokens: 5, output_tokens: 2, ..Default::default() } },
-                Event::Done { finish_reason: Some("tool_calls".into()), model: Some("m".into()) },
+                Event::ToolCall {
+                    call: ToolCall {
+                        id: "c1".into(),
+                        name: "f".into(),
+                        arguments: json!({"a": 1})
+                    }
+                },
+                Event::Usage {
+                    usage: Usage {
+                        input_tokens: 5,
+                        output_tokens: 2,
+                        ..Default::default()
+                    }
+                },
+                Event::Done {
+                    finish_reason: Some("tool_calls".into()),
+                    model: Some("m".into())
+                },
             ]
         );
     }
@@ -422,7 +482,8 @@ mod tests {
     #[test]
     fn truncated_stream_fails() {
         let mut p = Chunks::new("openai");
-        p.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n").unwrap();
+        p.feed(b"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n")
+            .unwrap();
         assert!(p.finish().is_err());
     }
 

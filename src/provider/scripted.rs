@@ -42,7 +42,10 @@ impl Scripted {
 
     /// Queue a text reply.
     pub fn reply(self, text: impl Into<String>) -> Self {
-        self.replies.lock().unwrap().push_back(Reply::Text(text.into()));
+        self.replies
+            .lock()
+            .unwrap()
+            .push_back(Reply::Text(text.into()));
         self
     }
 
@@ -54,13 +57,19 @@ impl Scripted {
             name: name.to_string(),
             arguments,
         };
-        self.replies.lock().unwrap().push_back(Reply::Tools(vec![call]));
+        self.replies
+            .lock()
+            .unwrap()
+            .push_back(Reply::Tools(vec![call]));
         self
     }
 
     /// Queue a failure (a provider error with this message).
     pub fn fail(self, message: impl Into<String>) -> Self {
-        self.replies.lock().unwrap().push_back(Reply::Fail(message.into()));
+        self.replies
+            .lock()
+            .unwrap()
+            .push_back(Reply::Fail(message.into()));
         self
     }
 
@@ -87,7 +96,11 @@ impl Provider for Scripted {
         self.requests.lock().unwrap().push(request.clone());
         let next = self.replies.lock().unwrap().pop_front();
         let usage = Usage {
-            input_tokens: request.messages.iter().map(|m| m.content.split_whitespace().count() as u64).sum(),
+            input_tokens: request
+                .messages
+                .iter()
+                .map(|m| m.content.split_whitespace().count() as u64)
+                .sum(),
             output_tokens: 0,
             ..Default::default()
         };
@@ -118,7 +131,12 @@ impl Provider for Scripted {
             }
         };
         let output = events.len() as u64;
-        events.push(Ok(Event::Usage { usage: Usage { output_tokens: output, ..usage } }));
+        events.push(Ok(Event::Usage {
+            usage: Usage {
+                output_tokens: output,
+                ..usage
+            },
+        }));
         events.push(Ok(Event::Done {
             finish_reason: Some(finish.to_string()),
             model: Some(request.model.clone()),
@@ -130,6 +148,10 @@ impl Provider for Scripted {
 /// Split text into word-sized deltas, as a streaming model would send it.
 fn words(text: &str) -> Vec<Result<Event>> {
     text.split_inclusive(' ')
-        .map(|w| Ok(Event::TextDelta { text: w.to_string() }))
+        .map(|w| {
+            Ok(Event::TextDelta {
+                text: w.to_string(),
+            })
+        })
         .collect()
 }

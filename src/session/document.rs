@@ -164,7 +164,12 @@ pub fn validate_id(id: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        let shown: String = id.chars().take(40).collect::<String>().escape_debug().to_string();
+        let shown: String = id
+            .chars()
+            .take(40)
+            .collect::<String>()
+            .escape_debug()
+            .to_string();
         let more = if id.chars().count() > 40 { "..." } else { "" };
         Err(Error::usage(format!(
             "invalid session id '{shown}{more}': use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -191,7 +196,11 @@ pub struct SessionSummary {
     #[serde(default)]
     pub model: Option<String>,
     /// Number of messages.
-    #[serde(default, rename(deserialize = "messages"), deserialize_with = "count_seq")]
+    #[serde(
+        default,
+        rename(deserialize = "messages"),
+        deserialize_with = "count_seq"
+    )]
     pub message_count: usize,
 }
 
@@ -239,10 +248,25 @@ mod tests {
 
     #[test]
     fn ids() {
-        for ok in ["a", "A1", "20261125-142855-abcdef", "x.y_z-1", &"a".repeat(128)] {
+        for ok in [
+            "a",
+            "A1",
+            "20261125-142855-abcdef",
+            "x.y_z-1",
+            &"a".repeat(128),
+        ] {
             validate_id(ok).unwrap();
         }
-        for bad in ["", "../x", "a/b", ".hidden", "-x", "a\0b", "a b", &"a".repeat(129)] {
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            ".hidden",
+            "-x",
+            "a\0b",
+            "a b",
+            &"a".repeat(129),
+        ] {
             assert!(validate_id(bad).is_err(), "{bad:?}");
         }
     }
@@ -261,8 +285,8 @@ mod tests {
 
     #[test]
     fn newer_versions_are_refused() {
-        let err = SessionData::from_value(serde_json::json!({"version": 2, "id": "s"}), "p")
-            .unwrap_err();
+        let err =
+            SessionData::from_value(serde_json::json!({"version": 2, "id": "s"}), "p").unwrap_err();
         assert!(err.to_string().contains("newer agent"), "{err}");
         assert_eq!(err.exit_code(), 6);
     }

@@ -3,9 +3,7 @@
 mod document;
 mod turn;
 
-pub use document::{
-    validate_id, FailedTurn, ForkedFrom, SessionData, SessionSummary, VERSION,
-};
+pub use document::{validate_id, FailedTurn, ForkedFrom, SessionData, SessionSummary, VERSION};
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -171,7 +169,11 @@ impl Session {
     }
 
     /// [`Session::run`] with options.
-    pub async fn run_with(&mut self, prompt: impl Into<String>, options: RunOptions) -> Result<Response> {
+    pub async fn run_with(
+        &mut self,
+        prompt: impl Into<String>,
+        options: RunOptions,
+    ) -> Result<Response> {
         self.stream_with(prompt, options).finish().await
     }
 
@@ -191,7 +193,11 @@ impl Session {
     }
 
     /// [`Session::stream`] with options.
-    pub fn stream_with(&mut self, prompt: impl Into<String>, options: RunOptions) -> TurnStream<'_> {
+    pub fn stream_with(
+        &mut self,
+        prompt: impl Into<String>,
+        options: RunOptions,
+    ) -> TurnStream<'_> {
         self.start(prompt.into(), options, None)
     }
 
@@ -202,10 +208,21 @@ impl Session {
         prompt: impl Into<String>,
     ) -> Result<JsonResponse<T>> {
         let schema = crate::schema::schema_for::<T>();
-        let resp = self.json_value(prompt, &schema, RunOptions::default(), 2).await?;
-        let output = serde_json::from_value(resp.json.clone().unwrap_or(Value::Null))
-            .map_err(|e| Error::Validation { message: e.to_string(), raw: resp.text.clone() })?;
-        Ok(JsonResponse { output, value: resp.json.clone().unwrap_or(Value::Null), response: resp })
+        let resp = self
+            .json_value(prompt, &schema, RunOptions::default(), 2)
+            .await?;
+        let output =
+            serde_json::from_value(resp.json.clone().unwrap_or(Value::Null)).map_err(|e| {
+                Error::Validation {
+                    message: e.to_string(),
+                    raw: resp.text.clone(),
+                }
+            })?;
+        Ok(JsonResponse {
+            output,
+            value: resp.json.clone().unwrap_or(Value::Null),
+            response: resp,
+        })
     }
 
     /// Ask for JSON matching `schema`; `retries` correction turns when it does not validate.
@@ -223,7 +240,10 @@ impl Session {
                 name: schema
                     .get("title")
                     .and_then(Value::as_str)
-                    .filter(|t| t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                    .filter(|t| {
+                        t.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                    })
                     .unwrap_or("response")
                     .to_string(),
                 schema: schema.clone(),
@@ -232,12 +252,24 @@ impl Session {
             validator: Arc::new(validator),
             retries,
         };
-        self.start(prompt.into(), RunOptions { stream: options.stream, ..options }, Some(spec))
-            .finish()
-            .await
+        self.start(
+            prompt.into(),
+            RunOptions {
+                stream: options.stream,
+                ..options
+            },
+            Some(spec),
+        )
+        .finish()
+        .await
     }
 
-    fn start(&mut self, prompt: String, options: RunOptions, json: Option<JsonSpec>) -> TurnStream<'_> {
+    fn start(
+        &mut self,
+        prompt: String,
+        options: RunOptions,
+        json: Option<JsonSpec>,
+    ) -> TurnStream<'_> {
         let (tx, rx) = mpsc::channel(64);
         let turn = Turn {
             agent: self.agent.clone(),
@@ -268,7 +300,8 @@ impl Session {
         let store = self.agent.store();
         let id = self.data.id.clone();
         let _lock = store::lock(&**store, &id, self.agent.lock_timeout(), &mut || {
-            self.agent.notify(&crate::agent::Notice::WaitingForLock { id: id.clone() })
+            self.agent
+                .notify(&crate::agent::Notice::WaitingForLock { id: id.clone() })
         })?;
         let mut data = store::load_data(&**store, &id)?;
         change(&mut data);
@@ -325,7 +358,11 @@ impl Session {
             d.model = src.model.clone();
             d.options = src.options.clone();
             d.extra = src.extra.clone();
-            d.forked_from = Some(ForkedFrom { id: src.id.clone(), messages: keep, at: now });
+            d.forked_from = Some(ForkedFrom {
+                id: src.id.clone(),
+                messages: keep,
+                at: now,
+            });
         })?;
         Ok(fork)
     }
@@ -400,7 +437,13 @@ impl TurnStream<'_> {
         let id = self.session.data.id.clone();
         let _lock = turn::lock(&agent, &id).await?;
         let mut data = store::load_data(&**agent.store(), &id)?;
-        turn::record_failure(&agent, &mut data, &self.prompt, &self.partial, &Error::Interrupted)?;
+        turn::record_failure(
+            &agent,
+            &mut data,
+            &self.prompt,
+            &self.partial,
+            &Error::Interrupted,
+        )?;
         self.session.data = data;
         Ok(())
     }

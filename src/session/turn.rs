@@ -47,7 +47,10 @@ pub(crate) async fn lock(agent: &Agent, id: &str) -> Result<store::StoreLock> {
         }
         let waited = start.elapsed();
         if agent.lock_timeout().is_some_and(|t| waited >= t) {
-            return Err(Error::Busy { id: id.to_string(), waited_secs: waited.as_secs_f64() });
+            return Err(Error::Busy {
+                id: id.to_string(),
+                waited_secs: waited.as_secs_f64(),
+            });
         }
         let jitter = std::time::Duration::from_micros(fastrand::u64(..2000));
         tokio::time::sleep(pause + jitter).await;
@@ -80,7 +83,11 @@ impl Turn {
         let mut partial = String::new();
         match self.exchange(&data, &tx, &mut partial).await {
             Ok((added, response)) => {
-                if data.failed_turn.as_ref().is_some_and(|f| f.prompt == self.prompt) {
+                if data
+                    .failed_turn
+                    .as_ref()
+                    .is_some_and(|f| f.prompt == self.prompt)
+                {
                     data.failed_turn = None;
                 }
                 data.messages.extend(added);
@@ -97,8 +104,12 @@ impl Turn {
             // The consumer went away: it decides what to record (see `TurnStream::cancel`).
             Err(Error::Interrupted) => Err(Error::Interrupted),
             Err(e) => {
-                if let Err(save) = record_failure(&self.agent, &mut data, &self.prompt, &partial, &e) {
-                    return Err(Error::Other(format!("{e} (and recording the failed turn failed: {save})")));
+                if let Err(save) =
+                    record_failure(&self.agent, &mut data, &self.prompt, &partial, &e)
+                {
+                    return Err(Error::Other(format!(
+                        "{e} (and recording the failed turn failed: {save})"
+                    )));
                 }
                 Err(e)
             }
@@ -114,12 +125,25 @@ impl Turn {
     ) -> Result<(Vec<Message>, Response)> {
         let agent = &self.agent;
         let provider = agent.provider();
-        let tools = if self.options.tools { agent.tools() } else { &[] };
+        let tools = if self.options.tools {
+            agent.tools()
+        } else {
+            &[]
+        };
         let user = Message::user(&self.prompt);
         let mut request = Request {
-            model: self.options.model.clone().unwrap_or_else(|| agent.model().to_string()),
+            model: self
+                .options
+                .model
+                .clone()
+                .unwrap_or_else(|| agent.model().to_string()),
             system: data.system.clone(),
-            messages: data.messages.iter().cloned().chain([user.clone()]).collect(),
+            messages: data
+                .messages
+                .iter()
+                .cloned()
+                .chain([user.clone()])
+                .collect(),
             temperature: self.options.temperature,
             max_tokens: self.options.max_tokens,
             stream: self.options.stream,
@@ -152,7 +176,10 @@ impl Turn {
                         saw_usage = true;
                         usage = Some(u.clone());
                     }
-                    Event::Done { finish_reason: f, model: m } => {
+                    Event::Done {
+                        finish_reason: f,
+                        model: m,
+                    } => {
                         finish_reason = f.clone();
                         model = m.clone();
                         continue; // one Done per turn, sent after the save
@@ -216,7 +243,9 @@ impl Turn {
                         corrections += 1;
                         // Correction turns go to the model only; they are never stored.
                         request.messages.push(reply);
-                        request.messages.push(Message::user(correction_prompt(&problems)));
+                        request
+                            .messages
+                            .push(Message::user(correction_prompt(&problems)));
                         continue;
                     }
                     Err(problems) => {
@@ -224,7 +253,12 @@ impl Turn {
                             message: format!(
                                 "the reply did not match the schema after {} attempt(s): {}",
                                 corrections + 1,
-                                problems.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                                problems
+                                    .iter()
+                                    .take(3)
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                                    .join("; ")
                             ),
                             raw: reply.content.clone(),
                         })
@@ -262,7 +296,8 @@ async fn run_tool(
 /// Parse a reply as JSON (tolerating a Markdown code fence) and validate it.
 pub(crate) fn check_json(spec: &JsonSpec, text: &str) -> std::result::Result<Value, Vec<String>> {
     let body = strip_fence(text);
-    let value: Value = serde_json::from_str(body).map_err(|e| vec![format!("not valid JSON: {e}")])?;
+    let value: Value =
+        serde_json::from_str(body).map_err(|e| vec![format!("not valid JSON: {e}")])?;
     let errors = crate::schema::errors(&spec.validator, &value);
     if errors.is_empty() {
         Ok(value)

@@ -153,7 +153,8 @@ impl SessionStore for DirStore {
         };
         let mut ids = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
+            let entry =
+                entry.map_err(|e| Error::io(format!("cannot list {}", dir.display()), e))?;
             let name = entry.file_name();
             let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
                 continue;

@@ -1,5 +1,8 @@
 //! The one integration test binary: a module per topic.
 
+// Test helpers are `pub` for the modules beside them; nothing here is a public API.
+#![allow(unreachable_pub)]
+
 mod util;
 
 mod session;

@@ -60,13 +60,20 @@ impl TestEnv {
     }
 
     /// `agent` with only what the test gives it: no AGENT_*, provider or XDG variables leak in.
-    pub fn cmd(&self) -> Command {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("agent"));
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("agent"));
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().to_string();
-            let leaky = ["AGENT_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "OLLAMA_", "XDG_"]
-                .iter()
-                .any(|p| k.starts_with(p))
+            let leaky = [
+                "AGENT_",
+                "OPENAI_",
+                "ANTHROPIC_",
+                "GEMINI_",
+                "OLLAMA_",
+                "XDG_",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p))
                 || k == "NO_COLOR"
                 || k == "REDIS_URL";
             if leaky {
@@ -77,14 +84,27 @@ impl TestEnv {
             .env("XDG_CONFIG_HOME", self.path().join("config"))
             .env("XDG_DATA_HOME", self.path().join("xdg-data"))
             .env("AGENT_DATA_DIR", self.data_dir())
-            .env("OPENAI_API_KEY", KEY)
-            .timeout(Duration::from_secs(60));
+            .env("OPENAI_API_KEY", KEY);
+        cmd
+    }
+
+    /// [`Self::std_cmd`] as an assert_cmd command, with a timeout so a hang fails the test.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::from_std(self.std_cmd());
+        cmd.timeout(Duration::from_secs(60));
         cmd
     }
 
     /// `agent` pointed at `server` as its OpenAI endpoint.
     pub fn agent(&self, server: &MockServer) -> Command {
         let mut cmd = self.cmd();
+        cmd.env("OPENAI_BASE_URL", server.url("/v1"));
+        cmd
+    }
+
+    /// [`Self::agent`] as a std command, for tests that signal or kill the process.
+    pub fn spawnable(&self, server: &MockServer) -> std::process::Command {
+        let mut cmd = self.std_cmd();
         cmd.env("OPENAI_BASE_URL", server.url("/v1"));
         cmd
     }
@@ -155,7 +175,11 @@ impl MockResponse {
     }
 
     pub fn json(status: u16, body: Value) -> Self {
-        Self::new(status, "application/json", vec![Part::Bytes(body.to_string().into_bytes())])
+        Self::new(
+            status,
+            "application/json",
+            vec![Part::Bytes(body.to_string().into_bytes())],
+        )
     }
 
     /// Raw SSE text, sent as one chunk per event.
@@ -163,13 +187,20 @@ impl MockResponse {
         Self::new(
             200,
             "text/event-stream",
-            events.iter().map(|e| Part::Bytes(e.clone().into_bytes())).collect(),
+            events
+                .iter()
+                .map(|e| Part::Bytes(e.clone().into_bytes()))
+                .collect(),
         )
     }
 
     /// An OpenAI chat completion stream of `deltas`, with role chunk, finish, usage and [DONE].
     pub fn openai_stream(deltas: &[&str]) -> Self {
-        Self::sse_events(&openai_events(deltas, "stop", Some((11, deltas.len() as u64))))
+        Self::sse_events(&openai_events(
+            deltas,
+            "stop",
+            Some((11, deltas.len() as u64)),
+        ))
     }
 
     /// An OpenAI non-streaming completion.
@@ -226,7 +257,10 @@ pub fn openai_events(deltas: &[&str], finish: &str, usage: Option<(u64, u64)>) -
                    "usage": null})
         )
     };
-    let mut out = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
+    let mut out = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
     for d in deltas {
         out.push(chunk(json!({"content": d}), Value::Null));
     }
@@ -326,14 +360,23 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     reader.read_exact(&mut body)?;
     let response = {
         let mut st = state.lock().unwrap();
-        st.requests.push(Recorded { method, path, headers, body });
+        st.requests.push(Recorded {
+            method,
+            path,
+            headers,
+            body,
+        });
         st.queue.pop_front().or_else(|| st.fallback.clone())
     };
     let response = response.unwrap_or_else(|| {
         MockResponse::json(500, json!({"error": {"message": "mock server: no response scripted", "type": "server_error"}}))
     });
     let mut out = conn;
-    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
     for (k, v) in &response.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
