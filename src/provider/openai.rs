@@ -408,7 +408,10 @@ impl WireParser for Chunks {
 
     fn finish(&mut self) -> Result<Vec<Event>> {
         let mut out = Vec::new();
-        if let Some(ev) = self.sse.finish() {
+        for ev in self.sse.finish() {
+            if self.done {
+                break;
+            }
             if ev.data == "[DONE]" {
                 self.end(&mut out);
             } else {

@@ -90,15 +90,16 @@ impl SseDecoder {
     /// The stream ended: an event without its closing blank line is dispatched only if complete
     /// lines were seen (the specification drops it; providers that omit the final blank line
     /// exist, and a truncated reply is caught by each protocol's end marker instead).
-    pub fn finish(&mut self) -> Option<SseEvent> {
+    pub fn finish(&mut self) -> Vec<SseEvent> {
+        let mut out = Vec::new();
         if !self.buf.is_empty() {
             let line = std::mem::take(&mut self.buf);
             let line = line.strip_suffix(b"\r").unwrap_or(&line).to_vec();
-            let mut out = Vec::new();
             self.line(&line, &mut out);
             self.scanned = 0;
         }
-        self.dispatch()
+        out.extend(self.dispatch());
+        out
     }
 
     fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
