@@ -12,13 +12,13 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::provider::{Event, JsonFormat};
 use crate::store;
 use crate::{Agent, Error, Message, Result, Usage};
-use turn::{JsonSpec, Turn};
+use turn::{JsonSpec, Msg, Turn};
 
 /// Options for a new session (the specification's `agent.session(...)` keywords).
 #[derive(Debug, Clone, Default)]
@@ -271,6 +271,7 @@ impl Session {
         json: Option<JsonSpec>,
     ) -> TurnStream<'_> {
         let (tx, rx) = mpsc::channel(64);
+        let (commit, committed) = oneshot::channel();
         let turn = Turn {
             agent: self.agent.clone(),
             id: self.data.id.clone(),
@@ -278,13 +279,16 @@ impl Session {
             options,
             json,
         };
-        let task = tokio::spawn(turn.run(tx));
+        let task = tokio::spawn(turn.run(tx, committed));
         TurnStream {
             session: self,
             prompt,
             rx,
+            rx_open: true,
+            commit: Some(commit),
             task: Some(task),
             partial: String::new(),
+            done: None,
             response: None,
         }
     }
@@ -396,9 +400,13 @@ impl serde::Serialize for Session {
 pub struct TurnStream<'s> {
     session: &'s mut Session,
     prompt: String,
-    rx: mpsc::Receiver<Event>,
+    rx: mpsc::Receiver<Msg>,
+    rx_open: bool,
+    commit: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(SessionData, Response)>>>,
     partial: String,
+    /// The final `Done`, yielded once the turn is saved.
+    done: Option<Event>,
     response: Option<Response>,
 }
 
@@ -430,8 +438,10 @@ impl TurnStream<'_> {
             self.response = Some(response);
             return Ok(());
         }
-        while let Ok(Event::TextDelta { text }) = self.rx.try_recv() {
-            self.partial.push_str(&text);
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Event(Event::TextDelta { text }) = msg {
+                self.partial.push_str(&text);
+            }
         }
         let agent = self.session.agent.clone();
         let id = self.session.data.id.clone();
@@ -454,36 +464,55 @@ impl Stream for TurnStream<'_> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        match this.rx.poll_recv(cx) {
-            Poll::Ready(Some(event)) => {
-                if let Event::TextDelta { text } = &event {
-                    this.partial.push_str(text);
+        loop {
+            if let Some(done) = this.done.take() {
+                return Poll::Ready(Some(Ok(done)));
+            }
+            let Some(task) = this.task.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if this.rx_open {
+                match this.rx.poll_recv(cx) {
+                    Poll::Ready(Some(Msg::Event(event))) => {
+                        if let Event::TextDelta { text } = &event {
+                            this.partial.push_str(text);
+                        }
+                        return Poll::Ready(Some(Ok(event)));
+                    }
+                    Poll::Ready(Some(Msg::Ready)) => {
+                        // Every event was read: let the turn save.
+                        if let Some(commit) = this.commit.take() {
+                            let _ = commit.send(());
+                        }
+                        continue;
+                    }
+                    Poll::Ready(None) => this.rx_open = false,
+                    Poll::Pending => return Poll::Pending,
                 }
-                return Poll::Ready(Some(Ok(event)));
             }
-            Poll::Ready(None) => {}
-            Poll::Pending => return Poll::Pending,
-        }
-        let Some(task) = this.task.as_mut() else {
-            return Poll::Ready(None);
-        };
-        let joined = match Pin::new(task).poll(cx) {
-            Poll::Ready(r) => r,
-            Poll::Pending => return Poll::Pending,
-        };
-        this.task = None;
-        match joined {
-            Ok(Ok((data, response))) => {
-                this.session.data = data;
-                this.response = Some(response);
-                Poll::Ready(None)
+            let joined = match Pin::new(task).poll(cx) {
+                Poll::Ready(r) => r,
+                Poll::Pending => return Poll::Pending,
+            };
+            this.task = None;
+            match joined {
+                Ok(Ok((data, response))) => {
+                    this.session.data = data;
+                    this.done = Some(Event::Done {
+                        finish_reason: response.finish_reason.clone(),
+                        model: response.model.clone(),
+                    });
+                    this.response = Some(response);
+                }
+                Ok(Err(e)) => {
+                    // The failure was recorded in the store; keep the in-memory copy in step.
+                    let _ = this.session.refresh();
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Err(e) => {
+                    return Poll::Ready(Some(Err(Error::Other(format!("turn task failed: {e}")))))
+                }
             }
-            Ok(Err(e)) => {
-                // The failure was recorded in the store; keep the in-memory copy in step.
-                let _ = this.session.refresh();
-                Poll::Ready(Some(Err(e)))
-            }
-            Err(e) => Poll::Ready(Some(Err(Error::Other(format!("turn task failed: {e}"))))),
         }
     }
 }

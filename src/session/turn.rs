@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::{FailedTurn, Response, RunOptions, SessionData};
 use crate::agent::Notice;
@@ -20,6 +20,12 @@ pub(crate) struct JsonSpec {
     pub(crate) format: JsonFormat,
     pub(crate) validator: Arc<jsonschema::Validator>,
     pub(crate) retries: u32,
+}
+
+/// What the turn task tells its stream: an event, or "the answer is complete: may I save?".
+pub(crate) enum Msg {
+    Event(Event),
+    Ready,
 }
 
 /// Everything a turn needs, owned, so it can run as its own task.
@@ -76,13 +82,21 @@ pub(crate) fn record_failure(
 }
 
 impl Turn {
-    /// Run the turn, forwarding events to `tx`. Returns the saved document and the response.
-    pub(crate) async fn run(self, tx: mpsc::Sender<Event>) -> Result<(SessionData, Response)> {
+    /// Run the turn, forwarding events to `tx`. The turn is saved only after the consumer read
+    /// every event and confirmed through `commit`: a stream dropped early saves nothing.
+    pub(crate) async fn run(
+        self,
+        tx: mpsc::Sender<Msg>,
+        commit: oneshot::Receiver<()>,
+    ) -> Result<(SessionData, Response)> {
         let _lock = lock(&self.agent, &self.id).await?;
         let mut data = store::load_data(&**self.agent.store(), &self.id)?;
         let mut partial = String::new();
         match self.exchange(&data, &tx, &mut partial).await {
             Ok((added, response)) => {
+                if tx.send(Msg::Ready).await.is_err() || commit.await.is_err() {
+                    return Err(Error::Interrupted);
+                }
                 if data
                     .failed_turn
                     .as_ref()
@@ -93,12 +107,6 @@ impl Turn {
                 data.messages.extend(added);
                 data.touch();
                 store::save_data(&**self.agent.store(), &data)?;
-                let _ = tx
-                    .send(Event::Done {
-                        finish_reason: response.finish_reason.clone(),
-                        model: response.model.clone(),
-                    })
-                    .await;
                 Ok((data, response))
             }
             // The consumer went away: it decides what to record (see `TurnStream::cancel`).
@@ -120,7 +128,7 @@ impl Turn {
     async fn exchange(
         &self,
         data: &SessionData,
-        tx: &mpsc::Sender<Event>,
+        tx: &mpsc::Sender<Msg>,
         partial: &mut String,
     ) -> Result<(Vec<Message>, Response)> {
         let agent = &self.agent;
@@ -186,7 +194,7 @@ impl Turn {
                     }
                     Event::ToolResult { .. } => {}
                 }
-                if tx.send(event).await.is_err() {
+                if tx.send(Msg::Event(event)).await.is_err() {
                     return Err(Error::Interrupted);
                 }
             }
@@ -224,7 +232,7 @@ impl Turn {
                         ok,
                         content: content.clone(),
                     };
-                    if tx.send(event).await.is_err() {
+                    if tx.send(Msg::Event(event)).await.is_err() {
                         return Err(Error::Interrupted);
                     }
                     let mut msg = Message::tool_result(call, content);

@@ -5,4 +5,5 @@
 
 mod util;
 
+mod library;
 mod session;
