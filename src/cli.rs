@@ -51,6 +51,8 @@ pub(crate) enum Command {
     Session(SessionCommand),
     /// One-shot prompt in an in-memory session (nothing is saved), or a turn of --session ID
     Run(RunArgs),
+    /// Structured output: JSON that validates against a schema, or exit 4
+    Json(JsonArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +79,8 @@ pub(crate) enum SessionCommand {
     Export(IdArg),
     /// Store a session document read from a file or stdin
     Import(ImportArgs),
+    /// A structured-output turn of a session (same as `agent json --session ID`)
+    Json(SessionJsonArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +139,9 @@ pub(crate) struct TurnArgs {
     /// Seconds to wait for another turn on the same session to finish [default: 300]
     #[arg(long, value_name = "SECS")]
     pub(crate) lock_timeout: Option<f64>,
+    /// Print token usage and timings on stderr after the turn
+    #[arg(short, long)]
+    pub(crate) usage: bool,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +208,55 @@ pub(crate) struct RunArgs {
     pub(crate) session: Option<String>,
     #[command(flatten)]
     pub(crate) turn: TurnArgs,
+}
+
+/// Options of a structured-output call.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct JsonOptions {
+    /// JSON Schema: a JSON or YAML file, - for stdin, inline JSON, or fields like 'name, age int, bio: one sentence'
+    #[arg(long, value_name = "SCHEMA")]
+    pub(crate) schema: String,
+    /// Extract many records: the schema becomes {"items": [<schema>...]}
+    #[arg(long)]
+    pub(crate) multi: bool,
+    /// With --multi, print one item per line
+    #[arg(long, requires = "multi")]
+    pub(crate) jsonl: bool,
+    /// Pretty-print the JSON (the default when stdout is a terminal)
+    #[arg(long)]
+    pub(crate) pretty: bool,
+    /// Correction turns when a reply does not validate
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub(crate) schema_retries: u32,
+    /// Where to save the last raw reply when validation fails [default: DATA_DIR/invalid/]
+    #[arg(long, value_name = "PATH")]
+    pub(crate) save_invalid: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) turn: TurnArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonArgs {
+    /// Prompt (joined with spaces; stdin's text, when piped, comes first)
+    pub(crate) prompt: Vec<String>,
+    /// System prompt (one-shot calls)
+    #[arg(short, long)]
+    pub(crate) system: Option<String>,
+    /// Run as a turn of the stored session ID (appended only when the reply is valid)
+    #[arg(long, value_name = "ID")]
+    pub(crate) session: Option<String>,
+    #[command(flatten)]
+    pub(crate) json: JsonOptions,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SessionJsonArgs {
+    /// Session id
+    pub(crate) id: String,
+    /// Prompt (joined with spaces; stdin's text, when piped, comes first)
+    pub(crate) prompt: Vec<String>,
+    #[command(flatten)]
+    pub(crate) json: JsonOptions,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub(crate) struct Output {
+    pub(crate) stdout_tty: bool,
     stderr_tty: bool,
     quiet: bool,
 }
@@ -15,6 +16,7 @@ impl Output {
         // AGENT_TEST_TTY=1 lets tests see terminal behaviour without a terminal.
         let forced = std::env::var_os("AGENT_TEST_TTY").is_some_and(|v| v == "1");
         Output {
+            stdout_tty: forced || std::io::stdout().is_terminal(),
             stderr_tty: forced || std::io::stderr().is_terminal(),
             quiet,
         }

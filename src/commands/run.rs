@@ -2,15 +2,71 @@
 
 use anyhow::Result;
 
-use agent::session::{validate_id, SessionData};
+use agent::session::validate_id;
 use agent::store::load_data;
-use agent::{Error, SessionOptions};
+use agent::{Error, Session, SessionOptions};
 
 use super::read_prompt;
-use super::turn::{drive, run_options};
-use crate::cli::{RetryArgs, RunArgs, SessionRunArgs};
+use super::turn::{drive, run_options, Plan};
+use crate::cli::{ModelArgs, RetryArgs, RunArgs, SessionRunArgs, TurnArgs};
 use crate::output::Output;
 use crate::settings::Settings;
+
+/// The stored session `id` with an agent resolved for it; with `create`, a missing session is
+/// made (with `system`) instead of being an error.
+pub(crate) fn open_stored(
+    settings: &Settings,
+    id: &str,
+    model: &ModelArgs,
+    lock_timeout: Option<f64>,
+    create: Option<Option<String>>,
+) -> Result<Session> {
+    validate_id(id)?;
+    let store = settings.store();
+    let existing = match load_data(&store, id) {
+        Ok(data) => Some(data),
+        Err(Error::SessionNotFound { .. }) if create.is_some() => None,
+        Err(e) => return Err(e.into()),
+    };
+    let lock_timeout = settings.lock_timeout(lock_timeout)?;
+    let agent = settings.agent(model, existing.as_ref(), Some(store), lock_timeout)?;
+    Ok(match existing {
+        Some(data) => agent.resume(data),
+        None => {
+            let mut opts = SessionOptions::new().session_id(id);
+            opts.system = create.flatten();
+            match agent.session_with(opts) {
+                Ok(s) => s,
+                // Another process created it between our look and our create: continue it.
+                Err(Error::Usage(_)) => agent.load_session(id)?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    })
+}
+
+/// An in-memory session for one-shot calls: nothing reaches the disk.
+pub(crate) fn ephemeral(
+    settings: &Settings,
+    model: &ModelArgs,
+    system: Option<String>,
+) -> Result<Session> {
+    let agent = settings.agent(model, None, None, None)?;
+    let mut opts = SessionOptions::new();
+    opts.system = system;
+    Ok(agent.session_with(opts)?)
+}
+
+fn plan(prompt: String, turn: &TurnArgs, persist: bool) -> Plan {
+    Plan {
+        prompt,
+        options: run_options(turn),
+        json: None,
+        format: turn.format,
+        persist,
+        usage: turn.usage,
+    }
+}
 
 /// `agent session run ID [PROMPT]...`
 pub(crate) async fn session_run(
@@ -20,64 +76,34 @@ pub(crate) async fn session_run(
 ) -> Result<()> {
     validate_id(&args.id)?;
     let prompt = read_prompt(&args.prompt)?;
-    let store = settings.store();
-    let existing = match load_data(&store, &args.id) {
-        Ok(data) => Some(data),
-        Err(Error::SessionNotFound { .. }) if args.create => None,
-        Err(e) => return Err(e.into()),
-    };
-    let lock_timeout = settings.lock_timeout(args.turn.lock_timeout)?;
-    let agent = settings.agent(
+    let create = args.create.then_some(args.system.clone());
+    let mut session = open_stored(
+        settings,
+        &args.id,
         &args.turn.model,
-        existing.as_ref(),
-        Some(store),
-        lock_timeout,
+        args.turn.lock_timeout,
+        create,
     )?;
-    let mut session = match existing {
-        Some(data) => agent.resume(data),
-        None => {
-            let mut opts = SessionOptions::new().session_id(&args.id);
-            opts.system = args.system.clone();
-            match agent.session_with(opts) {
-                Ok(s) => s,
-                // Another process created it between our look and our create: continue it.
-                Err(Error::Usage(_)) => agent.load_session(&args.id)?,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    };
-    drive(
-        &mut session,
-        prompt,
-        run_options(&args.turn),
-        args.turn.format,
-        out,
-        true,
-    )
-    .await
+    drive(&mut session, plan(prompt, &args.turn, true), out).await?;
+    Ok(())
 }
 
 /// `agent session retry ID`: re-send the prompt of the last failed turn.
 pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) -> Result<()> {
-    let store = settings.store();
-    let data: SessionData = load_data(&store, &args.id)?;
-    let Some(failed) = data.failed_turn.clone() else {
+    let mut session = open_stored(
+        settings,
+        &args.id,
+        &args.turn.model,
+        args.turn.lock_timeout,
+        None,
+    )?;
+    let Some(failed) = session.data().failed_turn.clone() else {
         return Err(
             Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into(),
         );
     };
-    let lock_timeout = settings.lock_timeout(args.turn.lock_timeout)?;
-    let agent = settings.agent(&args.turn.model, Some(&data), Some(store), lock_timeout)?;
-    let mut session = agent.resume(data);
-    drive(
-        &mut session,
-        failed.prompt,
-        run_options(&args.turn),
-        args.turn.format,
-        out,
-        true,
-    )
-    .await
+    drive(&mut session, plan(failed.prompt, &args.turn, true), out).await?;
+    Ok(())
 }
 
 /// `agent run [PROMPT]...`: an in-memory session, or `--session ID`.
@@ -99,17 +125,7 @@ pub(crate) async fn run(settings: &Settings, out: &Output, args: RunArgs) -> Res
         return session_run(settings, out, run_args).await;
     }
     let prompt = read_prompt(&args.prompt)?;
-    let agent = settings.agent(&args.turn.model, None, None, None)?;
-    let mut opts = SessionOptions::new();
-    opts.system = args.system;
-    let mut session = agent.session_with(opts)?;
-    drive(
-        &mut session,
-        prompt,
-        run_options(&args.turn),
-        args.turn.format,
-        out,
-        false,
-    )
-    .await
+    let mut session = ephemeral(settings, &args.turn.model, args.system)?;
+    drive(&mut session, plan(prompt, &args.turn, false), out).await?;
+    Ok(())
 }

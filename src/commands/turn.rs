@@ -1,15 +1,30 @@
 //! Driving one turn from the terminal: stream events to stdout in the chosen format, spinner
 //! until the first token, Ctrl-C and SIGTERM cancel the turn and record it for `retry`.
 
+use std::time::Instant;
+
 use anyhow::Result;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::signal::unix::{signal, SignalKind};
 
-use agent::{Error, Event, RunOptions, Session};
+use agent::{Error, Event, Response, RunOptions, Session, Usage};
 
 use crate::cli::{Format, TurnArgs};
 use crate::output::{write_json_line, write_out, Output};
+
+/// What one turn should do and print.
+pub(crate) struct Plan {
+    pub(crate) prompt: String,
+    pub(crate) options: RunOptions,
+    /// Structured output: the schema and how many correction turns to allow.
+    pub(crate) json: Option<(Value, u32)>,
+    pub(crate) format: Format,
+    /// The session is stored: a closed stdout still lets the turn finish and be saved.
+    pub(crate) persist: bool,
+    /// `-u`: a usage line on stderr after the turn.
+    pub(crate) usage: bool,
+}
 
 pub(crate) fn run_options(turn: &TurnArgs) -> RunOptions {
     RunOptions {
@@ -21,21 +36,22 @@ pub(crate) fn run_options(turn: &TurnArgs) -> RunOptions {
     }
 }
 
-/// Run `prompt` as a turn of `session` and print it. `persist` says whether the session is
-/// stored: then a closed stdout still lets the turn finish and be saved.
-pub(crate) async fn drive(
-    session: &mut Session,
-    prompt: String,
-    options: RunOptions,
-    format: Format,
-    out: &Output,
-    persist: bool,
-) -> Result<()> {
+/// Run the turn and print what streams. Text deltas go to stdout only for plain text turns;
+/// the caller prints the final result of JSON turns.
+pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Result<Response> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut spinner = out.spinner();
     let session_id = session.session_id().to_string();
-    let mut turn = session.stream_with(prompt, options);
+    let start = Instant::now();
+    let mut first_token = None;
+    let echo_text = plan.format == Format::Text && plan.json.is_none();
+    let mut turn = match &plan.json {
+        Some((schema, retries)) => {
+            session.stream_json(plan.prompt, schema, plan.options, *retries)?
+        }
+        None => session.stream_with(plan.prompt, plan.options),
+    };
     let mut stdout_open = true;
     let mut text_ends_line = true;
     let mut printed = false;
@@ -52,7 +68,7 @@ pub(crate) async fn drive(
                 if let Some(pb) = spinner.take() {
                     pb.finish_and_clear();
                 }
-                if printed && !text_ends_line && format == Format::Text {
+                if printed && !text_ends_line {
                     eprintln!(); // keep the error off the partial reply's line
                 }
                 if matches!(e, Error::Interrupted) {
@@ -64,16 +80,21 @@ pub(crate) async fn drive(
         if let Some(pb) = spinner.take() {
             pb.finish_and_clear();
         }
+        if first_token.is_none() && matches!(event, Event::TextDelta { .. }) {
+            first_token = Some(start.elapsed());
+        }
         if !stdout_open {
             continue;
         }
-        let written = match (&event, format) {
-            (Event::TextDelta { text }, Format::Text) => {
+        let written = match (&event, plan.format) {
+            (Event::TextDelta { text }, Format::Text) if echo_text => {
                 printed = true;
                 text_ends_line = text.ends_with('\n');
                 write_out(text.as_bytes())
             }
-            (_, Format::Jsonl) => write_json_line(&event_json(&event, &session_id)),
+            (_, Format::Jsonl) => {
+                write_json_line(&event_json(&event, &session_id, turn.response()))
+            }
             _ => Ok(()),
         };
         if let Err(e) = written {
@@ -81,37 +102,103 @@ pub(crate) async fn drive(
                 return Err(e.into());
             }
             stdout_open = false;
-            if !persist {
-                return Ok(());
+            if !plan.persist {
+                return Err(e.into());
             }
         }
     }
     let response = turn.response().cloned().ok_or(Error::Interrupted)?;
-    if !stdout_open {
-        return Ok(());
+    drop(turn);
+    if plan.usage {
+        eprintln!(
+            "agent: {}",
+            usage_line(response.usage.as_ref(), first_token, start.elapsed())
+        );
     }
-    let written = match format {
-        Format::Text if printed && !text_ends_line => write_out(b"\n"),
-        Format::Json => write_json_line(&json!({
+    if !stdout_open {
+        return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());
+    }
+    match plan.format {
+        Format::Text if echo_text && printed && !text_ends_line => write_out(b"\n")?,
+        Format::Json if plan.json.is_none() => write_json_line(&json!({
             "session_id": response.session_id,
             "text": response.text,
             "model": response.model,
             "usage": response.usage,
             "finish_reason": response.finish_reason,
-        })),
-        _ => Ok(()),
-    };
-    match written {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
+        }))?,
+        _ => {}
     }
+    Ok(response)
 }
 
-/// An event as one `--format jsonl` line.
-fn event_json(event: &Event, session_id: &str) -> Value {
+/// `-u`: `tokens 120 in, 45 out (cached 100) · first token 0.31s · total 1.20s`.
+pub(crate) fn usage_line(
+    usage: Option<&Usage>,
+    ttft: Option<std::time::Duration>,
+    total: std::time::Duration,
+) -> String {
+    let mut line = match usage {
+        Some(u) => {
+            let mut s = format!("tokens {} in, {} out", u.input_tokens, u.output_tokens);
+            let mut extra = Vec::new();
+            if let Some(c) = u.cached_tokens {
+                extra.push(format!("cached {c}"));
+            }
+            if let Some(r) = u.reasoning_tokens {
+                extra.push(format!("reasoning {r}"));
+            }
+            if !extra.is_empty() {
+                s.push_str(&format!(" ({})", extra.join(", ")));
+            }
+            s
+        }
+        None => "tokens not reported".to_string(),
+    };
+    if let Some(t) = ttft {
+        line.push_str(&format!(" · first token {:.2}s", t.as_secs_f64()));
+    }
+    line.push_str(&format!(" · total {:.2}s", total.as_secs_f64()));
+    line
+}
+
+/// An event as one `--format jsonl` line; `done` names the session (and, for JSON turns,
+/// carries the validated value).
+fn event_json(event: &Event, session_id: &str, response: Option<&Response>) -> Value {
     let mut v = serde_json::to_value(event).expect("events serialize");
     if let (Event::Done { .. }, Some(obj)) = (event, v.as_object_mut()) {
         obj.insert("session_id".into(), json!(session_id));
+        if let Some(value) = response.and_then(|r| r.json.clone()) {
+            obj.insert("json".into(), value);
+        }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn usage_line_format() {
+        let u = Usage {
+            input_tokens: 120,
+            output_tokens: 45,
+            cached_tokens: Some(100),
+            reasoning_tokens: None,
+        };
+        assert_eq!(
+            usage_line(
+                Some(&u),
+                Some(Duration::from_millis(310)),
+                Duration::from_millis(1200)
+            ),
+            "tokens 120 in, 45 out (cached 100) · first token 0.31s · total 1.20s"
+        );
+        assert_eq!(
+            usage_line(None, None, Duration::from_secs(2)),
+            "tokens not reported · total 2.00s"
+        );
+    }
 }

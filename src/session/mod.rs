@@ -234,34 +234,40 @@ impl Session {
         options: RunOptions,
         retries: u32,
     ) -> Result<Response> {
+        self.stream_json(prompt, schema, options, retries)?
+            .finish()
+            .await
+    }
+
+    /// [`Session::json_value`] as a stream of progress events (text deltas of each attempt,
+    /// usage). The schema is compiled first: an invalid schema fails before any request.
+    pub fn stream_json(
+        &mut self,
+        prompt: impl Into<String>,
+        schema: &Value,
+        options: RunOptions,
+        retries: u32,
+    ) -> Result<TurnStream<'_>> {
         let validator = crate::schema::compile(schema).map_err(Error::Usage)?;
+        let name = schema
+            .get("title")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty() && t.len() <= 64)
+            .filter(|t| {
+                t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+            .unwrap_or("response");
         let spec = JsonSpec {
             format: JsonFormat {
-                name: schema
-                    .get("title")
-                    .and_then(Value::as_str)
-                    .filter(|t| {
-                        t.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-                    })
-                    .unwrap_or("response")
-                    .to_string(),
+                name: name.to_string(),
                 schema: schema.clone(),
                 strict: crate::schema::is_strict_compatible(schema),
             },
             validator: Arc::new(validator),
             retries,
         };
-        self.start(
-            prompt.into(),
-            RunOptions {
-                stream: options.stream,
-                ..options
-            },
-            Some(spec),
-        )
-        .finish()
-        .await
+        Ok(self.start(prompt.into(), options, Some(spec)))
     }
 
     fn start(

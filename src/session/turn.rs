@@ -162,6 +162,7 @@ impl Turn {
         let mut total = Usage::default();
         let mut saw_usage = false;
         let mut corrections = 0;
+        let mut attempts_usage = Usage::default();
         let mut steps = 0;
         loop {
             steps += 1;
@@ -202,6 +203,9 @@ impl Turn {
             reply.provider = Some(provider.name().to_string());
             reply.model = Some(model.clone().unwrap_or_else(|| request.model.clone()));
             reply.finish_reason = finish_reason.clone();
+            if let Some(u) = &usage {
+                attempts_usage.add(u);
+            }
             reply.usage = usage;
 
             if !calls.is_empty() && !tools.is_empty() {
@@ -246,7 +250,13 @@ impl Turn {
             let mut json = None;
             if let Some(spec) = &self.json {
                 match check_json(spec, &reply.content) {
-                    Ok(value) => json = Some(value),
+                    Ok(value) => {
+                        json = Some(value);
+                        if corrections > 0 && reply.usage.is_some() {
+                            // The stored answer carries what every attempt cost.
+                            reply.usage = Some(attempts_usage.clone());
+                        }
+                    }
                     Err(problems) if corrections < spec.retries => {
                         corrections += 1;
                         // Correction turns go to the model only; they are never stored.

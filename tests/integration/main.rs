@@ -5,5 +5,6 @@
 
 mod util;
 
+mod json;
 mod library;
 mod session;

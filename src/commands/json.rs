@@ -1,0 +1,199 @@
+//! `agent json` and `agent session json`: JSON that validates against a schema, or exit 4.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use agent::schema::{self, SchemaSource};
+use agent::Error;
+
+use super::run::{ephemeral, open_stored};
+use super::turn::{drive, run_options, Plan};
+use super::{read_prompt, read_stdin};
+use crate::cli::{JsonArgs, JsonOptions, SessionJsonArgs};
+use crate::output::{write_out, Output};
+use crate::settings::Settings;
+
+/// `agent json --schema SCHEMA [PROMPT]...`
+pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> Result<()> {
+    if let Some(id) = args.session {
+        if args.system.is_some() {
+            return Err(Error::Usage(
+                "--system cannot change a stored session's system prompt".into(),
+            )
+            .into());
+        }
+        return session_json(
+            settings,
+            out,
+            SessionJsonArgs {
+                id,
+                prompt: args.prompt,
+                json: args.json,
+            },
+        )
+        .await;
+    }
+    let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
+    let mut session = ephemeral(settings, &args.json.turn.model, args.system)?;
+    run(
+        settings,
+        out,
+        &mut session,
+        &args.json,
+        schema,
+        prompt,
+        false,
+    )
+    .await
+}
+
+/// `agent session json ID --schema SCHEMA [PROMPT]...`
+pub(crate) async fn session_json(
+    settings: &Settings,
+    out: &Output,
+    args: SessionJsonArgs,
+) -> Result<()> {
+    agent::session::validate_id(&args.id)?;
+    let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
+    let opts = &args.json.turn;
+    let mut session = open_stored(settings, &args.id, &opts.model, opts.lock_timeout, None)?;
+    run(
+        settings,
+        out,
+        &mut session,
+        &args.json,
+        schema,
+        prompt,
+        true,
+    )
+    .await
+}
+
+/// Load and check the schema before anything else: a bad schema sends no request.
+fn schema_and_prompt(opts: &JsonOptions, prompt_args: &[String]) -> Result<(Value, String)> {
+    let source = schema::parse_source(&opts.schema).map_err(Error::Usage)?;
+    let mut schema = match source {
+        SchemaSource::Inline(v) | SchemaSource::Fields(v) => v,
+        SchemaSource::Stdin => {
+            if prompt_args.is_empty() {
+                return Err(Error::Usage(
+                    "--schema - reads stdin, so the prompt must come from arguments".into(),
+                )
+                .into());
+            }
+            schema::parse_document(&read_stdin()?, "the schema on stdin").map_err(Error::Usage)?
+        }
+        SchemaSource::File(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Error::Usage(format!("cannot read schema {}: {e}", path.display())))?;
+            schema::parse_document(&text, &path.display().to_string()).map_err(Error::Usage)?
+        }
+    };
+    if opts.multi {
+        schema = schema::multi(schema);
+    }
+    schema::compile(&schema).map_err(Error::Usage)?;
+    let prompt = if opts.schema.trim() == "-" {
+        prompt_args.join(" ")
+    } else {
+        read_prompt(prompt_args)?
+    };
+    Ok((schema, prompt))
+}
+
+async fn run(
+    settings: &Settings,
+    out: &Output,
+    session: &mut agent::Session,
+    opts: &JsonOptions,
+    schema: Value,
+    prompt: String,
+    persist: bool,
+) -> Result<()> {
+    let plan = Plan {
+        prompt,
+        options: run_options(&opts.turn),
+        json: Some((schema, opts.schema_retries)),
+        format: opts.turn.format,
+        persist,
+        usage: opts.turn.usage,
+    };
+    let response = match drive(session, plan, out).await {
+        Ok(r) => r,
+        Err(err) => return Err(with_saved_reply(settings, opts, err)),
+    };
+    if opts.turn.format == crate::cli::Format::Jsonl {
+        return Ok(()); // the done event carried the value
+    }
+    let value = response.json.unwrap_or(Value::Null);
+    let pretty = opts.pretty || out.stdout_tty;
+    let mut text = Vec::new();
+    let items = value
+        .get("items")
+        .and_then(Value::as_array)
+        .filter(|_| opts.jsonl);
+    match items {
+        Some(items) => {
+            for item in items {
+                text.extend(serde_json::to_vec(item)?);
+                text.push(b'\n');
+            }
+        }
+        None if pretty => text.extend(serde_json::to_vec_pretty(&value)?),
+        None => text.extend(serde_json::to_vec(&value)?),
+    }
+    if !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    write_out(&text)?;
+    Ok(())
+}
+
+/// On a validation failure, keep the last raw reply on disk and say where.
+fn with_saved_reply(settings: &Settings, opts: &JsonOptions, err: anyhow::Error) -> anyhow::Error {
+    let Some(Error::Validation { message, raw }) = err.downcast_ref::<Error>() else {
+        return err;
+    };
+    let path = opts.save_invalid.clone().unwrap_or_else(|| {
+        let stamp: String = agent::time::now()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        settings
+            .data_dir
+            .join("invalid")
+            .join(format!("{stamp}-{:04x}.txt", fastrand::u16(..)))
+    });
+    let saved = save_private(&path, raw);
+    let note = match saved {
+        Ok(()) => format!("the last reply was saved to {}", path.display()),
+        Err(e) => format!(
+            "the last reply could not be saved to {}: {e}",
+            path.display()
+        ),
+    };
+    Error::Validation {
+        message: format!("{message}; {note}"),
+        raw: raw.clone(),
+    }
+    .into()
+}
+
+fn save_private(path: &PathBuf, raw: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    std::io::Write::write_all(&mut f, raw.as_bytes())
+}
