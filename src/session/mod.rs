@@ -248,26 +248,27 @@ impl Session {
         options: RunOptions,
         retries: u32,
     ) -> Result<TurnStream<'_>> {
-        let validator = crate::schema::compile(schema).map_err(Error::Usage)?;
-        let name = schema
-            .get("title")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty() && t.len() <= 64)
-            .filter(|t| {
-                t.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            })
-            .unwrap_or("response");
-        let spec = JsonSpec {
-            format: JsonFormat {
-                name: name.to_string(),
-                schema: schema.clone(),
-                strict: crate::schema::is_strict_compatible(schema),
-            },
-            validator: Arc::new(validator),
-            retries,
-        };
+        let spec = json_spec(schema, retries)?;
         Ok(self.start(prompt.into(), options, Some(spec)))
+    }
+
+    /// The provider-neutral request the next turn with `prompt` would send first, built by the
+    /// turn engine's own code; `json_schema` makes it a structured turn. Nothing is sent or saved
+    /// (`--dry-run`: pass it to [`crate::provider::Provider::request_body`] for the exact body).
+    pub fn preview_request(
+        &self,
+        prompt: &str,
+        options: &RunOptions,
+        json_schema: Option<&Value>,
+    ) -> Result<crate::provider::Request> {
+        let spec = json_schema.map(|s| json_spec(s, 0)).transpose()?;
+        Ok(turn::build_request(
+            &self.agent,
+            &self.data,
+            prompt,
+            options,
+            spec.as_ref(),
+        ))
     }
 
     fn start(
@@ -397,6 +398,29 @@ impl serde::Serialize for Session {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.data.serialize(s)
     }
+}
+
+/// Compile `schema` and name it for the provider: an invalid schema fails before any request.
+fn json_spec(schema: &Value, retries: u32) -> Result<JsonSpec> {
+    let validator = crate::schema::compile(schema).map_err(Error::Usage)?;
+    let name = schema
+        .get("title")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty() && t.len() <= 64)
+        .filter(|t| {
+            t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+        .unwrap_or("response");
+    Ok(JsonSpec {
+        format: JsonFormat {
+            name: name.to_string(),
+            schema: schema.clone(),
+            strict: crate::schema::is_strict_compatible(schema),
+        },
+        validator: Arc::new(validator),
+        retries,
+    })
 }
 
 /// A turn in progress: a [`Stream`] of [`Event`]s ending with `Event::Done`.

@@ -64,6 +64,53 @@ pub(crate) async fn lock(agent: &Agent, id: &str) -> Result<store::StoreLock> {
     }
 }
 
+/// The first request of a turn: the history, then `prompt` as the new user message. Both a
+/// real turn and [`crate::Session::preview_request`] (`--dry-run`) build it here, so what a dry
+/// run prints is what a turn sends.
+pub(crate) fn build_request(
+    agent: &Agent,
+    data: &SessionData,
+    prompt: &str,
+    options: &RunOptions,
+    json: Option<&JsonSpec>,
+) -> Request {
+    let tools = if options.tools { agent.tools() } else { &[] };
+    Request {
+        model: options
+            .model
+            .clone()
+            .unwrap_or_else(|| agent.model().to_string()),
+        system: data.system.clone(),
+        messages: data
+            .messages
+            .iter()
+            .cloned()
+            .chain([Message::user(prompt)])
+            .collect(),
+        temperature: options.temperature,
+        max_tokens: options.max_tokens,
+        stream: options.stream,
+        json: json.map(|j| j.format.clone()),
+        tools: tools.iter().map(|t| t.spec().clone()).collect(),
+    }
+}
+
+/// A title from the first prompt: its first non-blank line, trimmed, cut at about 60 characters
+/// on a word boundary, so `ls` says what a session is about without `--title`.
+pub(crate) fn title_from(prompt: &str) -> Option<String> {
+    const MAX: usize = 60;
+    let line = prompt.lines().map(str::trim).find(|l| !l.is_empty())?;
+    if line.chars().count() <= MAX {
+        return Some(line.to_string());
+    }
+    let cut: String = line.chars().take(MAX).collect();
+    let cut = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > MAX / 2 => cut[..i].trim_end().to_string(),
+        _ => cut,
+    };
+    Some(format!("{cut}…"))
+}
+
 /// Record a failed turn (outside `messages`) so `retry` can re-send it. Messages are untouched.
 pub(crate) fn record_failure(
     agent: &Agent,
@@ -105,6 +152,9 @@ impl Turn {
                     data.failed_turn = None;
                 }
                 data.messages.extend(added);
+                if data.title.is_none() {
+                    data.title = title_from(&self.prompt);
+                }
                 data.touch();
                 store::save_data(&**self.agent.store(), &data)?;
                 Ok((data, response))
@@ -138,26 +188,13 @@ impl Turn {
         } else {
             &[]
         };
-        let user = Message::user(&self.prompt);
-        let mut request = Request {
-            model: self
-                .options
-                .model
-                .clone()
-                .unwrap_or_else(|| agent.model().to_string()),
-            system: data.system.clone(),
-            messages: data
-                .messages
-                .iter()
-                .cloned()
-                .chain([user.clone()])
-                .collect(),
-            temperature: self.options.temperature,
-            max_tokens: self.options.max_tokens,
-            stream: self.options.stream,
-            json: self.json.as_ref().map(|j| j.format.clone()),
-            tools: tools.iter().map(|t| t.spec().clone()).collect(),
-        };
+        let mut request =
+            build_request(agent, data, &self.prompt, &self.options, self.json.as_ref());
+        let user = request
+            .messages
+            .last()
+            .cloned()
+            .expect("the prompt is last");
         let mut added = vec![user];
         let mut total = Usage::default();
         let mut saw_usage = false;
@@ -344,6 +381,19 @@ fn correction_prompt(problems: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn titles_come_from_the_first_line() {
+        assert_eq!(
+            title_from("  \n  Fix the bug \nmore").as_deref(),
+            Some("Fix the bug")
+        );
+        assert_eq!(title_from(" \n "), None);
+        let long = "word ".repeat(30);
+        let t = title_from(&long).unwrap();
+        assert!(t.ends_with('…') && t.chars().count() <= 61, "{t}");
+        assert!(!t.contains("  "));
+    }
 
     #[test]
     fn fences_are_stripped() {
