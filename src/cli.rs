@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::complete::{model_names, provider_names, session_ids};
 
 pub(crate) const EXIT_CODES: &str = "\
 Exit status:
@@ -42,6 +45,22 @@ pub(crate) struct GlobalArgs {
     /// Say more on stderr (resolved provider, model and URL)
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
+    /// Colour transcripts and tables: auto (a terminal without NO_COLOR), always or never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub(crate) color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +72,45 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Structured output: JSON that validates against a schema, or exit 4
     Json(JsonArgs),
+    /// Chat in a new stored session (its id goes to stderr); see `agent session chat`
+    Chat(ChatArgs),
+    /// Shell completions and man pages, generated from these definitions
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GenerateCommand {
+    /// Print (or write into --dir) the completion script for SHELL
+    Completions(CompletionsArgs),
+    /// Write agent.1 and one page per subcommand into DIR
+    Man(ManArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub(crate) shell: Shell,
+    /// Write the script into DIR under its conventional name instead of printing it
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Output directory
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,11 +139,62 @@ pub(crate) enum SessionCommand {
     Import(ImportArgs),
     /// A structured-output turn of a session (same as `agent json --session ID`)
     Json(SessionJsonArgs),
+    /// Chat with a session: a line-editing loop, or one turn per line of piped stdin
+    Chat(SessionChatArgs),
+    /// Set a session's title
+    Rename(RenameArgs),
+}
+
+/// Options of an interactive chat.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct ChatOptions {
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+    /// Wait for each whole reply instead of streaming it
+    #[arg(long)]
+    pub(crate) no_stream: bool,
+    /// Seconds to wait for another turn on the same session to finish [default: 300]
+    #[arg(long, value_name = "SECS")]
+    pub(crate) lock_timeout: Option<f64>,
+    /// Print token usage and timings on stderr after each turn
+    #[arg(short, long)]
+    pub(crate) usage: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ChatArgs {
+    /// System prompt of the new session
+    #[arg(short, long)]
+    pub(crate) system: Option<String>,
+    /// Title for listings [default: the first prompt's first line]
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    #[command(flatten)]
+    pub(crate) chat: ChatOptions,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SessionChatArgs {
+    /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
+    pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) chat: ChatOptions,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenameArgs {
+    /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
+    pub(crate) id: String,
+    /// The new title
+    pub(crate) title: String,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct IdArg {
     /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
 }
 
@@ -103,10 +212,10 @@ pub(crate) enum Format {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ModelArgs {
     /// Model [env: AGENT_MODEL; default: the session's, the config's, gpt-4o-mini]
-    #[arg(short, long, value_name = "MODEL")]
+    #[arg(short, long, value_name = "MODEL", add = ArgValueCompleter::new(model_names))]
     pub(crate) model: Option<String>,
     /// Provider [env: AGENT_PROVIDER; default: the session's, the config's, openai]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(provider_names))]
     pub(crate) provider: Option<String>,
     /// Provider base URL, e.g. http://127.0.0.1:8080/v1 for llama-server [env: OPENAI_BASE_URL]
     #[arg(long, value_name = "URL")]
@@ -142,6 +251,9 @@ pub(crate) struct TurnArgs {
     /// Print token usage and timings on stderr after the turn
     #[arg(short, long)]
     pub(crate) usage: bool,
+    /// Print the request body that would be sent (pretty JSON) and stop: nothing is sent or saved
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -159,10 +271,10 @@ pub(crate) struct NewArgs {
     #[arg(long)]
     pub(crate) title: Option<String>,
     /// Model to store with the session
-    #[arg(short, long)]
+    #[arg(short, long, add = ArgValueCompleter::new(model_names))]
     pub(crate) model: Option<String>,
     /// Provider to store with the session
-    #[arg(long)]
+    #[arg(long, add = ArgValueCompleter::new(provider_names))]
     pub(crate) provider: Option<String>,
     /// Initial history: a JSON array of {"role","content"} objects (- for stdin)
     #[arg(long, value_name = "FILE")]
@@ -175,6 +287,7 @@ pub(crate) struct NewArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SessionRunArgs {
     /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// Prompt (joined with spaces; stdin's text, when piped, comes first)
     pub(crate) prompt: Vec<String>,
@@ -191,6 +304,7 @@ pub(crate) struct SessionRunArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RetryArgs {
     /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     #[command(flatten)]
     pub(crate) turn: TurnArgs,
@@ -204,8 +318,14 @@ pub(crate) struct RunArgs {
     #[arg(short, long)]
     pub(crate) system: Option<String>,
     /// Use the stored session ID instead of an in-memory one
-    #[arg(long, value_name = "ID")]
+    #[arg(long, visible_alias = "cid", value_name = "ID", add = ArgValueCompleter::new(session_ids))]
     pub(crate) session: Option<String>,
+    /// Continue the most recently used stored session (by last update, not creation)
+    #[arg(short = 'c', long = "continue", conflicts_with_all = ["session", "system", "save"])]
+    pub(crate) continue_last: bool,
+    /// Keep this one-shot as a new stored session and print its id on stderr
+    #[arg(long, conflicts_with = "session")]
+    pub(crate) save: bool,
     #[command(flatten)]
     pub(crate) turn: TurnArgs,
 }
@@ -214,7 +334,7 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct JsonOptions {
     /// JSON Schema: a JSON or YAML file, - for stdin, inline JSON, or fields like 'name, age int, bio: one sentence'
-    #[arg(long, value_name = "SCHEMA")]
+    #[arg(long, value_name = "SCHEMA", value_hint = ValueHint::FilePath)]
     pub(crate) schema: String,
     /// Extract many records: the schema becomes {"items": [<schema>...]}
     #[arg(long)]
@@ -243,7 +363,7 @@ pub(crate) struct JsonArgs {
     #[arg(short, long)]
     pub(crate) system: Option<String>,
     /// Run as a turn of the stored session ID (appended only when the reply is valid)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", add = ArgValueCompleter::new(session_ids))]
     pub(crate) session: Option<String>,
     #[command(flatten)]
     pub(crate) json: JsonOptions,
@@ -252,6 +372,7 @@ pub(crate) struct JsonArgs {
 #[derive(Debug, Args)]
 pub(crate) struct SessionJsonArgs {
     /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// Prompt (joined with spaces; stdin's text, when piped, comes first)
     pub(crate) prompt: Vec<String>,
@@ -262,6 +383,7 @@ pub(crate) struct SessionJsonArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ForkArgs {
     /// Source session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) src: String,
     /// New session id [default: generated]
     #[arg(long)]
@@ -274,10 +396,14 @@ pub(crate) struct ForkArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
     /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
-    /// Print the exact stored document
-    #[arg(long)]
+    /// Print the exact stored document (same as --format json)
+    #[arg(long, conflicts_with = "format")]
     pub(crate) json: bool,
+    /// text (coloured on a terminal), markdown (a clean transcript), or json (same as export)
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: ShowFormat,
     /// Only the last N messages
     #[arg(long, value_name = "N")]
     pub(crate) last: Option<usize>,
@@ -286,14 +412,40 @@ pub(crate) struct ShowArgs {
 #[derive(Debug, Args)]
 pub(crate) struct LsArgs {
     /// One JSON array of session summaries
-    #[arg(long)]
+    #[arg(long, conflicts_with = "ids")]
     pub(crate) json: bool,
+    /// Only the ids, one per line
+    #[arg(long)]
+    pub(crate) ids: bool,
+    /// At most N sessions
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
+    /// Order: updated (most recently used first), created (newest first) or id
+    #[arg(long, value_enum, default_value = "updated")]
+    pub(crate) sort: LsSort,
+    /// Only sessions whose title or messages contain TEXT (case-insensitive)
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) search: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ShowFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LsSort {
+    Updated,
+    Created,
+    Id,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct RmArgs {
     /// Session ids
-    #[arg(required = true)]
+    #[arg(required = true, add = ArgValueCompleter::new(session_ids))]
     pub(crate) ids: Vec<String>,
     /// Ignore ids that do not exist
     #[arg(short, long)]
@@ -303,6 +455,7 @@ pub(crate) struct RmArgs {
 #[derive(Debug, Args)]
 pub(crate) struct AddArgs {
     /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// Who wrote the message
     #[arg(long, value_parser = ["user", "assistant"])]

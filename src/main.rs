@@ -2,14 +2,18 @@
 
 mod cli;
 mod commands;
+mod complete;
 mod output;
 mod settings;
+mod transcript;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Before anything touches stdout: a TAB in the shell runs us with AGENT_COMPLETE set.
+    complete::handle_env();
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -9,6 +9,8 @@ pub(crate) struct Output {
     pub(crate) stdout_tty: bool,
     stderr_tty: bool,
     quiet: bool,
+    /// Colour what stdout shows people (see [`Output::with_color`]).
+    pub(crate) color: bool,
 }
 
 impl Output {
@@ -19,7 +21,22 @@ impl Output {
             stdout_tty: forced || std::io::stdout().is_terminal(),
             stderr_tty: forced || std::io::stderr().is_terminal(),
             quiet,
+            color: false,
         }
+    }
+
+    /// `--color`: `always` wins over NO_COLOR (a flag is more specific than the environment);
+    /// `auto` colours a terminal unless NO_COLOR is set and not empty.
+    pub(crate) fn with_color(mut self, choice: crate::cli::ColorChoice) -> Self {
+        use crate::cli::ColorChoice;
+        self.color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                self.stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        self
     }
 
     /// A spinner on stderr while waiting for the first token: only on a terminal, not with -q.

@@ -10,7 +10,7 @@ use agent::Error;
 
 use super::run::{ephemeral, open_stored};
 use super::turn::{drive, run_options, Plan};
-use super::{read_prompt, read_stdin};
+use super::{dry_run, read_prompt, read_stdin};
 use crate::cli::{JsonArgs, JsonOptions, SessionJsonArgs};
 use crate::output::{write_out, Output};
 use crate::settings::Settings;
@@ -37,6 +37,9 @@ pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> R
     }
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
     let mut session = ephemeral(settings, &args.json.turn.model, args.system)?;
+    if args.json.turn.dry_run {
+        return dry_run::print(settings, &session, &prompt, &args.json.turn, Some(&schema));
+    }
     run(
         settings,
         out,
@@ -58,6 +61,10 @@ pub(crate) async fn session_json(
     agent::session::validate_id(&args.id)?;
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
     let opts = &args.json.turn;
+    if opts.dry_run {
+        let session = dry_run::stored(settings, &args.id, &opts.model, None)?;
+        return dry_run::print(settings, &session, &prompt, opts, Some(&schema));
+    }
     let mut session = open_stored(settings, &args.id, &opts.model, opts.lock_timeout, None)?;
     run(
         settings,

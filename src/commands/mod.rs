@@ -1,6 +1,10 @@
 //! One function per verb. Commands take resolved settings, never clap types beyond their args.
 
+mod chat;
+mod dry_run;
+mod generate;
 mod json;
+mod listing;
 mod run;
 mod session;
 mod turn;
@@ -9,30 +13,41 @@ use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, SessionCommand};
+use crate::cli::{Cli, Command, GenerateCommand, SessionCommand};
 use crate::output::Output;
 use crate::settings::Settings;
 use agent::Error;
 
 pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
+    // Generating needs no settings: a broken config must not stop `generate man`.
+    if let Command::Generate(cmd) = cli.command {
+        return match cmd {
+            GenerateCommand::Completions(args) => generate::completions(args),
+            GenerateCommand::Man(args) => generate::man(args),
+        };
+    }
     let settings = Settings::load(&cli.global)?;
-    let out = Output::new(cli.global.quiet);
+    let out = Output::new(cli.global.quiet).with_color(cli.global.color);
     match cli.command {
         Command::Run(args) => run::run(&settings, &out, args).await,
         Command::Json(args) => json::json(&settings, &out, args).await,
+        Command::Chat(args) => chat::new_chat(&settings, &out, args).await,
+        Command::Generate(_) => unreachable!("handled above"),
         Command::Session(cmd) => match cmd {
             SessionCommand::New(args) => session::new(&settings, args),
             SessionCommand::Run(args) => run::session_run(&settings, &out, args).await,
             SessionCommand::Retry(args) => run::retry(&settings, &out, args).await,
             SessionCommand::Fork(args) => session::fork(&settings, args),
-            SessionCommand::Show(args) => session::show(&settings, args),
-            SessionCommand::Ls(args) => session::ls(&settings, args),
+            SessionCommand::Show(args) => session::show(&settings, &out, args),
+            SessionCommand::Ls(args) => session::ls(&settings, &out, args),
             SessionCommand::Rm(args) => session::rm(&settings, args),
             SessionCommand::Clear(args) => session::clear(&settings, &args.id),
             SessionCommand::Add(args) => session::add(&settings, args),
             SessionCommand::Export(args) => session::export(&settings, &args.id),
             SessionCommand::Import(args) => session::import(&settings, args),
             SessionCommand::Json(args) => json::session_json(&settings, &out, args).await,
+            SessionCommand::Chat(args) => chat::session_chat(&settings, &out, args).await,
+            SessionCommand::Rename(args) => session::rename(&settings, &args.id, &args.title),
         },
     }
 }

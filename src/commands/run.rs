@@ -6,8 +6,8 @@ use agent::session::validate_id;
 use agent::store::load_data;
 use agent::{Error, Session, SessionOptions};
 
-use super::read_prompt;
 use super::turn::{drive, run_options, Plan};
+use super::{dry_run, listing, read_prompt};
 use crate::cli::{ModelArgs, RetryArgs, RunArgs, SessionRunArgs, TurnArgs};
 use crate::output::Output;
 use crate::settings::Settings;
@@ -77,6 +77,10 @@ pub(crate) async fn session_run(
     validate_id(&args.id)?;
     let prompt = read_prompt(&args.prompt)?;
     let create = args.create.then_some(args.system.clone());
+    if args.turn.dry_run {
+        let session = dry_run::stored(settings, &args.id, &args.turn.model, create)?;
+        return dry_run::print(settings, &session, &prompt, &args.turn, None);
+    }
     let mut session = open_stored(
         settings,
         &args.id,
@@ -102,12 +106,22 @@ pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) ->
             Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into(),
         );
     };
+    if args.turn.dry_run {
+        return dry_run::print(settings, &session, &failed.prompt, &args.turn, None);
+    }
     drive(&mut session, plan(failed.prompt, &args.turn, true), out).await?;
     Ok(())
 }
 
-/// `agent run [PROMPT]...`: an in-memory session, or `--session ID`.
-pub(crate) async fn run(settings: &Settings, out: &Output, args: RunArgs) -> Result<()> {
+/// `agent run [PROMPT]...`: an in-memory session, `--session ID`, `-c` (the session used last),
+/// or `--save` (a new stored session).
+pub(crate) async fn run(settings: &Settings, out: &Output, mut args: RunArgs) -> Result<()> {
+    if args.continue_last {
+        let id = listing::most_recent(&settings.store())?.ok_or_else(|| {
+            Error::Usage("no stored session to continue (-c): start one with --save".into())
+        })?;
+        args.session = Some(id);
+    }
     if let Some(id) = args.session {
         if args.system.is_some() {
             return Err(Error::Usage(
@@ -125,7 +139,29 @@ pub(crate) async fn run(settings: &Settings, out: &Output, args: RunArgs) -> Res
         return session_run(settings, out, run_args).await;
     }
     let prompt = read_prompt(&args.prompt)?;
+    if args.save && !args.turn.dry_run {
+        return save(settings, out, args, prompt).await;
+    }
     let mut session = ephemeral(settings, &args.turn.model, args.system)?;
+    if args.turn.dry_run {
+        return dry_run::print(settings, &session, &prompt, &args.turn, None);
+    }
     drive(&mut session, plan(prompt, &args.turn, false), out).await?;
+    Ok(())
+}
+
+/// `agent run --save`: the one-shot becomes a new stored session. Its id goes to stderr before
+/// the turn, so a failed turn can still be retried.
+async fn save(settings: &Settings, out: &Output, args: RunArgs, prompt: String) -> Result<()> {
+    let id = agent::time::new_session_id();
+    let mut session = open_stored(
+        settings,
+        &id,
+        &args.turn.model,
+        args.turn.lock_timeout,
+        Some(args.system),
+    )?;
+    eprintln!("agent: saved as session {}", session.session_id());
+    drive(&mut session, plan(prompt, &args.turn, true), out).await?;
     Ok(())
 }

@@ -5,15 +5,17 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::Value;
 
-use agent::session::{validate_id, SessionData, SessionSummary};
+use agent::session::{validate_id, SessionData};
 use agent::store::{self, load_data, save_data};
 use agent::{DirStore, Error, Message, Role, SessionOptions, SessionStore};
 
+use super::listing;
 use super::{read_input, read_stdin};
 use crate::cli::ModelArgs;
-use crate::cli::{AddArgs, ForkArgs, ImportArgs, LsArgs, NewArgs, RmArgs, ShowArgs};
-use crate::output::write_out;
+use crate::cli::{AddArgs, ForkArgs, ImportArgs, LsArgs, NewArgs, RmArgs, ShowArgs, ShowFormat};
+use crate::output::{write_out, Output};
 use crate::settings::Settings;
+use crate::transcript::{self, Look};
 
 fn print_id(id: &str) -> Result<()> {
     write_out(format!("{id}\n").as_bytes())?;
@@ -101,78 +103,40 @@ pub(crate) fn fork(settings: &Settings, args: ForkArgs) -> Result<()> {
     print_id(fork.session_id())
 }
 
-/// `session show ID [--json] [--last N]`
-pub(crate) fn show(settings: &Settings, args: ShowArgs) -> Result<()> {
-    if args.json {
+/// `session show ID [--json] [--last N] [--format text|markdown|json]`
+pub(crate) fn show(settings: &Settings, out: &Output, args: ShowArgs) -> Result<()> {
+    if args.json || args.format == ShowFormat::Json {
         return export(settings, &args.id);
     }
     let data = load_data(&settings.store(), &args.id)?;
-    write_out(transcript(&data, args.last).as_bytes())?;
+    let text = match args.format {
+        ShowFormat::Markdown => transcript::markdown(&data, args.last),
+        _ => transcript::text(
+            &data,
+            args.last,
+            Look {
+                color: out.color,
+                fold: out.stdout_tty,
+            },
+        ),
+    };
+    write_out(text.as_bytes())?;
     Ok(())
 }
 
-fn transcript(data: &SessionData, last: Option<usize>) -> String {
-    let mut s = String::new();
-    let title = data
-        .title
-        .as_deref()
-        .map(|t| format!(" — {t}"))
-        .unwrap_or_default();
-    let model = data.model.as_deref().unwrap_or("-");
-    s.push_str(&format!(
-        "# {}{title} ({model}, {} messages)\n",
-        data.id,
-        data.messages.len()
-    ));
-    if let Some(f) = &data.forked_from {
-        s.push_str(&format!(
-            "(forked from {} at message {})\n",
-            f.id, f.messages
-        ));
-    }
-    if let Some(system) = &data.system {
-        s.push_str(&format!("\n[system]\n{system}\n"));
-    }
-    let skip = last.map_or(0, |n| data.messages.len().saturating_sub(n));
-    for m in &data.messages[skip..] {
-        let when = m.created_at.as_deref().unwrap_or("");
-        let mut head = format!("[{}] {when}", m.role.as_str());
-        if let Some(model) = &m.model {
-            head.push_str(&format!(" ({model})"));
-        }
-        s.push_str(&format!("\n{}\n", head.trim_end()));
-        for call in &m.tool_calls {
-            s.push_str(&format!("→ {}({})\n", call.name, call.arguments));
-        }
-        if !m.content.is_empty() {
-            s.push_str(&m.content);
-            s.push('\n');
-        }
-    }
-    if let Some(f) = &data.failed_turn {
-        s.push_str(&format!(
-            "\n[failed turn] {} — {}\n(not in the history; `agent session retry {}` sends it again)\n{}\n",
-            f.at, f.error, data.id, f.prompt
-        ));
-        if !f.partial.is_empty() {
-            s.push_str(&format!("[partial reply]\n{}\n", f.partial));
-        }
-    }
-    s
-}
-
-/// `session ls [--json]`: most recently used first.
-pub(crate) fn ls(settings: &Settings, args: LsArgs) -> Result<()> {
-    let mut sessions: Vec<SessionSummary> = settings.store().summaries()?;
-    sessions.sort_by(|a, b| {
-        b.updated_at
-            .cmp(&a.updated_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+/// `session ls`: most recently used first; a table on a terminal, `--json` or `--ids` for scripts.
+pub(crate) fn ls(settings: &Settings, out: &Output, args: LsArgs) -> Result<()> {
+    let sessions = listing::select(&settings.store(), &args)?;
     let mut text = Vec::new();
     if args.json {
         serde_json::to_writer(&mut text, &sessions)?;
         text.push(b'\n');
+    } else if args.ids {
+        for s in &sessions {
+            writeln!(text, "{}", s.id)?;
+        }
+    } else if out.stdout_tty {
+        text.extend(transcript::table(&sessions, out.color).into_bytes());
     } else {
         let width = sessions
             .iter()
@@ -198,6 +162,17 @@ pub(crate) fn ls(settings: &Settings, args: LsArgs) -> Result<()> {
         }
     }
     write_out(&text)?;
+    Ok(())
+}
+
+/// `session rename ID TITLE`
+pub(crate) fn rename(settings: &Settings, id: &str, title: &str) -> Result<()> {
+    validate_id(id)?;
+    let agent = offline_agent(settings, None, None)?;
+    let title = title.trim().to_string();
+    agent
+        .load_session(id)?
+        .edit(|d| d.title = (!title.is_empty()).then_some(title))?;
     Ok(())
 }
 

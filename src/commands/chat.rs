@@ -1,0 +1,357 @@
+//! `agent chat` and `agent session chat ID`: a line-editing loop where each exchange is one
+//! committed turn (the same `drive` as `session run`), or one turn per line of piped stdin.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::Result;
+use rustyline::config::{Behavior, Config};
+use rustyline::error::ReadlineError;
+use rustyline::DefaultEditor;
+
+use agent::{Error, Session};
+
+use super::run::open_stored;
+use super::turn::{drive, run_options, Plan};
+use crate::cli::{ChatArgs, ChatOptions, Format, SessionChatArgs, TurnArgs};
+use crate::output::{write_out, Output};
+use crate::settings::Settings;
+use crate::transcript::{self, Look};
+
+const HELP: &str = "\
+Type a message and press Enter. End a line with \\ to continue it, or wrap several lines in \"\"\".
+  !fork [NEW]  copy this conversation to a new session (id NEW or generated) and continue there
+  !show        print the conversation so far
+  !clear       drop the messages, keep the system prompt
+  !model M     use model M for the next turns
+  !help        this text
+Ctrl-C stops a reply (it is kept for `agent session retry`); Ctrl-D leaves.";
+
+/// `agent chat`: a new session, announced on stderr.
+pub(crate) async fn new_chat(settings: &Settings, out: &Output, args: ChatArgs) -> Result<()> {
+    let id = agent::time::new_session_id();
+    let opts = &args.chat;
+    let mut session = open_stored(
+        settings,
+        &id,
+        &opts.model,
+        opts.lock_timeout,
+        Some(args.system.clone()),
+    )?;
+    if let Some(title) = args.title.clone() {
+        session.edit(|d| d.title = Some(title))?;
+    }
+    eprintln!("agent: session {id}");
+    Chat::new(settings, out, session, args.chat).run().await
+}
+
+/// `agent session chat ID`
+pub(crate) async fn session_chat(
+    settings: &Settings,
+    out: &Output,
+    args: SessionChatArgs,
+) -> Result<()> {
+    let opts = &args.chat;
+    let session = open_stored(settings, &args.id, &opts.model, opts.lock_timeout, None)?;
+    Chat::new(settings, out, session, args.chat).run().await
+}
+
+/// Joins input lines into prompts: a trailing `\` continues a line; `"""` opens and closes a
+/// block whose lines are kept as typed.
+#[derive(Debug, Default)]
+pub(crate) struct Assembler {
+    lines: Vec<String>,
+    in_block: bool,
+}
+
+const FENCE: &str = "\"\"\"";
+
+impl Assembler {
+    /// Feed one line (without its newline); a complete prompt comes back when there is one.
+    pub(crate) fn push(&mut self, line: &str) -> Option<String> {
+        if self.in_block {
+            if let Some(before) = line.trim_end().strip_suffix(FENCE) {
+                if !before.trim().is_empty() {
+                    self.lines.push(before.to_string());
+                }
+                self.in_block = false;
+                return Some(self.take());
+            }
+            self.lines.push(line.to_string());
+            return None;
+        }
+        let trimmed = line.trim_end();
+        if let Some(rest) = trimmed.trim_start().strip_prefix(FENCE) {
+            if let Some(inner) = rest.strip_suffix(FENCE) {
+                self.lines.push(inner.to_string()); // """one line"""
+                return Some(self.take());
+            }
+            self.in_block = true;
+            if !rest.trim().is_empty() {
+                self.lines.push(rest.to_string());
+            }
+            return None;
+        }
+        if let Some(body) = trimmed.strip_suffix('\\') {
+            self.lines.push(body.to_string());
+            return None;
+        }
+        self.lines.push(line.to_string());
+        Some(self.take())
+    }
+
+    /// Whatever is still open at the end of the input.
+    pub(crate) fn finish(&mut self) -> Option<String> {
+        self.in_block = false;
+        (!self.lines.is_empty()).then(|| self.take())
+    }
+
+    /// A continuation line is expected.
+    fn pending(&self) -> bool {
+        self.in_block || !self.lines.is_empty()
+    }
+
+    fn take(&mut self) -> String {
+        std::mem::take(&mut self.lines).join("\n")
+    }
+}
+
+struct Chat<'a> {
+    settings: &'a Settings,
+    out: &'a Output,
+    session: Session,
+    opts: ChatOptions,
+}
+
+/// What the loop does after one prompt.
+enum Next {
+    Continue,
+    Quit,
+}
+
+impl<'a> Chat<'a> {
+    fn new(settings: &'a Settings, out: &'a Output, session: Session, opts: ChatOptions) -> Self {
+        Chat {
+            settings,
+            out,
+            session,
+            opts,
+        }
+    }
+
+    async fn run(mut self) -> Result<()> {
+        if !std::io::stdin().is_terminal() {
+            if let Next::Quit = self.piped().await? {
+                return Ok(());
+            }
+            // `cat notes | agent chat` at a terminal: keep talking there. A script (stdout not
+            // a terminal) ends with its input instead of waiting on a terminal it may not own.
+            if !(std::io::stdout().is_terminal() && tty_available()) {
+                return Ok(());
+            }
+        }
+        self.interactive().await
+    }
+
+    /// One turn per prompt of stdin; the first failure ends the chat with its exit code.
+    async fn piped(&mut self) -> Result<Next> {
+        let mut assembler = Assembler::default();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            // Blocking on stdin here is fine: no turn is running between prompts.
+            let n = std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| anyhow::anyhow!("cannot read stdin: {e}"))?;
+            let prompt = if n == 0 {
+                match assembler.finish() {
+                    Some(p) => p,
+                    None => return Ok(Next::Continue),
+                }
+            } else {
+                match assembler.push(line.trim_end_matches(['\n', '\r'])) {
+                    Some(p) => p,
+                    None => continue,
+                }
+            };
+            if let Next::Quit = self.handle(&prompt, false).await? {
+                return Ok(Next::Quit);
+            }
+            if n == 0 {
+                return Ok(Next::Continue);
+            }
+        }
+    }
+
+    async fn interactive(&mut self) -> Result<()> {
+        // PreferTerm: edit on the terminal even when stdin was a pipe we already read.
+        let config = Config::builder()
+            .behavior(Behavior::PreferTerm)
+            .auto_add_history(true)
+            .max_history_size(1000)?
+            .build();
+        let mut editor = DefaultEditor::with_config(config)?;
+        let history = self.settings.data_dir.join("chat_history");
+        let _ = editor.load_history(&history);
+        if !self.settings.quiet {
+            eprintln!(
+                "agent: chatting in session {} (!help for commands, Ctrl-D to leave)",
+                self.session.session_id()
+            );
+        }
+        let mut assembler = Assembler::default();
+        loop {
+            let prompt = if assembler.pending() { "... " } else { "> " };
+            let line = match editor.readline(prompt) {
+                Ok(line) => line,
+                // Ctrl-C at the prompt drops what was typed, as in a shell.
+                Err(ReadlineError::Interrupted) => {
+                    assembler = Assembler::default();
+                    continue;
+                }
+                Err(ReadlineError::Eof) => break,
+                Err(e) => return Err(e.into()),
+            };
+            let Some(text) = assembler.push(&line) else {
+                continue;
+            };
+            // The history file holds prompts: private like the sessions (rustyline writes 0600).
+            let _ = editor.save_history(&history);
+            match self.handle(&text, true).await {
+                Ok(Next::Continue) => {}
+                Ok(Next::Quit) => break,
+                Err(e) => eprintln!("agent: error: {e:#}"),
+            }
+        }
+        let _ = editor.save_history(&history);
+        Ok(())
+    }
+
+    /// A `!command` or a turn. Interactively, a cancelled or failed turn leaves the loop running.
+    async fn handle(&mut self, text: &str, interactive: bool) -> Result<Next> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Next::Continue);
+        }
+        if let Some(command) = text.strip_prefix('!') {
+            return self.command(command);
+        }
+        let turn = TurnArgs {
+            model: self.opts.model.clone(),
+            no_stream: self.opts.no_stream,
+            format: Format::Text,
+            lock_timeout: self.opts.lock_timeout,
+            usage: self.opts.usage,
+            dry_run: false,
+        };
+        let plan = Plan {
+            prompt: text.to_string(),
+            options: run_options(&turn),
+            json: None,
+            format: Format::Text,
+            persist: true,
+            usage: turn.usage,
+        };
+        match drive(&mut self.session, plan, self.out).await {
+            Ok(_) => Ok(Next::Continue),
+            Err(e) if interactive && is_interrupted(&e) => {
+                eprintln!("agent: reply stopped (`agent session retry` sends it again)");
+                Ok(Next::Continue)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn command(&mut self, command: &str) -> Result<Next> {
+        let (name, arg) = match command.split_once(char::is_whitespace) {
+            Some((n, a)) => (n, a.trim()),
+            None => (command, ""),
+        };
+        match name {
+            "help" => eprintln!("{HELP}"),
+            "quit" | "exit" => return Ok(Next::Quit),
+            "show" => {
+                self.session.refresh()?;
+                let look = Look {
+                    color: self.out.color,
+                    fold: true,
+                };
+                let text = transcript::text(self.session.data(), None, look);
+                write_out(text.as_bytes())?;
+            }
+            "clear" => {
+                self.session.clear()?;
+                eprintln!("agent: cleared session {}", self.session.session_id());
+            }
+            "fork" => {
+                let new_id = (!arg.is_empty()).then_some(arg);
+                let fork = self.session.fork(new_id)?;
+                let id = fork.session_id().to_string();
+                self.reopen(&id)?;
+                eprintln!("agent: forked to session {id}; continuing there");
+            }
+            "model" if !arg.is_empty() => {
+                self.opts.model.model = Some(arg.to_string());
+                let id = self.session.session_id().to_string();
+                self.reopen(&id)?;
+                eprintln!("agent: model {arg} from now on");
+            }
+            _ => {
+                return Err(Error::Usage(format!(
+                    "unknown command '!{command}' (!help lists them)"
+                ))
+                .into())
+            }
+        }
+        Ok(Next::Continue)
+    }
+
+    /// Point the loop at session `id`, resolving provider and model again (`!fork`, `!model`).
+    fn reopen(&mut self, id: &str) -> Result<()> {
+        self.session = open_stored(
+            self.settings,
+            id,
+            &self.opts.model,
+            self.opts.lock_timeout,
+            None,
+        )?;
+        Ok(())
+    }
+}
+
+fn is_interrupted(err: &anyhow::Error) -> bool {
+    matches!(err.downcast_ref::<Error>(), Some(Error::Interrupted))
+}
+
+fn tty_available() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Assembler;
+
+    fn feed(lines: &[&str]) -> Vec<String> {
+        let mut a = Assembler::default();
+        let mut out: Vec<String> = lines.iter().filter_map(|l| a.push(l)).collect();
+        out.extend(a.finish());
+        out
+    }
+
+    #[test]
+    fn backslash_continues_and_fences_keep_lines() {
+        assert_eq!(feed(&["hi", "there"]), ["hi", "there"]);
+        assert_eq!(feed(&["one \\", "two"]), ["one \ntwo"]);
+        assert_eq!(
+            feed(&["\"\"\"", "a \\", "", "b", "\"\"\"", "next"]),
+            ["a \\\n\nb", "next"]
+        );
+        assert_eq!(feed(&["\"\"\"inline\"\"\""]), ["inline"]);
+        assert_eq!(feed(&["\"\"\"start", "end\"\"\""]), ["start\nend"]);
+        assert_eq!(feed(&["open \\"]), ["open "]);
+    }
+}

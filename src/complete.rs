@@ -1,0 +1,164 @@
+//! Dynamic shell completion: the values the completion scripts ask the binary for (session ids,
+//! provider names, model aliases) and the registration scripts `agent generate completions`
+//! prints.
+//!
+//! The scripts in `completions/` are clap_complete's small registration stubs: on TAB the shell
+//! runs `AGENT_COMPLETE=<shell> agent -- <words>`, and the completion comes from the same clap
+//! definitions that parse the command line, so flags and values never drift from the binary.
+//! Each completer must stay cheap: it runs on every TAB.
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::PathBuf;
+
+use clap::CommandFactory;
+use clap_complete::engine::CompletionCandidate;
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+use clap_complete::CompleteEnv;
+
+use crate::cli::{Cli, Shell};
+
+/// The variable that turns a run of `agent` into a completion request.
+pub(crate) const VAR: &str = "AGENT_COMPLETE";
+
+/// Answer a completion request and exit, when the shell made one; otherwise return at once.
+pub(crate) fn handle_env() {
+    CompleteEnv::with_factory(Cli::command).var(VAR).complete();
+}
+
+/// The registration script for `shell`. It calls `agent` through `PATH` (not this binary's
+/// path), so the committed scripts are the same on every machine.
+pub(crate) fn registration(shell: Shell) -> String {
+    let completer: &dyn EnvCompleter = match shell {
+        Shell::Bash => &Bash,
+        Shell::Zsh => &Zsh,
+        Shell::Fish => &Fish,
+        Shell::Elvish => &Elvish,
+        Shell::Powershell => &Powershell,
+    };
+    let mut buf = Vec::new();
+    completer
+        .write_registration(VAR, "agent", "agent", "agent", &mut buf)
+        .expect("writing to a Vec cannot fail");
+    String::from_utf8(buf).expect("the scripts are UTF-8")
+}
+
+fn env(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The data directory as `Settings::load` finds it without flags (completion sees no flags).
+fn data_dir() -> Option<PathBuf> {
+    env("AGENT_DATA_DIR").or_else(|| {
+        env("XDG_DATA_HOME")
+            .or_else(|| env("HOME").map(|h| h.join(".local/share")))
+            .map(|d| d.join("agent"))
+    })
+}
+
+fn config_file() -> Option<PathBuf> {
+    env("AGENT_CONFIG").or_else(|| {
+        env("XDG_CONFIG_HOME")
+            .or_else(|| env("HOME").map(|h| h.join(".config")))
+            .map(|d| d.join("agent/config.yaml"))
+    })
+}
+
+/// Stored session ids starting with `current`, newest first (generated ids sort by time).
+///
+/// Only the directory listing is read, never a document: 10,000 sessions complete in a few
+/// milliseconds.
+pub(crate) fn session_ids(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(prefix) = current.to_str() else {
+        return Vec::new();
+    };
+    let Some(dir) = data_dir().map(|d| d.join("sessions")) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut ids: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let id = name.to_str()?.strip_suffix(".json")?;
+            (id.starts_with(prefix) && agent::session::validate_id(id).is_ok())
+                .then(|| id.to_string())
+        })
+        .collect();
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    ids.into_iter().map(CompletionCandidate::new).collect()
+}
+
+/// The config file as loose YAML: completion must not fail on a key it does not know.
+fn config() -> serde_yaml::Value {
+    config_file()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_yaml::from_str(&t).ok())
+        .unwrap_or(serde_yaml::Value::Null)
+}
+
+fn keys(value: &serde_yaml::Value) -> impl Iterator<Item = String> + '_ {
+    value
+        .as_mapping()
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .filter_map(|k| k.as_str().map(str::to_string))
+}
+
+fn matching(names: BTreeSet<String>, current: &OsStr) -> Vec<CompletionCandidate> {
+    let prefix = current.to_str().unwrap_or("");
+    names
+        .into_iter()
+        .filter(|n| n.starts_with(prefix))
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// Built-in provider kinds and the named providers of the config.
+pub(crate) fn provider_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    let config = config();
+    let mut names: BTreeSet<String> = agent::provider::KINDS
+        .iter()
+        .map(|k| k.to_string())
+        .collect();
+    names.extend(keys(&config["providers"]));
+    matching(names, current)
+}
+
+/// Model aliases of the config (`aliases:` or `models:`), its default model and the built-in
+/// default.
+pub(crate) fn model_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    let config = config();
+    let mut names = BTreeSet::from([agent::agent::DEFAULT_MODEL.to_string()]);
+    for section in ["aliases", "models"] {
+        names.extend(keys(&config[section]));
+    }
+    if let Some(model) = config["model"].as_str() {
+        names.insert(model.to_string());
+    }
+    matching(names, current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shell_has_a_registration_that_calls_agent() {
+        for shell in [
+            Shell::Bash,
+            Shell::Zsh,
+            Shell::Fish,
+            Shell::Elvish,
+            Shell::Powershell,
+        ] {
+            let script = registration(shell);
+            assert!(script.contains(VAR), "{shell:?}: {script}");
+            assert!(script.contains("agent"), "{shell:?}");
+        }
+    }
+}

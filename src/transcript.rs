@@ -1,0 +1,232 @@
+//! Transcripts for people: `session show` as text (coloured and folded on a terminal) or as
+//! Markdown, and `session ls` as an aligned table.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use agent::session::{SessionData, SessionSummary};
+use agent::{Message, Role};
+
+/// How a text transcript is drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Look {
+    /// ANSI colours for roles and headings.
+    pub(crate) color: bool,
+    /// Tool calls and results on one line each (for reading, not for copying).
+    pub(crate) fold: bool,
+}
+
+impl Look {
+    fn paint(self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn role_style(role: Role) -> Style {
+    let color = match role {
+        Role::User => AnsiColor::Green,
+        Role::Assistant => AnsiColor::Cyan,
+        Role::Tool => AnsiColor::Yellow,
+    };
+    Style::new().fg_color(Some(color.into())).bold()
+}
+
+const DIM: Style = Style::new().dimmed();
+
+/// The first line of `text`, at most `max` characters, with `…` when anything was cut.
+fn one_line(text: &str, max: usize) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let cut: String = first.chars().take(max).collect();
+    if cut.len() < text.trim_end().len() {
+        format!("{cut}…")
+    } else {
+        cut
+    }
+}
+
+/// The text transcript: a heading, the system prompt, then each message with its time and model.
+pub(crate) fn text(data: &SessionData, last: Option<usize>, look: Look) -> String {
+    let mut s = String::new();
+    let title = data
+        .title
+        .as_deref()
+        .map(|t| format!(" — {t}"))
+        .unwrap_or_default();
+    let model = data.model.as_deref().unwrap_or("-");
+    let head = format!(
+        "# {}{title} ({model}, {} messages)",
+        data.id,
+        data.messages.len()
+    );
+    let _ = writeln!(s, "{}", look.paint(Style::new().bold(), &head));
+    if let Some(f) = &data.forked_from {
+        let _ = writeln!(s, "(forked from {} at message {})", f.id, f.messages);
+    }
+    if let Some(system) = &data.system {
+        let _ = writeln!(s, "\n{}\n{system}", look.paint(DIM, "[system]"));
+    }
+    let skip = last.map_or(0, |n| data.messages.len().saturating_sub(n));
+    for m in &data.messages[skip..] {
+        message(&mut s, m, look);
+    }
+    if let Some(f) = &data.failed_turn {
+        let _ = writeln!(
+            s,
+            "\n{} {} — {}\n(not in the history; `agent session retry {}` sends it again)\n{}",
+            look.paint(
+                Style::new().fg_color(Some(AnsiColor::Red.into())),
+                "[failed turn]"
+            ),
+            f.at,
+            f.error,
+            data.id,
+            f.prompt
+        );
+        if !f.partial.is_empty() {
+            let _ = writeln!(s, "[partial reply]\n{}", f.partial);
+        }
+    }
+    s
+}
+
+fn message(s: &mut String, m: &Message, look: Look) {
+    let when = m.created_at.as_deref().unwrap_or("");
+    let mut meta = when.to_string();
+    if let Some(model) = &m.model {
+        meta.push_str(&format!(" ({model})"));
+    }
+    let role = look.paint(role_style(m.role), &format!("[{}]", m.role.as_str()));
+    let meta = meta.trim();
+    if meta.is_empty() {
+        let _ = writeln!(s, "\n{role}");
+    } else {
+        let _ = writeln!(s, "\n{role} {}", look.paint(DIM, meta));
+    }
+    for call in &m.tool_calls {
+        let args = call.arguments.to_string();
+        let args = if look.fold { one_line(&args, 80) } else { args };
+        let _ = writeln!(s, "→ {}({args})", call.name);
+    }
+    if m.content.is_empty() {
+        return;
+    }
+    if look.fold && m.role == Role::Tool {
+        let name = m.name.as_deref().unwrap_or("tool");
+        let status = if m.is_error { "error" } else { "ok" };
+        let _ = writeln!(
+            s,
+            "← {name} {status}, {} bytes: {}",
+            m.content.len(),
+            one_line(&m.content, 60)
+        );
+    } else {
+        s.push_str(&m.content);
+        s.push('\n');
+    }
+}
+
+/// A Markdown transcript: headings per message, tool traffic in code blocks.
+pub(crate) fn markdown(data: &SessionData, last: Option<usize>) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# {}\n", data.title.as_deref().unwrap_or(&data.id));
+    let _ = writeln!(s, "- Session: `{}`", data.id);
+    if let Some(model) = &data.model {
+        let _ = writeln!(s, "- Model: `{model}`");
+    }
+    let _ = writeln!(s, "- Created: {}", data.created_at);
+    let _ = writeln!(s, "- Updated: {}", data.updated_at);
+    if let Some(f) = &data.forked_from {
+        let _ = writeln!(s, "- Forked from: `{}` at message {}", f.id, f.messages);
+    }
+    if let Some(system) = &data.system {
+        let _ = writeln!(s, "\n## System\n\n{}", system.trim_end());
+    }
+    let skip = last.map_or(0, |n| data.messages.len().saturating_sub(n));
+    for m in &data.messages[skip..] {
+        let heading = match m.role {
+            Role::User => "User".to_string(),
+            Role::Assistant => match &m.model {
+                Some(model) => format!("Assistant ({model})"),
+                None => "Assistant".to_string(),
+            },
+            Role::Tool => format!("Tool result: {}", m.name.as_deref().unwrap_or("tool")),
+        };
+        let _ = writeln!(s, "\n## {heading}\n");
+        for call in &m.tool_calls {
+            let _ = writeln!(
+                s,
+                "Tool call `{}`:\n\n```json\n{}\n```\n",
+                call.name, call.arguments
+            );
+        }
+        match m.role {
+            Role::Tool => {
+                let _ = writeln!(s, "```\n{}\n```", m.content.trim_end());
+            }
+            _ if !m.content.is_empty() => {
+                let _ = writeln!(s, "{}", m.content.trim_end());
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+/// `session ls` on a terminal: a header, then columns padded to their widest cell.
+pub(crate) fn table(sessions: &[SessionSummary], color: bool) -> String {
+    let rows: Vec<[String; 5]> = sessions
+        .iter()
+        .map(|s| {
+            let model = match (&s.provider, &s.model) {
+                (Some(p), Some(m)) => format!("{p}/{m}"),
+                (None, Some(m)) => m.clone(),
+                _ => "-".to_string(),
+            };
+            [
+                s.id.clone(),
+                agent::time::relative(&s.updated_at),
+                s.message_count.to_string(),
+                model,
+                s.title.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = ["ID", "UPDATED", "MSGS", "MODEL", "TITLE"].map(str::to_string);
+    let mut widths = [0usize; 5];
+    for row in std::iter::once(&header).chain(&rows) {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let look = Look { color, fold: true };
+    let mut out = String::new();
+    for (i, row) in std::iter::once(&header).chain(&rows).enumerate() {
+        let mut line = String::new();
+        for (col, (cell, w)) in row.iter().zip(widths).enumerate() {
+            let pad = w - cell.chars().count();
+            let cell = match col {
+                // The count is a number: right-aligned.
+                2 => format!("{}{cell}", " ".repeat(pad)),
+                4 => cell.clone(),
+                _ => format!("{cell}{}", " ".repeat(pad)),
+            };
+            if col > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(&cell);
+        }
+        let line = line.trim_end();
+        let line = if i == 0 {
+            look.paint(Style::new().bold(), line)
+        } else {
+            line.to_string()
+        };
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
