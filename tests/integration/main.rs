@@ -5,6 +5,10 @@
 
 mod util;
 
+mod chat;
+mod habits;
 mod json;
 mod library;
+mod readable;
 mod session;
+mod shell;

@@ -1,0 +1,216 @@
+//! Habits from `llm` (`run -c`, `--cid`, `--save`), `--dry-run`, automatic titles and rename.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::util::*;
+
+fn new_session(env: &TestEnv, args: &[&str]) -> String {
+    let out = env
+        .cmd()
+        .args(["session", "new"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+fn contents(body: &Value) -> Vec<String> {
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn continue_picks_the_most_recently_used_session_not_the_newest() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.fallback(MockResponse::openai_stream(&["ok"]));
+    new_session(&env, &["--id", "old"]);
+    std::thread::sleep(Duration::from_millis(20));
+    new_session(&env, &["--id", "newer"]);
+    std::thread::sleep(Duration::from_millis(20));
+    env.agent(&server)
+        .args(["session", "run", "old", "first"])
+        .assert()
+        .success();
+
+    env.agent(&server)
+        .args(["run", "-c", "second"])
+        .assert()
+        .success()
+        .stdout("ok\n");
+    assert_eq!(contents(&server.body(1)), ["first", "ok", "second"]);
+    assert_eq!(env.doc("old")["messages"].as_array().unwrap().len(), 4);
+    assert_eq!(env.doc("newer")["messages"], json!([]));
+}
+
+#[test]
+fn continue_without_sessions_is_a_usage_error() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    let out = env
+        .agent(&server)
+        .args(["run", "-c", "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn cid_is_an_alias_of_session() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_stream(&["yes"]));
+    new_session(&env, &["--id", "c1"]);
+    env.agent(&server)
+        .args(["run", "--cid", "c1", "hello"])
+        .assert()
+        .success()
+        .stdout("yes\n");
+    assert_eq!(env.doc("c1")["messages"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn save_keeps_a_one_shot_and_names_it_on_stderr() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_stream(&["Paris."]));
+    let out = env
+        .agent(&server)
+        .args(["run", "--save", "-s", "Be brief.", "Capital of France?"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Paris.\n");
+    let err = stderr(&out);
+    let id = err
+        .split_whitespace()
+        .last()
+        .expect("an id on stderr")
+        .to_string();
+    let doc = env.doc(&id);
+    assert_eq!(doc["system"], "Be brief.");
+    assert_eq!(doc["title"], "Capital of France?");
+    assert_eq!(doc["messages"][1]["content"], "Paris.");
+}
+
+#[test]
+fn dry_run_prints_the_body_sends_nothing_and_changes_nothing() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_stream(&["Hi Bob."]));
+    new_session(&env, &["--id", "d", "--system", "Be brief."]);
+    env.agent(&server)
+        .args(["session", "run", "d", "I am Bob"])
+        .assert()
+        .success();
+    let before = env.raw("d");
+
+    let out = env
+        .agent(&server)
+        .args(["session", "run", "d", "--dry-run", "-t", "0.5", "Who am I?"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("{\n  \""), "pretty JSON: {text}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        contents(&body),
+        ["Be brief.", "I am Bob", "Hi Bob.", "Who am I?"]
+    );
+    assert_eq!(body["temperature"], 0.5);
+    assert_eq!(body["stream"], true);
+    assert!(!text.contains(KEY) && !stderr(&out).contains(KEY));
+    assert_eq!(server.requests().len(), 1, "the dry run sent nothing");
+    assert_eq!(env.raw("d"), before, "the session file is byte-identical");
+}
+
+#[test]
+fn dry_run_equals_the_body_a_real_turn_sends() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_stream(&["x"]));
+    new_session(&env, &["--id", "e", "--system", "S."]);
+    let out = env
+        .agent(&server)
+        .args(["session", "run", "e", "--dry-run", "hello"])
+        .output()
+        .unwrap();
+    let dry: Value = serde_json::from_slice(&out.stdout).unwrap();
+    env.agent(&server)
+        .args(["session", "run", "e", "hello"])
+        .assert()
+        .success();
+    assert_eq!(dry, server.body(0));
+}
+
+#[test]
+fn dry_run_on_one_shots_json_and_create_saves_nothing() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    let out = env
+        .agent(&server)
+        .args(["run", "--dry-run", "--save", "-s", "Sys.", "hi"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(contents(&body), ["Sys.", "hi"]);
+
+    let out = env
+        .agent(&server)
+        .args([
+            "json",
+            "--dry-run",
+            "--schema",
+            "name, age int",
+            "Alice is 30",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["response_format"]["type"], "json_schema");
+
+    env.agent(&server)
+        .args(["session", "run", "fresh", "--create", "--dry-run", "hi"])
+        .assert()
+        .success();
+    assert!(server.requests().is_empty());
+    assert!(!env.data_dir().join("sessions").exists(), "nothing saved");
+}
+
+#[test]
+fn titles_come_from_the_first_prompt_unless_given_and_rename_changes_them() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.fallback(MockResponse::openai_stream(&["ok"]));
+    new_session(&env, &["--id", "a"]);
+    new_session(&env, &["--id", "b", "--title", "Mine"]);
+    for id in ["a", "b"] {
+        env.agent(&server)
+            .args(["session", "run", id])
+            .write_stdin("  Fix the flaky test\nin CI please\n")
+            .assert()
+            .success();
+    }
+    assert_eq!(env.doc("a")["title"], "Fix the flaky test");
+    assert_eq!(env.doc("b")["title"], "Mine");
+    env.cmd()
+        .args(["session", "rename", "a", "Flaky test"])
+        .assert()
+        .success();
+    assert_eq!(env.doc("a")["title"], "Flaky test");
+    env.cmd()
+        .args(["session", "rename", "nope", "x"])
+        .assert()
+        .code(5);
+}

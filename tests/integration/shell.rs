@@ -1,0 +1,228 @@
+//! Completions and man pages: the committed files match what the binary generates, man pages
+//! render without warnings, and bash's TAB on `agent session show` offers the stored ids.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::*;
+
+const SHELLS: &[(&str, &str)] = &[
+    ("bash", "agent.bash"),
+    ("zsh", "_agent"),
+    ("fish", "agent.fish"),
+    ("elvish", "agent.elv"),
+    ("powershell", "_agent.ps1"),
+];
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn committed_completions_are_fresh() {
+    let env = TestEnv::new();
+    let tmp = env.path().join("completions");
+    std::fs::create_dir(&tmp).unwrap();
+    for (shell, file) in SHELLS {
+        env.cmd()
+            .args(["generate", "completions", shell, "--dir"])
+            .arg(&tmp)
+            .assert()
+            .success();
+        let fresh = std::fs::read_to_string(tmp.join(file)).unwrap();
+        let committed = std::fs::read_to_string(repo("completions").join(file)).unwrap_or_default();
+        assert!(
+            fresh == committed,
+            "completions/{file} is stale; refresh it with:\n  cargo run -q -- generate completions {shell} --dir completions"
+        );
+    }
+    assert_eq!(files_in(&tmp), files_in(&repo("completions")));
+}
+
+#[test]
+fn committed_man_pages_are_fresh() {
+    let env = TestEnv::new();
+    let tmp = env.path().join("man");
+    env.cmd()
+        .args(["generate", "man", "--dir"])
+        .arg(&tmp)
+        .assert()
+        .success();
+    let refresh = "refresh them with:\n  rm -rf man && cargo run -q -- generate man --dir man";
+    let names = files_in(&tmp);
+    assert_eq!(names, files_in(&repo("man")), "man/ is stale; {refresh}");
+    for name in &names {
+        let fresh = std::fs::read(tmp.join(name)).unwrap();
+        let committed = std::fs::read(repo("man").join(name)).unwrap();
+        assert!(fresh == committed, "man/{name} is stale; {refresh}");
+    }
+    for page in [
+        "agent.1",
+        "agent-session-run.1",
+        "agent-session-chat.1",
+        "agent-run.1",
+    ] {
+        assert!(names.iter().any(|n| n == page), "{page} in {names:?}");
+    }
+    assert!(
+        !names.iter().any(|n| n.contains("generate")),
+        "generate is hidden"
+    );
+}
+
+#[test]
+fn the_main_page_has_the_sections_and_every_variable() {
+    let page = std::fs::read_to_string(repo("man/agent.1")).unwrap();
+    for section in ["ENVIRONMENT", "FILES", "EXIT STATUS", "EXAMPLES"] {
+        assert!(
+            page.contains(&format!(".SH \"{section}\""))
+                || page.contains(&format!(".SH {section}")),
+            "{section}"
+        );
+    }
+    for var in [
+        "AGENT_DATA_DIR",
+        "AGENT_CONFIG",
+        "AGENT_PROVIDER",
+        "AGENT_MODEL",
+        "AGENT_STORE",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "GEMINI_API_KEY",
+        "GEMINI_BASE_URL",
+        "OLLAMA_HOST",
+        "XDG_DATA_HOME",
+        "XDG_CONFIG_HOME",
+        "NO_COLOR",
+    ] {
+        assert!(page.contains(var), "{var} missing from ENVIRONMENT");
+    }
+    assert!(page.contains("130"), "the exit-code table");
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn man_pages_render_without_warnings() {
+    // .ci/run installs man-db and groff-base; a bare developer machine may have neither.
+    let (man, groff) = (have("man"), have("groff"));
+    if !man && !groff {
+        eprintln!("skipped: neither man nor groff is installed");
+        return;
+    }
+    for name in files_in(&repo("man")) {
+        let path = repo("man").join(&name);
+        if man {
+            let out = Command::new("man")
+                .arg("-l")
+                .arg(&path)
+                .env("MANWIDTH", "80")
+                .env("MANPAGER", "cat")
+                .env("PAGER", "cat")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name}: {}", stderr(&out));
+            assert_eq!(stderr(&out), "", "man -l {name} warns");
+        }
+        if groff {
+            // -ww: every warning, which `man` keeps quiet about.
+            let out = Command::new("groff")
+                .args(["-ww", "-man", "-Tutf8", "-z"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert_eq!(stderr(&out), "", "groff -ww {name} warns");
+        }
+    }
+}
+
+/// Run bash's completion function from `completions/agent.bash` for the words of a line, with
+/// the built `agent` first on PATH, and return COMPREPLY.
+fn bash_complete(env: &TestEnv, words: &[&str]) -> Vec<String> {
+    let bin = assert_cmd::cargo::cargo_bin!("agent");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE='{}'\nCOMP_POINT=${{#COMP_LINE}}\n\
+         _clap_complete_agent agent '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        repo("completions/agent.bash").display(),
+        quoted.join(" "),
+        words.len() - 1,
+        words.join(" "),
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &script])
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", env.path().join("home"))
+        .env("AGENT_DATA_DIR", env.data_dir())
+        .env("XDG_CONFIG_HOME", env.path().join("config"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn bash_completes_session_ids() {
+    let env = TestEnv::new();
+    for id in ["alpha", "beta", "other"] {
+        env.cmd()
+            .args(["session", "new", "--id", id])
+            .assert()
+            .success();
+    }
+    let all = bash_complete(&env, &["agent", "session", "show", ""]);
+    for id in ["alpha", "beta", "other"] {
+        assert!(all.iter().any(|c| c == id), "{id} in {all:?}");
+    }
+    assert_eq!(
+        bash_complete(&env, &["agent", "session", "run", "b"]),
+        ["beta"]
+    );
+    assert_eq!(
+        bash_complete(&env, &["agent", "run", "--cid", "o"]),
+        ["other"]
+    );
+    let subs = bash_complete(&env, &["agent", "session", "r"]);
+    assert!(subs.contains(&"rename".to_string()), "{subs:?}");
+}
+
+#[test]
+fn bash_completes_providers_and_model_aliases_from_the_config() {
+    let env = TestEnv::new();
+    env.write_config(
+        "model: gpt-4o\nproviders:\n  openrouter: {kind: openai}\naliases:\n  fast: {provider: openai, model: gpt-4o-mini}\n",
+    );
+    let providers = bash_complete(&env, &["agent", "run", "--provider", ""]);
+    assert!(providers.contains(&"openai".to_string()), "{providers:?}");
+    assert!(
+        providers.contains(&"openrouter".to_string()),
+        "{providers:?}"
+    );
+    let models = bash_complete(&env, &["agent", "run", "-m", ""]);
+    assert!(models.contains(&"fast".to_string()), "{models:?}");
+    assert!(models.contains(&"gpt-4o".to_string()), "{models:?}");
+}
