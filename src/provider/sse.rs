@@ -97,6 +97,10 @@ impl SseDecoder {
             let mut out = Vec::new();
             self.line(&line, &mut out);
             self.scanned = 0;
+            // A last `\r` ending the event (`\r\r`) dispatched it into `out`.
+            if let Some(ev) = out.pop() {
+                return Some(ev);
+            }
         }
         self.dispatch()
     }
