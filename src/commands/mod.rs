@@ -1,5 +1,6 @@
 //! One function per verb. Commands take resolved settings, never clap types beyond their args.
 
+mod models;
 mod run;
 mod session;
 mod turn;
@@ -18,6 +19,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
     let out = Output::new(cli.global.quiet);
     match cli.command {
         Command::Run(args) => run::run(&settings, &out, args).await,
+        Command::Models(args) => models::list(&settings, args).await,
         Command::Session(cmd) => match cmd {
             SessionCommand::New(args) => session::new(&settings, args),
             SessionCommand::Run(args) => run::session_run(&settings, &out, args).await,
