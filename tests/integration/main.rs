@@ -3,3 +3,5 @@
 mod util;
 
 mod session;
+mod provider_tools;
+mod providers;
