@@ -126,8 +126,11 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
                 let mut block = json!({
                     "type": "tool_result",
                     "tool_use_id": tool_id(m.tool_call_id.as_deref().unwrap_or_default()),
-                    "content": m.content,
                 });
+                // `content` is optional; an empty text block would be rejected.
+                if !m.content.is_empty() {
+                    block["content"] = json!(m.content);
+                }
                 if m.is_error {
                     block["is_error"] = json!(true);
                 }
@@ -186,6 +189,7 @@ impl Provider for Anthropic {
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
         Box::pin(async move {
+            http::require_key(&self.name, &self.endpoint, "anthropic")?;
             let client = http::cached_client(&self.client, &self.endpoint)?;
             let body = self.request_body(req);
             let resp = http::send(&self.name, &self.endpoint, parse_error, || {
@@ -204,16 +208,15 @@ impl Provider for Anthropic {
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
         Box::pin(async move {
+            http::require_key(&self.name, &self.endpoint, "anthropic")?;
             let client = http::cached_client(&self.client, &self.endpoint)?;
             let mut ids = Vec::new();
             let mut after: Option<String> = None;
             loop {
-                let mut url = format!("{}?limit=1000", self.url("models"));
-                if let Some(a) = &after {
-                    url.push_str(&format!("&after_id={a}"));
-                }
+                let mut query = vec![("limit", "1000".to_string())];
+                query.extend(after.clone().map(|a| ("after_id", a)));
                 let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                    self.with_headers(client.get(&url))
+                    self.with_headers(client.get(self.url("models")).query(&query))
                 })
                 .await?;
                 let v = http::json_body(&self.name, resp).await?;

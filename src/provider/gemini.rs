@@ -187,6 +187,7 @@ impl Provider for Gemini {
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
         Box::pin(async move {
+            http::require_key(&self.name, &self.endpoint, "gemini")?;
             let client = http::cached_client(&self.client, &self.endpoint)?;
             let body = self.request_body(req);
             let url = self.url(req);
@@ -209,16 +210,17 @@ impl Provider for Gemini {
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
         Box::pin(async move {
+            http::require_key(&self.name, &self.endpoint, "gemini")?;
             let client = http::cached_client(&self.client, &self.endpoint)?;
             let mut ids = Vec::new();
             let mut token: Option<String> = None;
             loop {
-                let mut url = format!("{}/v1beta/models?pageSize=1000", self.base());
-                if let Some(t) = &token {
-                    url.push_str(&format!("&pageToken={t}"));
-                }
+                let url = format!("{}/v1beta/models", self.base());
+                // Page tokens are opaque and may hold `=` or `+`: let the query encoder quote them.
+                let mut query = vec![("pageSize", "1000".to_string())];
+                query.extend(token.clone().map(|t| ("pageToken", t)));
                 let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                    self.with_headers(client.get(&url))
+                    self.with_headers(client.get(&url).query(&query))
                 })
                 .await?;
                 let v = http::json_body(&self.name, resp).await?;

@@ -295,3 +295,17 @@ pub(crate) fn kind_message(kind: Option<String>, message: &str) -> String {
 pub(crate) fn generated_call_id() -> String {
     format!("call_{:016x}", fastrand::u64(..))
 }
+
+/// Fail before sending when the provider's own API (its default base URL) would be called
+/// without a key: the message names the variable to set. Proxies at other URLs may need none.
+pub(crate) fn require_key(provider: &str, endpoint: &Endpoint, kind: &str) -> Result<()> {
+    let Some((_, default_url, Some(var))) = super::kind_defaults(kind) else {
+        return Ok(());
+    };
+    if endpoint.api_key.is_none() && endpoint.base_url.trim_end_matches('/') == default_url {
+        return Err(Error::Usage(format!(
+            "no API key for provider '{provider}': set {var} (or api_key_env in config.yaml)"
+        )));
+    }
+    Ok(())
+}

@@ -23,11 +23,17 @@ pub struct Ollama {
 }
 
 impl Ollama {
-    /// A provider called `name` at `endpoint`. Like Ollama itself, a base without a scheme
-    /// (`OLLAMA_HOST=127.0.0.1:11434`) means `http://`.
+    /// A provider called `name` at `endpoint`. Like Ollama's own client, a bare host
+    /// (`OLLAMA_HOST=0.0.0.0` or `127.0.0.1:11434`) means `http://` and port 11434.
     pub fn new(name: &str, mut endpoint: Endpoint) -> Self {
         if !endpoint.base_url.contains("://") {
-            endpoint.base_url = format!("http://{}", endpoint.base_url);
+            let host = endpoint.base_url.trim_end_matches('/');
+            let has_port = host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+            endpoint.base_url = if has_port {
+                format!("http://{host}")
+            } else {
+                format!("http://{host}:11434")
+            };
         }
         Ollama {
             name: name.to_string(),
@@ -390,6 +396,8 @@ mod tests {
         };
         let p = Ollama::new("ollama", endpoint);
         assert_eq!(p.url("chat"), "http://127.0.0.1:11434/api/chat");
+        let bare = Endpoint { base_url: "0.0.0.0".into(), ..p.endpoint.clone() };
+        assert_eq!(Ollama::new("ollama", bare).url("tags"), "http://0.0.0.0:11434/api/tags");
         let call = ToolCall {
             id: "c1".into(),
             name: "f".into(),

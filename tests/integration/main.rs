@@ -3,5 +3,6 @@
 mod util;
 
 mod session;
+mod provider_choice;
 mod provider_tools;
 mod providers;
