@@ -279,6 +279,9 @@ fn anthropic_mid_stream_error_leaves_messages_unchanged() {
 #[test]
 fn gemini_two_turns_stream_with_model_role_and_system_instruction() {
     let (env, server) = (TestEnv::new(), MockServer::start());
+    // An overloaded model (503 UNAVAILABLE) is retried after its Retry-After.
+    let unavailable = json!({"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}});
+    server.push(MockResponse::json(503, unavailable).header("retry-after", "0"));
     server.push(MockResponse::sse_events(&gemini_events(
         &["Hel", "lo!"],
         8,
@@ -289,7 +292,8 @@ fn gemini_two_turns_stream_with_model_role_and_system_instruction() {
     assert_eq!(ok(&run(&env, &server, &[&id, "hi"])), "Hello!\n");
     assert_eq!(ok(&run(&env, &server, &[&id, "once more"])), "Again.\n");
 
-    let req = &server.requests()[1];
+    assert_eq!(server.requests().len(), 3);
+    let req = &server.requests()[2];
     assert_eq!(
         req.path,
         "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
