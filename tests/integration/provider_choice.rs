@@ -169,3 +169,37 @@ fn a_missing_key_names_the_variable_before_any_request() {
         assert!(stderr(&out).contains(var), "{}", stderr(&out));
     }
 }
+
+#[test]
+fn inference_keeps_a_configured_provider_of_the_same_kind_and_local_tags() {
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    env.write_config(&format!(
+        "provider: claude\nproviders:\n  claude: {{kind: anthropic, base_url: '{}', api_key_env: MY_CLAUDE_KEY}}\n",
+        server.url("")
+    ));
+    server.push(MockResponse::sse_events(&anthropic_events(&["Hi."], 5, 1)));
+    let out = env
+        .cmd()
+        .env("MY_CLAUDE_KEY", "k-claude-123")
+        .args(["run", "-m", "claude-sonnet-4-5", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "Hi.\n");
+    assert_eq!(
+        server.requests()[0].header("x-api-key"),
+        Some("k-claude-123")
+    );
+
+    // `gpt-oss:20b` is an Ollama tag, not an OpenAI model: the configured provider stays.
+    env.write_config("provider: ollama\n");
+    let lines = crate::providers::ollama_lines(&["Local."], 5, 1);
+    server.push(crate::providers::ndjson(&lines));
+    let out = env
+        .cmd()
+        .env("OLLAMA_HOST", server.url(""))
+        .args(["run", "-m", "gpt-oss:20b", "hello"])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "Local.\n");
+    assert_eq!(server.requests()[1].path, "/api/chat");
+}
