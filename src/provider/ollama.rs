@@ -28,7 +28,9 @@ impl Ollama {
     pub fn new(name: &str, mut endpoint: Endpoint) -> Self {
         if !endpoint.base_url.contains("://") {
             let host = endpoint.base_url.trim_end_matches('/');
-            let has_port = host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+            let has_port = host
+                .rsplit_once(':')
+                .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
             endpoint.base_url = if has_port {
                 format!("http://{host}")
             } else {
@@ -396,8 +398,14 @@ mod tests {
         };
         let p = Ollama::new("ollama", endpoint);
         assert_eq!(p.url("chat"), "http://127.0.0.1:11434/api/chat");
-        let bare = Endpoint { base_url: "0.0.0.0".into(), ..p.endpoint.clone() };
-        assert_eq!(Ollama::new("ollama", bare).url("tags"), "http://0.0.0.0:11434/api/tags");
+        let bare = Endpoint {
+            base_url: "0.0.0.0".into(),
+            ..p.endpoint.clone()
+        };
+        assert_eq!(
+            Ollama::new("ollama", bare).url("tags"),
+            "http://0.0.0.0:11434/api/tags"
+        );
         let call = ToolCall {
             id: "c1".into(),
             name: "f".into(),
