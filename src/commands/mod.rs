@@ -1,6 +1,7 @@
 //! One function per verb. Commands take resolved settings, never clap types beyond their args.
 
 mod json;
+mod models;
 mod run;
 mod session;
 mod turn;
@@ -20,6 +21,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => run::run(&settings, &out, args).await,
         Command::Json(args) => json::json(&settings, &out, args).await,
+        Command::Models(args) => models::list(&settings, args).await,
         Command::Session(cmd) => match cmd {
             SessionCommand::New(args) => session::new(&settings, args),
             SessionCommand::Run(args) => run::session_run(&settings, &out, args).await,

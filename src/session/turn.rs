@@ -172,6 +172,7 @@ impl Turn {
             let mut finish_reason = None;
             let mut model = None;
             let mut usage = None;
+            let mut provider_data = serde_json::Map::new();
             while let Some(event) = stream.next().await {
                 let event = event?;
                 match &event {
@@ -193,6 +194,11 @@ impl Turn {
                         model = m.clone();
                         continue; // one Done per turn, sent after the save
                     }
+                    Event::ProviderData { key, value } => {
+                        // Kept on the reply for the provider's next request, never shown.
+                        provider_data.insert(key.clone(), value.clone());
+                        continue;
+                    }
                     Event::ToolResult { .. } => {}
                 }
                 if tx.send(Msg::Event(event)).await.is_err() {
@@ -207,6 +213,7 @@ impl Turn {
                 attempts_usage.add(u);
             }
             reply.usage = usage;
+            reply.extra.extend(provider_data);
 
             if !calls.is_empty() && !tools.is_empty() {
                 if steps >= self.options.max_steps {

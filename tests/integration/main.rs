@@ -7,4 +7,7 @@ mod util;
 
 mod json;
 mod library;
+mod provider_choice;
+mod provider_tools;
+mod providers;
 mod session;
