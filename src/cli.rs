@@ -72,6 +72,8 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Structured output: JSON that validates against a schema, or exit 4
     Json(JsonArgs),
+    /// List the models a provider reports, one id per line
+    Models(ModelsArgs),
     /// Chat in a new stored session (its id goes to stderr); see `agent session chat`
     Chat(ChatArgs),
     /// Shell completions and man pages, generated from these definitions
@@ -111,6 +113,16 @@ pub(crate) struct ManArgs {
     /// Output directory
     #[arg(long, value_name = "DIR")]
     pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ModelsArgs {
+    /// Provider [env: AGENT_PROVIDER; default: the config's, openai]
+    #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(provider_names))]
+    pub(crate) provider: Option<String>,
+    /// Provider base URL [env: OPENAI_BASE_URL, ANTHROPIC_BASE_URL, GEMINI_BASE_URL, OLLAMA_HOST]
+    #[arg(long, value_name = "URL")]
+    pub(crate) base_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,13 +223,17 @@ pub(crate) enum Format {
 /// Model and request options shared by every command that calls a model.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct ModelArgs {
-    /// Model [env: AGENT_MODEL; default: the session's, the config's, gpt-4o-mini]
+    /// Model, or an alias from config.yaml's models: [env: AGENT_MODEL; default: the session's,
+    /// the config's, gpt-4o-mini]
     #[arg(short, long, value_name = "MODEL", add = ArgValueCompleter::new(model_names))]
     pub(crate) model: Option<String>,
-    /// Provider [env: AGENT_PROVIDER; default: the session's, the config's, openai]
+    /// Provider [env: AGENT_PROVIDER; default: the session's, the config's, else the one the
+    /// model name implies (claude-*: anthropic, gemini-*: gemini, gpt-*, o1/o3/o4*: openai),
+    /// else openai]
     #[arg(long, value_name = "NAME", add = ArgValueCompleter::new(provider_names))]
     pub(crate) provider: Option<String>,
-    /// Provider base URL, e.g. http://127.0.0.1:8080/v1 for llama-server [env: OPENAI_BASE_URL]
+    /// Provider base URL, e.g. http://127.0.0.1:8080/v1 for llama-server [env: OPENAI_BASE_URL,
+    /// ANTHROPIC_BASE_URL, GEMINI_BASE_URL, OLLAMA_HOST]
     #[arg(long, value_name = "URL")]
     pub(crate) base_url: Option<String>,
     /// Sampling temperature

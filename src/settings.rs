@@ -24,6 +24,15 @@ pub(crate) struct Config {
     pub(crate) retries: Option<u32>,
     pub(crate) lock_timeout: Option<f64>,
     pub(crate) providers: BTreeMap<String, ProviderConfig>,
+    pub(crate) models: BTreeMap<String, ModelAlias>,
+}
+
+/// A model alias: `fast: {provider: anthropic, model: claude-haiku-4-5}`, used as `-m fast`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ModelAlias {
+    pub(crate) provider: Option<String>,
+    pub(crate) model: Option<String>,
 }
 
 /// A named provider: `openrouter: {kind: openai, base_url: ..., api_key_env: OPENROUTER_API_KEY}`.
@@ -107,20 +116,7 @@ impl Settings {
         store: Option<DirStore>,
         lock_timeout: Option<Duration>,
     ) -> Result<Agent> {
-        let provider = args
-            .provider
-            .clone()
-            .or_else(|| env("AGENT_PROVIDER"))
-            .or_else(|| session.and_then(|s| s.provider.clone()))
-            .or_else(|| self.config.provider.clone())
-            .unwrap_or_else(|| agent::agent::DEFAULT_PROVIDER.to_string());
-        let model = args
-            .model
-            .clone()
-            .or_else(|| env("AGENT_MODEL"))
-            .or_else(|| session.and_then(|s| s.model.clone()))
-            .or_else(|| self.config.model.clone())
-            .unwrap_or_else(|| agent::agent::DEFAULT_MODEL.to_string());
+        let (provider, model, why) = self.provider_and_model(args, session);
         let named = self.config.providers.get(&provider);
         let kind = named
             .and_then(|p| p.kind.clone())
@@ -181,9 +177,90 @@ impl Settings {
         }
         let agent = builder.build()?;
         if self.verbose {
-            eprintln!("agent: provider {provider} ({kind}), model {model}");
+            eprintln!("agent: provider {provider} ({kind}{why}), model {model}");
         }
         Ok(agent)
+    }
+}
+
+/// Where a setting came from, most specific first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Flag,
+    Env,
+    Session,
+    Config,
+    Default,
+}
+
+fn pick(candidates: [(Option<String>, Level); 4]) -> Option<(String, Level)> {
+    candidates
+        .into_iter()
+        .find_map(|(v, level)| v.map(|v| (v, level)))
+}
+
+impl Settings {
+    /// The kind a provider name speaks: its config entry's `kind`, else the name itself.
+    fn kind_of(&self, provider: &str) -> String {
+        self.config
+            .providers
+            .get(provider)
+            .and_then(|p| p.kind.clone())
+            .unwrap_or_else(|| provider.to_string())
+    }
+
+    /// Provider and model, resolved as a pair, and a note for `-v` on how the provider was
+    /// chosen. A model named more specifically than the provider (`-m claude-...` on a session
+    /// stored with `openai`) brings its own provider: the alias's, else the one its name
+    /// implies. A provider named at least as specifically as the model always wins.
+    fn provider_and_model(
+        &self,
+        args: &ModelArgs,
+        session: Option<&SessionData>,
+    ) -> (String, String, String) {
+        let provider = pick([
+            (args.provider.clone(), Level::Flag),
+            (env("AGENT_PROVIDER"), Level::Env),
+            (session.and_then(|s| s.provider.clone()), Level::Session),
+            (self.config.provider.clone(), Level::Config),
+        ]);
+        let (mut model, model_level) = pick([
+            (args.model.clone(), Level::Flag),
+            (env("AGENT_MODEL"), Level::Env),
+            (session.and_then(|s| s.model.clone()), Level::Session),
+            (self.config.model.clone(), Level::Config),
+        ])
+        .unwrap_or_else(|| (agent::agent::DEFAULT_MODEL.to_string(), Level::Default));
+        let mut alias_provider = None;
+        let mut why = String::new();
+        if let Some(alias) = self.config.models.get(&model) {
+            why = format!(", model alias '{model}'");
+            alias_provider = alias.provider.clone();
+            if let Some(m) = &alias.model {
+                model = m.clone();
+            }
+        }
+        let provider = match provider {
+            Some((p, level)) if level <= model_level => p,
+            fallback => match (alias_provider, agent::provider::kind_for_model(&model)) {
+                (Some(p), _) => p,
+                // A named provider of the implied kind (a proxy for Claude) is kept.
+                (None, Some(kind))
+                    if fallback
+                        .as_ref()
+                        .is_none_or(|(p, _)| self.kind_of(p) != kind) =>
+                {
+                    if model_level != Level::Default {
+                        why = format!(", inferred from model '{model}'");
+                    }
+                    kind.to_string()
+                }
+                _ => fallback
+                    .map(|(p, _)| p)
+                    .unwrap_or_else(|| agent::agent::DEFAULT_PROVIDER.to_string()),
+            },
+        };
+        (provider, model, why)
     }
 }
 

@@ -5,6 +5,7 @@ mod dry_run;
 mod generate;
 mod json;
 mod listing;
+mod models;
 mod run;
 mod session;
 mod turn;
@@ -33,6 +34,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
         Command::Json(args) => json::json(&settings, &out, args).await,
         Command::Chat(args) => chat::new_chat(&settings, &out, args).await,
         Command::Generate(_) => unreachable!("handled above"),
+        Command::Models(args) => models::list(&settings, args).await,
         Command::Session(cmd) => match cmd {
             SessionCommand::New(args) => session::new(&settings, args),
             SessionCommand::Run(args) => run::session_run(&settings, &out, args).await,

@@ -255,3 +255,63 @@ pub(crate) fn events(
 pub(crate) fn stream_error(provider: &str, message: impl Into<String>) -> Error {
     Error::provider(ProviderError::network(provider, message, false))
 }
+
+/// The provider's HTTP client, built on first use (building one loads the TLS roots).
+pub(crate) fn cached_client<'a>(
+    cell: &'a std::sync::OnceLock<reqwest::Client>,
+    endpoint: &Endpoint,
+) -> Result<&'a reqwest::Client> {
+    if let Some(c) = cell.get() {
+        return Ok(c);
+    }
+    let c = client(endpoint)?;
+    Ok(cell.get_or_init(|| c))
+}
+
+/// A whole (non-streamed) response body as JSON.
+pub(crate) async fn json_body(
+    provider: &str,
+    resp: reqwest::Response,
+) -> Result<serde_json::Value> {
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| stream_error(provider, format!("reading the response: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| {
+        let head: String = text.chars().take(80).collect();
+        stream_error(provider, format!("response is not JSON ({e}): {head}"))
+    })
+}
+
+/// Events already decoded (a `--no-stream` reply), as a stream.
+pub(crate) fn replay(events: Vec<Event>) -> EventStream {
+    Box::pin(futures_util::stream::iter(events.into_iter().map(Ok)))
+}
+
+/// `(kind) message`, or just the message, for errors reported inside a 200 response.
+pub(crate) fn kind_message(kind: Option<String>, message: &str) -> String {
+    match kind {
+        Some(k) => format!("({k}) {message}"),
+        None => message.to_string(),
+    }
+}
+
+/// An id for a tool call the provider sent without one (Gemini, Ollama). Random, so calls
+/// stay distinct in a history that later goes to a provider that pairs results by id.
+pub(crate) fn generated_call_id() -> String {
+    format!("call_{:016x}", fastrand::u64(..))
+}
+
+/// Fail before sending when the provider's own API (its default base URL) would be called
+/// without a key: the message names the variable to set. Proxies at other URLs may need none.
+pub(crate) fn require_key(provider: &str, endpoint: &Endpoint, kind: &str) -> Result<()> {
+    let Some((_, default_url, Some(var))) = super::kind_defaults(kind) else {
+        return Ok(());
+    };
+    if endpoint.api_key.is_none() && endpoint.base_url.trim_end_matches('/') == default_url {
+        return Err(Error::Usage(format!(
+            "no API key for provider '{provider}': set {var} (or api_key_env in config.yaml)"
+        )));
+    }
+    Ok(())
+}

@@ -1,12 +1,19 @@
 //! Providers: the [`Provider`] trait, the provider-neutral [`Request`] and [`Event`], and the
 //! wire-protocol implementations.
 
+mod anthropic;
+mod gemini;
 mod http;
+mod ndjson;
+mod ollama;
 mod openai;
 mod scripted;
 pub mod sse;
 
+pub use anthropic::Anthropic;
+pub use gemini::Gemini;
 pub use http::ApiKey;
+pub use ollama::Ollama;
 pub use openai::OpenAi;
 pub use scripted::Scripted;
 
@@ -52,6 +59,14 @@ pub enum Event {
         /// The counts.
         #[serde(flatten)]
         usage: Usage,
+    },
+    /// Provider-specific data to keep on the assistant message (in its `extra` map, under `key`)
+    /// and send back on later requests, such as Gemini's thought signatures. Not shown to users.
+    ProviderData {
+        /// The key in the message's `extra` map.
+        key: String,
+        /// The data.
+        value: Value,
     },
     /// The model finished this request.
     Done {
@@ -133,12 +148,25 @@ pub trait Provider: Send + Sync {
 
     /// Send the request and return its events. Retries happen inside, before the stream starts.
     fn stream<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Result<EventStream>>;
+
+    /// The model ids the provider reports (`agent models`).
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        let name = self.name().to_string();
+        Box::pin(async move {
+            Err(crate::Error::usage(format!(
+                "provider '{name}' cannot list its models"
+            )))
+        })
+    }
 }
 
 /// Construct a built-in provider by kind.
 pub fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<dyn Provider>> {
     match kind {
         "openai" => Ok(Box::new(OpenAi::new(name, endpoint)?)),
+        "anthropic" => Ok(Box::new(Anthropic::new(name, endpoint))),
+        "gemini" => Ok(Box::new(Gemini::new(name, endpoint))),
+        "ollama" => Ok(Box::new(Ollama::new(name, endpoint))),
         other => Err(crate::Error::usage(format!(
             "unknown provider kind '{other}' (known: {})",
             KINDS.join(", ")
@@ -147,7 +175,7 @@ pub fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<dyn Pro
 }
 
 /// The provider kinds this build speaks.
-pub const KINDS: &[&str] = &["openai"];
+pub const KINDS: &[&str] = &["openai", "anthropic", "gemini", "ollama"];
 
 /// Defaults per kind: (base URL variable, default base URL, key variable).
 pub fn kind_defaults(kind: &str) -> Option<(&'static str, &'static str, Option<&'static str>)> {
@@ -157,6 +185,37 @@ pub fn kind_defaults(kind: &str) -> Option<(&'static str, &'static str, Option<&
             "https://api.openai.com/v1",
             Some("OPENAI_API_KEY"),
         )),
+        "anthropic" => Some((
+            "ANTHROPIC_BASE_URL",
+            "https://api.anthropic.com",
+            Some("ANTHROPIC_API_KEY"),
+        )),
+        "gemini" => Some((
+            "GEMINI_BASE_URL",
+            "https://generativelanguage.googleapis.com",
+            Some("GEMINI_API_KEY"),
+        )),
+        // Ollama runs locally and takes no key.
+        "ollama" => Some(("OLLAMA_HOST", "http://127.0.0.1:11434", None)),
         _ => None,
+    }
+}
+
+/// The provider kind a model name implies (`claude-*` → anthropic, `gemini-*` → gemini, `gpt-*`,
+/// `o1*`, `o3*`, `o4*` → openai), used when no provider is named. Names with `:` or `/` are
+/// local tags or routed ids (`gpt-oss:20b`, `openai/gpt-4o`) and imply nothing, nor does the
+/// open-weights `gpt-oss` family, which OpenAI's API does not serve.
+pub fn kind_for_model(model: &str) -> Option<&'static str> {
+    if model.contains([':', '/']) || model.starts_with("gpt-oss") {
+        return None;
+    }
+    if model.starts_with("claude-") {
+        Some("anthropic")
+    } else if model.starts_with("gemini-") {
+        Some("gemini")
+    } else if model.starts_with("gpt-") || ["o1", "o3", "o4"].iter().any(|p| model.starts_with(p)) {
+        Some("openai")
+    } else {
+        None
     }
 }

@@ -170,6 +170,31 @@ impl Provider for OpenAi {
             }
         })
     }
+
+    fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(async move {
+            let client = http::cached_client(&self.client, &self.endpoint)?;
+            let url = format!("{}/models", self.endpoint.base_url.trim_end_matches('/'));
+            let resp = http::send(&self.name, &self.endpoint, parse_error, || {
+                let mut b = client.get(&url);
+                if let Some(key) = &self.endpoint.api_key {
+                    b = b.bearer_auth(key.expose());
+                }
+                for (k, v) in &self.endpoint.headers {
+                    b = b.header(k, v);
+                }
+                b
+            })
+            .await?;
+            let v = http::json_body(&self.name, resp).await?;
+            Ok(v["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["id"].as_str().map(str::to_string))
+                .collect())
+        })
+    }
 }
 
 /// `{"error": {"message", "type", "code"}}`.

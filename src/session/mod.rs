@@ -285,7 +285,9 @@ impl Session {
             prompt: prompt.clone(),
             options,
             json,
+            partial: Arc::default(),
         };
+        let partial = turn.partial.clone();
         let task = tokio::spawn(turn.run(tx, committed));
         TurnStream {
             session: self,
@@ -294,7 +296,7 @@ impl Session {
             rx_open: true,
             commit: Some(commit),
             task: Some(task),
-            partial: String::new(),
+            partial,
             done: None,
             response: None,
         }
@@ -434,7 +436,8 @@ pub struct TurnStream<'s> {
     rx_open: bool,
     commit: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(SessionData, Response)>>>,
-    partial: String,
+    /// The reply text so far, written by the turn task.
+    partial: Arc<std::sync::Mutex<String>>,
     /// The final `Done`, yielded once the turn is saved.
     done: Option<Event>,
     response: Option<Response>,
@@ -468,11 +471,6 @@ impl TurnStream<'_> {
             self.response = Some(response);
             return Ok(());
         }
-        while let Ok(msg) = self.rx.try_recv() {
-            if let Msg::Event(Event::TextDelta { text }) = msg {
-                self.partial.push_str(&text);
-            }
-        }
         let agent = self.session.agent.clone();
         let id = self.session.data.id.clone();
         let _lock = turn::lock(&agent, &id).await?;
@@ -481,7 +479,7 @@ impl TurnStream<'_> {
             &agent,
             &mut data,
             &self.prompt,
-            &self.partial,
+            &self.partial.lock().unwrap().clone(),
             &Error::Interrupted,
         )?;
         self.session.data = data;
@@ -503,12 +501,7 @@ impl Stream for TurnStream<'_> {
             };
             if this.rx_open {
                 match this.rx.poll_recv(cx) {
-                    Poll::Ready(Some(Msg::Event(event))) => {
-                        if let Event::TextDelta { text } = &event {
-                            this.partial.push_str(text);
-                        }
-                        return Poll::Ready(Some(Ok(event)));
-                    }
+                    Poll::Ready(Some(Msg::Event(event))) => return Poll::Ready(Some(Ok(event))),
                     Poll::Ready(Some(Msg::Ready)) => {
                         // Every event was read: let the turn save.
                         if let Some(commit) = this.commit.take() {

@@ -35,6 +35,9 @@ pub(crate) struct Turn {
     pub(crate) prompt: String,
     pub(crate) options: RunOptions,
     pub(crate) json: Option<JsonSpec>,
+    /// Every reply text of this turn so far, shared with the stream so a cancelled turn can
+    /// still record what arrived. The one copy of the text while it streams.
+    pub(crate) partial: Arc<std::sync::Mutex<String>>,
 }
 
 /// Take the session's lock, polling without blocking the runtime, so a cancelled turn stops
@@ -138,8 +141,7 @@ impl Turn {
     ) -> Result<(SessionData, Response)> {
         let _lock = lock(&self.agent, &self.id).await?;
         let mut data = store::load_data(&**self.agent.store(), &self.id)?;
-        let mut partial = String::new();
-        match self.exchange(&data, &tx, &mut partial).await {
+        match self.exchange(&data, &tx).await {
             Ok((added, response)) => {
                 if tx.send(Msg::Ready).await.is_err() || commit.await.is_err() {
                     return Err(Error::Interrupted);
@@ -162,9 +164,13 @@ impl Turn {
             // The consumer went away: it decides what to record (see `TurnStream::cancel`).
             Err(Error::Interrupted) => Err(Error::Interrupted),
             Err(e) => {
-                if let Err(save) =
-                    record_failure(&self.agent, &mut data, &self.prompt, &partial, &e)
-                {
+                if let Err(save) = record_failure(
+                    &self.agent,
+                    &mut data,
+                    &self.prompt,
+                    &self.partial_text(),
+                    &e,
+                ) {
                     return Err(Error::Other(format!(
                         "{e} (and recording the failed turn failed: {save})"
                     )));
@@ -174,12 +180,19 @@ impl Turn {
         }
     }
 
+    fn partial_text(&self) -> String {
+        self.partial.lock().unwrap().clone()
+    }
+
+    fn partial_text_len(&self) -> usize {
+        self.partial.lock().unwrap().len()
+    }
+
     /// The model requests of one turn: tool rounds and JSON corrections until a final answer.
     async fn exchange(
         &self,
         data: &SessionData,
         tx: &mpsc::Sender<Msg>,
-        partial: &mut String,
     ) -> Result<(Vec<Message>, Response)> {
         let agent = &self.agent;
         let provider = agent.provider();
@@ -204,17 +217,17 @@ impl Turn {
         loop {
             steps += 1;
             let mut stream = provider.stream(&request).await?;
-            let mut text = String::new();
+            let step_start = self.partial_text_len();
             let mut calls: Vec<ToolCall> = Vec::new();
             let mut finish_reason = None;
             let mut model = None;
             let mut usage = None;
+            let mut provider_data = serde_json::Map::new();
             while let Some(event) = stream.next().await {
                 let event = event?;
                 match &event {
                     Event::TextDelta { text: t } => {
-                        text.push_str(t);
-                        partial.push_str(t);
+                        self.partial.lock().unwrap().push_str(t);
                     }
                     Event::ToolCall { call } => calls.push(call.clone()),
                     Event::Usage { usage: u } => {
@@ -230,12 +243,18 @@ impl Turn {
                         model = m.clone();
                         continue; // one Done per turn, sent after the save
                     }
+                    Event::ProviderData { key, value } => {
+                        // Kept on the reply for the provider's next request, never shown.
+                        provider_data.insert(key.clone(), value.clone());
+                        continue;
+                    }
                     Event::ToolResult { .. } => {}
                 }
                 if tx.send(Msg::Event(event)).await.is_err() {
                     return Err(Error::Interrupted);
                 }
             }
+            let text = self.partial.lock().unwrap()[step_start..].to_string();
             let mut reply = Message::assistant(text);
             reply.provider = Some(provider.name().to_string());
             reply.model = Some(model.clone().unwrap_or_else(|| request.model.clone()));
@@ -244,6 +263,7 @@ impl Turn {
                 attempts_usage.add(u);
             }
             reply.usage = usage;
+            reply.extra.extend(provider_data);
 
             if !calls.is_empty() && !tools.is_empty() {
                 if steps >= self.options.max_steps {

@@ -1,0 +1,359 @@
+//! `cargo bench`: every speed claim of the README, each next to its reference, measured in one
+//! run against the release build and a mock provider on 127.0.0.1.
+
+#[path = "../tests/integration/util.rs"]
+#[allow(unreachable_pub)] // util.rs allows dead_code itself
+mod util;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agent::session::SessionData;
+use agent::store::{load_data, save_data};
+use agent::{DirStore, Message};
+use util::{MockResponse, MockServer, TestEnv};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Run `cmd` `n` times (after one warm-up) and return the median wall time.
+fn time_cmd(n: usize, mut make: impl FnMut() -> Command) -> Duration {
+    let mut runs = Vec::with_capacity(n);
+    for i in 0..=n {
+        let mut cmd = make();
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null());
+        let start = Instant::now();
+        let status = cmd.status().expect("spawn");
+        let took = start.elapsed();
+        assert!(status.success(), "{cmd:?} failed");
+        if i > 0 {
+            runs.push(took);
+        }
+    }
+    median(runs)
+}
+
+/// Wall time and peak RSS (KiB) of one run.
+fn run_with_rss(mut cmd: Command) -> (Duration, i64) {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
+    let start = Instant::now();
+    let child = cmd.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // wait4 reports the peak RSS of exactly this child.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let took = start.elapsed();
+    assert_eq!(rc, pid);
+    assert_eq!(status, 0, "{cmd:?} failed");
+    std::mem::forget(child);
+    (took, usage.ru_maxrss)
+}
+
+fn agent(env: &TestEnv, server: Option<&MockServer>) -> Command {
+    match server {
+        Some(s) => env.spawnable(s),
+        None => env.std_cmd(),
+    }
+}
+
+fn startup() {
+    println!("\n## Startup (median of 50)\n");
+    println!("| command | time |\n|---|---|");
+    let env = TestEnv::new();
+    let rows = [
+        ("true", time_cmd(50, || Command::new("true"))),
+        (
+            "curl --version",
+            time_cmd(50, || {
+                let mut c = Command::new("curl");
+                c.arg("--version");
+                c
+            }),
+        ),
+        (
+            "agent --version",
+            time_cmd(50, || {
+                let mut c = agent(&env, None);
+                c.arg("--version");
+                c
+            }),
+        ),
+        (
+            "agent session ls (empty store)",
+            time_cmd(50, || {
+                let mut c = agent(&env, None);
+                c.args(["session", "ls"]);
+                c
+            }),
+        ),
+    ];
+    for (name, t) in rows {
+        println!("| `{name}` | {} |", ms(t));
+    }
+}
+
+fn turn_overhead() {
+    println!("\n## A complete turn vs curl (median of 30)\n");
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.fallback(MockResponse::openai_stream(&["Hello", " there", "."]));
+    let st = agent(&env, None)
+        .args(["session", "new", "--id", "b", "--system", "Be brief."])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let body = serde_json::json!({
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
+        "stream": true, "stream_options": {"include_usage": true},
+    })
+    .to_string();
+    let url = server.url("/v1/chat/completions");
+    let curl = time_cmd(30, || {
+        let mut c = Command::new("curl");
+        c.args([
+            "-sN",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "-H",
+            "authorization: Bearer x",
+            "--data-binary",
+            &body,
+            &url,
+        ]);
+        c
+    });
+    let turn = time_cmd(30, || {
+        let mut c = agent(&env, Some(&server));
+        c.args(["session", "run", "b", "hi"]);
+        c
+    });
+    println!("| what | time |\n|---|---|");
+    println!(
+        "| `curl` posting the same body to the same server | {} |",
+        ms(curl)
+    );
+    println!(
+        "| `agent session run` (load, lock, request, stream, save with fsync) | {} |",
+        ms(turn)
+    );
+    println!("| overhead | {} |", ms(turn.saturating_sub(curl)));
+}
+
+/// A server streaming `n` OpenAI deltas, generated as they are sent: the benchmark process
+/// must stay small, because a child spawned from it inherits its peak RSS until `exec`.
+fn delta_server(n: usize) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        reader.read_exact(&mut vec![0; len]).unwrap();
+        let mut out = std::io::BufWriter::new(conn);
+        out.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n").unwrap();
+        let mut chunk = |text: String| {
+            write!(out, "{:x}\r\n{text}\r\n", text.len()).unwrap();
+        };
+        for i in 0..n {
+            chunk(format!(
+                "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"w{i} \"}}}}]}}\n\n"
+            ));
+        }
+        chunk(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+                .into(),
+        );
+        chunk("data: [DONE]\n\n".into());
+        out.write_all(b"0\r\n\r\n").unwrap();
+        out.flush().unwrap();
+    });
+    url
+}
+
+fn streaming() {
+    println!("\n## Streaming a long reply to /dev/null\n");
+    println!("| deltas | reply size | time | deltas/s | peak RSS |\n|---|---|---|---|---|");
+    for n in [1_000usize, 100_000, 1_000_000] {
+        let env = TestEnv::new();
+        let url = delta_server(n);
+        let reply_bytes: usize = (0..n).map(|i| format!("w{i} ").len()).sum();
+        let mut c = agent(&env, None);
+        c.env("OPENAI_BASE_URL", url).args(["run", "go"]);
+        let (took, rss) = run_with_rss(c);
+        println!(
+            "| {n} | {:.1} MiB | {} | {:.0} | {:.1} MiB |",
+            reply_bytes as f64 / 1048576.0,
+            ms(took),
+            n as f64 / took.as_secs_f64(),
+            rss as f64 / 1024.0
+        );
+    }
+}
+
+fn big_session(n: usize) -> SessionData {
+    let mut data = SessionData::new("big");
+    data.system = Some("You are a helpful assistant.".into());
+    for i in 0..n {
+        let text = format!("Message {i}: the quick brown fox jumps over the lazy dog, twice over, to make a realistic turn of text.");
+        data.messages.push(if i % 2 == 0 {
+            Message::user(text)
+        } else {
+            Message::assistant(text)
+        });
+    }
+    data
+}
+
+fn load_save() {
+    println!("\n## Load + save a session (DirStore, save with fsync; median of 5)\n");
+    println!("| messages | file size | load | save | load + save |\n|---|---|---|---|---|");
+    for n in [100usize, 1_000, 10_000, 100_000] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DirStore::new(dir.path());
+        save_data(&store, &big_session(n)).unwrap();
+        let size = std::fs::metadata(store.path("big")).unwrap().len();
+        let (mut loads, mut saves) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let t = Instant::now();
+            let data = load_data(&store, "big").unwrap();
+            loads.push(t.elapsed());
+            let t = Instant::now();
+            save_data(&store, &data).unwrap();
+            saves.push(t.elapsed());
+        }
+        let (l, s) = (median(loads), median(saves));
+        println!(
+            "| {n} | {:.1} MiB | {} | {} | {} |",
+            size as f64 / 1048576.0,
+            ms(l),
+            ms(s),
+            ms(l + s)
+        );
+    }
+}
+
+fn fill_dir(dir: &Path, n: usize) {
+    let sessions = dir.join("sessions");
+    std::fs::create_dir_all(&sessions).unwrap();
+    let mut data = big_session(6);
+    for i in 0..n {
+        data.id = format!("s{i:06}");
+        data.title = Some(format!("Session {i}"));
+        // Plain writes: the fixture needs files, not durability.
+        std::fs::write(
+            sessions.join(format!("{}.json", data.id)),
+            serde_json::to_vec_pretty(&data).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+fn ls() {
+    println!("\n## `agent session ls` (dir store; median of 5)\n");
+    println!("| sessions | time |\n|---|---|");
+    for n in [10_000usize, 100_000] {
+        let env = TestEnv::new();
+        fill_dir(&env.data_dir(), n);
+        let t = time_cmd(5, || {
+            let mut c = agent(&env, None);
+            c.args(["session", "ls"]);
+            c
+        });
+        println!("| {n} | {} |", ms(t));
+    }
+}
+
+fn json_validation() {
+    println!("\n## JSON validation (library; median of 5)\n");
+    // 300 typed, described properties and a 1 MiB reply with arrays of objects.
+    let mut props = serde_json::Map::new();
+    for i in 0..300 {
+        props.insert(format!("f{i}"), serde_json::json!({"type": "array", "items": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "string", "maxLength": 64}}, "required": ["a", "b"]}}));
+    }
+    let schema = serde_json::json!({"type": "object", "properties": props, "required": props.keys().collect::<Vec<_>>()});
+    let mut reply = serde_json::Map::new();
+    for i in 0..300 {
+        let items: Vec<_> = (0..100)
+            .map(|j| serde_json::json!({"a": j, "b": "lorem ipsum dolor"}))
+            .collect();
+        reply.insert(format!("f{i}"), serde_json::Value::Array(items));
+    }
+    let reply_text = serde_json::Value::Object(reply).to_string();
+    let (mut compiles, mut checks) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        let t = Instant::now();
+        let v = agent::schema::compile(&schema).unwrap();
+        compiles.push(t.elapsed());
+        let t = Instant::now();
+        let value: serde_json::Value = serde_json::from_str(&reply_text).unwrap();
+        assert!(agent::schema::errors(&v, &value).is_empty());
+        checks.push(t.elapsed());
+    }
+    println!("| what | time |\n|---|---|");
+    println!(
+        "| compile a 300-property schema | {} |",
+        ms(median(compiles))
+    );
+    println!(
+        "| parse + validate a {:.1} MiB reply | {} |",
+        reply_text.len() as f64 / 1048576.0,
+        ms(median(checks))
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; an optional filter picks sections.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let want = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    println!(
+        "# agent benchmarks ({} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    if want("startup") {
+        startup();
+    }
+    if want("turn") {
+        turn_overhead();
+    }
+    if want("stream") {
+        streaming();
+    }
+    if want("load") {
+        load_save();
+    }
+    if want("ls") {
+        ls();
+    }
+    if want("json") {
+        json_validation();
+    }
+}
