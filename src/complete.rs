@@ -40,7 +40,28 @@ pub(crate) fn registration(shell: Shell) -> String {
     completer
         .write_registration(VAR, "agent", "agent", "agent", &mut buf)
         .expect("writing to a Vec cannot fail");
-    String::from_utf8(buf).expect("the scripts are UTF-8")
+    let script = String::from_utf8(buf).expect("the scripts are UTF-8");
+    match shell {
+        Shell::Zsh => zsh_autoloadable(&script),
+        _ => script,
+    }
+}
+
+/// clap_complete's zsh script only registers itself (`compdef`), which suits `source`. Installed
+/// as `_agent` on `$fpath`, zsh autoloads the file as the completion function on the first TAB,
+/// so it must also complete then; this is the usual `funcstack` idiom of zsh completion files.
+fn zsh_autoloadable(script: &str) -> String {
+    let register = "compdef _clap_dynamic_completer_agent agent\n";
+    debug_assert!(
+        script.contains(register),
+        "clap_complete changed its zsh script"
+    );
+    script.replace(
+        register,
+        "if [[ \"${funcstack[1]}\" == \"_agent\" ]]; then\n    \
+         _clap_dynamic_completer_agent \"$@\"\nelse\n    \
+         compdef _clap_dynamic_completer_agent agent\nfi\n",
+    )
 }
 
 fn env(name: &str) -> Option<PathBuf> {
@@ -129,13 +150,18 @@ pub(crate) fn provider_names(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(names, current)
 }
 
-/// Model aliases of the config (`aliases:` or `models:`), its default model and the built-in
-/// default.
+/// Model aliases of the config (`models: {fast: {provider, model}}`), the models they stand
+/// for, the config's default model and the built-in default.
 pub(crate) fn model_names(current: &OsStr) -> Vec<CompletionCandidate> {
     let config = config();
     let mut names = BTreeSet::from([agent::agent::DEFAULT_MODEL.to_string()]);
-    for section in ["aliases", "models"] {
-        names.extend(keys(&config[section]));
+    names.extend(keys(&config["models"]));
+    if let Some(aliases) = config["models"].as_mapping() {
+        names.extend(
+            aliases
+                .values()
+                .filter_map(|a| a["model"].as_str().map(str::to_string)),
+        );
     }
     if let Some(model) = config["model"].as_str() {
         names.insert(model.to_string());

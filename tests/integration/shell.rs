@@ -214,10 +214,12 @@ fn bash_completes_session_ids() {
 fn bash_completes_providers_and_model_aliases_from_the_config() {
     let env = TestEnv::new();
     env.write_config(
-        "model: gpt-4o\nproviders:\n  openrouter: {kind: openai}\naliases:\n  fast: {provider: openai, model: gpt-4o-mini}\n",
+        "model: gpt-4o\nproviders:\n  openrouter: {kind: openai}\nmodels:\n  fast: {provider: anthropic, model: claude-haiku-4-5}\n",
     );
     let providers = bash_complete(&env, &["agent", "run", "--provider", ""]);
-    assert!(providers.contains(&"openai".to_string()), "{providers:?}");
+    for p in ["openai", "anthropic", "gemini", "ollama"] {
+        assert!(providers.contains(&p.to_string()), "{providers:?}");
+    }
     assert!(
         providers.contains(&"openrouter".to_string()),
         "{providers:?}"
@@ -225,4 +227,97 @@ fn bash_completes_providers_and_model_aliases_from_the_config() {
     let models = bash_complete(&env, &["agent", "run", "-m", ""]);
     assert!(models.contains(&"fast".to_string()), "{models:?}");
     assert!(models.contains(&"gpt-4o".to_string()), "{models:?}");
+    assert!(
+        models.contains(&"claude-haiku-4-5".to_string()),
+        "{models:?}"
+    );
+}
+
+/// PATH with the built `agent` first, for shells that call it back.
+fn path_with_agent() -> String {
+    let bin = assert_cmd::cargo::cargo_bin!("agent");
+    format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+fn env_with_ids(ids: &[&str]) -> TestEnv {
+    let env = TestEnv::new();
+    for id in ids {
+        env.cmd()
+            .args(["session", "new", "--id", id])
+            .assert()
+            .success();
+    }
+    env
+}
+
+#[test]
+fn fish_completes_session_ids() {
+    if !have("fish") {
+        eprintln!("skipped: fish is not installed");
+        return;
+    }
+    let env = env_with_ids(&["alpha", "beta"]);
+    let script = format!(
+        "source '{}'; complete -C 'agent session show '",
+        repo("completions/agent.fish").display()
+    );
+    let out = Command::new("fish")
+        .args(["--no-config", "-c", &script])
+        .env("PATH", path_with_agent())
+        .env("HOME", env.path().join("home"))
+        .env("AGENT_DATA_DIR", env.data_dir())
+        .output()
+        .unwrap();
+    let values: Vec<String> = stdout(&out)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    assert!(
+        values.contains(&"alpha".into()) && values.contains(&"beta".into()),
+        "{values:?} {}",
+        stderr(&out)
+    );
+}
+
+/// zsh completes only in an interactive shell: drive one on a pseudo-terminal (zsh/zpty),
+/// with `_agent` autoloaded from `$fpath` as the README installs it, and press TAB once.
+#[test]
+fn zsh_completes_session_ids_from_fpath_on_the_first_tab() {
+    if !have("zsh") {
+        eprintln!("skipped: zsh is not installed");
+        return;
+    }
+    let env = env_with_ids(&["alpha", "beta"]);
+    let script = format!(
+        r#"zmodload zsh/zpty
+zpty z 'PS1="%% " zsh -f -i'
+zpty -w z 'fpath=({} $fpath); autoload -U compinit; compinit -u'
+sleep 1
+zpty -w -n z $'agent session show \t'
+sleep 2
+out=""
+while zpty -r -t z chunk; do out+=$chunk; done
+print -r -- "$out"
+"#,
+        repo("completions").display()
+    );
+    let out = Command::new("zsh")
+        .args(["-f", "-c", &script])
+        .env("PATH", path_with_agent())
+        .env("HOME", env.path().join("home"))
+        .env("AGENT_DATA_DIR", env.data_dir())
+        .env("TERM", "dumb")
+        .output()
+        .unwrap();
+    let screen = stdout(&out);
+    let after_tab = screen.rsplit("compinit -u").next().unwrap_or("");
+    assert!(
+        after_tab.contains("alpha") && after_tab.contains("beta"),
+        "{screen:?} {}",
+        stderr(&out)
+    );
 }
