@@ -68,7 +68,8 @@ pub(crate) enum Command {
     /// Manage and continue stored sessions
     #[command(subcommand)]
     Session(SessionCommand),
-    /// One-shot prompt in an in-memory session (nothing is saved), or a turn of --session ID
+    /// One-shot prompt in an in-memory session (saved only with --save), or a turn of --session ID
+    /// or of the session used last (-c)
     Run(RunArgs),
     /// Structured output: JSON that validates against a schema, or exit 4
     Json(JsonArgs),

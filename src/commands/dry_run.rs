@@ -53,7 +53,7 @@ pub(crate) fn print(
     write_out(&bytes)?;
     if !settings.quiet {
         eprintln!(
-            "agent: dry run: {} request to {} not sent (key redacted); nothing saved",
+            "agent: dry run: nothing sent to {} (model {}), nothing saved",
             session.agent().provider().name(),
             request.model
         );

@@ -255,6 +255,24 @@ impl Session {
     /// The provider-neutral request the next turn with `prompt` would send first, built by the
     /// turn engine's own code; `json_schema` makes it a structured turn. Nothing is sent or saved
     /// (`--dry-run`: pass it to [`crate::provider::Provider::request_body`] for the exact body).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> agent::Result<()> {
+    /// use agent::{provider::Scripted, Agent, RunOptions, SessionOptions};
+    ///
+    /// let model = Scripted::new().reply("Hi Bob.");
+    /// let agent = Agent::builder().provider_impl(model.clone()).build()?;
+    /// let mut session = agent.session_with(SessionOptions::new().system("Be brief."))?;
+    /// session.run("I am Bob").await?;
+    ///
+    /// let preview = session.preview_request("Who am I?", &RunOptions::default(), None)?;
+    /// assert_eq!(preview.messages.len(), 3); // the history, then the new prompt
+    /// assert_eq!(model.requests().len(), 1); // nothing was sent
+    ///
+    /// session.run("Who am I?").await?;
+    /// assert_eq!(model.requests()[1], preview); // exactly what the turn then sent
+    /// # Ok(()) }
+    /// ```
     pub fn preview_request(
         &self,
         prompt: &str,
