@@ -70,13 +70,29 @@ fn env(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The data directory as `Settings::load` finds it without flags (completion sees no flags).
-fn data_dir() -> Option<PathBuf> {
-    env("AGENT_DATA_DIR").or_else(|| {
-        env("XDG_DATA_HOME")
-            .or_else(|| env("HOME").map(|h| h.join(".local/share")))
-            .map(|d| d.join("agent"))
+/// A `--data-dir DIR` (or `--data-dir=DIR`) already typed on the line being completed: the
+/// completers get only the current word, but the whole line is in this process's arguments.
+fn data_dir_flag() -> Option<PathBuf> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    args.iter().enumerate().rev().find_map(|(i, a)| {
+        let a = a.to_str()?;
+        if a == "--data-dir" {
+            return args.get(i + 1).map(PathBuf::from);
+        }
+        a.strip_prefix("--data-dir=").map(PathBuf::from)
     })
+}
+
+/// The data directory as `Settings::load` finds it: the flag on the line, the environment,
+/// then the XDG default.
+fn data_dir() -> Option<PathBuf> {
+    data_dir_flag()
+        .or_else(|| env("AGENT_DATA_DIR"))
+        .or_else(|| {
+            env("XDG_DATA_HOME")
+                .or_else(|| env("HOME").map(|h| h.join(".local/share")))
+                .map(|d| d.join("agent"))
+        })
 }
 
 fn config_file() -> Option<PathBuf> {

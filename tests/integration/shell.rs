@@ -206,6 +206,18 @@ fn bash_completes_session_ids() {
         bash_complete(&env, &["agent", "run", "--cid", "o"]),
         ["other"]
     );
+    // A --data-dir typed on the line wins over the environment.
+    let other = TestEnv::new();
+    other
+        .cmd()
+        .args(["session", "new", "--id", "elsewhere"])
+        .assert()
+        .success();
+    let dir = other.data_dir().display().to_string();
+    assert_eq!(
+        bash_complete(&env, &["agent", "--data-dir", &dir, "session", "show", ""])[0],
+        "elsewhere"
+    );
     let subs = bash_complete(&env, &["agent", "session", "r"]);
     assert!(subs.contains(&"rename".to_string()), "{subs:?}");
 }
