@@ -19,5 +19,5 @@ pub use crate::provider::Event;
 pub use crate::session::{
     JsonResponse, Response, RunOptions, Session, SessionData, SessionOptions, TurnStream,
 };
-pub use crate::store::{DirStore, MemoryStore, SessionStore};
+pub use crate::store::{DirStore, MemoryStore, RedisStore, SessionStore, SqliteStore};
 pub use crate::tool::Tool;

@@ -6,10 +6,18 @@
 //! the four.
 
 mod dir;
+mod lease;
 mod memory;
+mod open;
+mod redis;
+mod sqlite;
 
 pub use dir::{DirStore, MAX_DOCUMENT_BYTES};
+pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
+pub use open::{open, redact};
+pub use redis::RedisStore;
+pub use sqlite::SqliteStore;
 
 use std::any::Any;
 use std::time::{Duration, Instant};
