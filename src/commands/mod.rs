@@ -2,13 +2,14 @@
 
 mod run;
 mod session;
+mod store;
 mod turn;
 
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, SessionCommand};
+use crate::cli::{Cli, Command, SessionCommand, StoreCommand};
 use crate::output::Output;
 use crate::settings::Settings;
 use agent::Error;
@@ -30,6 +31,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             SessionCommand::Add(args) => session::add(&settings, args),
             SessionCommand::Export(args) => session::export(&settings, &args.id),
             SessionCommand::Import(args) => session::import(&settings, args),
+        },
+        Command::Store(cmd) => match cmd {
+            StoreCommand::Copy(args) => store::copy(&settings, args),
+            StoreCommand::Check(args) => store::check(&settings, args),
         },
     }
 }

@@ -16,8 +16,8 @@ use crate::settings::Settings;
 pub(crate) async fn session_run(settings: &Settings, out: &Output, args: SessionRunArgs) -> Result<()> {
     validate_id(&args.id)?;
     let prompt = read_prompt(&args.prompt)?;
-    let store = settings.store();
-    let existing = match load_data(&store, &args.id) {
+    let store = settings.store()?;
+    let existing = match load_data(&*store, &args.id) {
         Ok(data) => Some(data),
         Err(Error::SessionNotFound { .. }) if args.create => None,
         Err(e) => return Err(e.into()),
@@ -42,8 +42,8 @@ pub(crate) async fn session_run(settings: &Settings, out: &Output, args: Session
 
 /// `agent session retry ID`: re-send the prompt of the last failed turn.
 pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) -> Result<()> {
-    let store = settings.store();
-    let data: SessionData = load_data(&store, &args.id)?;
+    let store = settings.store()?;
+    let data: SessionData = load_data(&*store, &args.id)?;
     let Some(failed) = data.failed_turn.clone() else {
         return Err(Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into());
     };
