@@ -3,3 +3,5 @@
 mod util;
 
 mod session;
+mod store_cli;
+mod stores;
