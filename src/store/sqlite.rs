@@ -23,13 +23,14 @@ const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
     id            TEXT PRIMARY KEY,
-    doc           TEXT NOT NULL,
     title         TEXT,
     created_at    TEXT NOT NULL,
     updated_at    TEXT NOT NULL,
     provider      TEXT,
     model         TEXT,
-    message_count INTEGER NOT NULL
+    message_count INTEGER NOT NULL,
+    -- Last: a listing then reads each row's head, never the document's overflow pages.
+    doc           TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at);
 CREATE TABLE IF NOT EXISTS locks (
@@ -145,25 +146,33 @@ fn connect(path: &Path) -> Result<Connection> {
             path.display()
         )));
     }
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(fail)?;
-    let version: i64 = tx
+    // Read first: an up-to-date file (the usual case) then costs no write lock at all.
+    if schema_version(&conn, path)? < SCHEMA_VERSION {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        // Another process may have created the schema while we waited for the lock.
+        if schema_version(&tx, path)? < SCHEMA_VERSION {
+            tx.execute_batch(SCHEMA).map_err(fail)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(fail)?;
+        }
+        tx.commit().map_err(fail)?;
+    }
+    Ok(conn)
+}
+
+fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(fail)?;
+        .map_err(|e| sql_error(path, "cannot open", e))?;
     if version > SCHEMA_VERSION {
         return Err(Error::Other(format!(
             "sqlite:{}: schema version {version} was written by a newer agent (this one reads {SCHEMA_VERSION})",
             path.display()
         )));
     }
-    if version < SCHEMA_VERSION {
-        tx.execute_batch(SCHEMA).map_err(fail)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(fail)?;
-    }
-    tx.commit().map_err(fail)?;
-    Ok(conn)
+    Ok(version)
 }
 
 impl SessionStore for SqliteStore {
