@@ -293,3 +293,71 @@ fn credentials_never_printed() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
 }
+
+/// `rediss://` through rustls: a server with a certificate from a private CA is trusted once
+/// `SSL_CERT_FILE` names the CA, refused otherwise, and the password never shows.
+#[test]
+fn rediss_uses_tls() {
+    let certs = tempfile::tempdir().unwrap();
+    let openssl = |args: &str| {
+        let ok = std::process::Command::new("openssl")
+            .args(args.split(' '))
+            .current_dir(certs.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl is needed to make test certificates: apt-get install -y openssl");
+        assert!(ok.success(), "openssl {args}");
+    };
+    std::fs::write(certs.path().join("ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl("req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=ca");
+    openssl("req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1");
+    openssl("x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile ext");
+    let tls_port = free_port();
+    let path = |f: &str| certs.path().join(f).display().to_string();
+    let args = [
+        "--tls-port",
+        &tls_port.to_string(),
+        "--tls-cert-file",
+        &path("srv.crt"),
+    ]
+    .into_iter()
+    .chain([
+        "--tls-key-file",
+        &path("srv.key"),
+        "--tls-ca-cert-file",
+        &path("ca.crt"),
+    ])
+    .chain([
+        "--tls-auth-clients",
+        "no",
+        "--requirepass",
+        "hunter2-SECRET",
+    ])
+    .map(str::to_string)
+    .collect::<Vec<_>>();
+    let _redis = RedisServer::start_with(&args);
+    let env = TestEnv::new();
+    let url = format!("rediss://:hunter2-SECRET@127.0.0.1:{tls_port}/0");
+    let trusted = |c: &mut assert_cmd::Command| {
+        c.env("SSL_CERT_FILE", path("ca.crt"))
+            .env("AGENT_STORE", &url);
+    };
+    let mut new = env.cmd();
+    trusted(&mut new);
+    ok(&new.args(["session", "new", "--id", "t"]).output().unwrap());
+    let mut ls = env.cmd();
+    trusted(&mut ls);
+    assert!(ok(&ls.args(["session", "ls"]).output().unwrap()).starts_with("t "));
+    let refused = env
+        .cmd()
+        .env("AGENT_STORE", &url)
+        .args(["session", "ls"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = stderr(&refused);
+    assert!(
+        err.contains("certificate") && !err.contains("hunter2"),
+        "{err}"
+    );
+}

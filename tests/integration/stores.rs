@@ -221,7 +221,7 @@ fn lock_is_exclusive(kind: Kind) {
 /// and its store gone, so nothing renews) loses the lock once the TTL runs out.
 fn lock_expires_after_a_crash(kind: Kind) {
     let f = Fixture::new(kind);
-    let ttl = Duration::from_millis(300);
+    let ttl = Duration::from_millis(500);
     let (a, b) = (f.open_ttl(ttl), f.open_ttl(ttl));
     let held = a.try_lock("s").unwrap().unwrap();
     std::thread::sleep(ttl * 3);
