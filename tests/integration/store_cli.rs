@@ -1,6 +1,7 @@
 //! The CLI on SQLite and Redis stores: `store copy` round trips, parallel turns from separate
 //! processes, two machines (data dirs) sharing one Redis, store selection and redaction.
 
+use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -50,6 +51,11 @@ fn copy_dir_to_sqlite_and_back_is_byte_equivalent() {
         "{}",
         stderr(&copy)
     );
+    let mode = std::fs::metadata(env.path().join("s.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the database is private");
     let back = format!("dir:{}", env.path().join("back").display());
     ok(&env
         .cmd()
@@ -360,4 +366,71 @@ fn rediss_uses_tls() {
         err.contains("certificate") && !err.contains("hunter2"),
         "{err}"
     );
+}
+
+/// Every `session` command, unchanged, on a store other than the data directory.
+fn every_command(kind: Kind) {
+    let f = Fixture::new(kind);
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    server.push(MockResponse::openai_error(500, "boom", "server_error"));
+    server.push(MockResponse::openai_error(500, "boom", "server_error"));
+    server.push(MockResponse::openai_error(500, "boom", "server_error"));
+    server.fallback(MockResponse::openai_stream(&["Hel", "lo"]));
+    let url = f.url();
+    let run = |args: &[&str]| {
+        let mut c = env.agent(&server);
+        c.env("AGENT_STORE", &url).args(args).output().unwrap()
+    };
+    ok(&run(&[
+        "session",
+        "new",
+        "--id",
+        "s",
+        "--system",
+        "Be brief.",
+    ]));
+    let failed = run(&["session", "run", "s", "first"]);
+    assert_eq!(failed.status.code(), Some(3), "{}", stderr(&failed));
+    assert_eq!(ok(&run(&["session", "retry", "s"])), "Hello\n");
+    ok(&run(&["session", "add", "s", "--role", "user", "noted"]));
+    assert_eq!(
+        ok(&run(&["session", "fork", "s", "--id", "f", "--at", "2"])),
+        "f\n"
+    );
+    let show = ok(&run(&["session", "show", "f"]));
+    assert!(show.contains("first") && !show.contains("noted"), "{show}");
+    let export = ok(&run(&["session", "export", "s"]));
+    let doc: Value = serde_json::from_str(&export).unwrap();
+    assert_eq!(doc["messages"].as_array().unwrap().len(), 3);
+    assert!(
+        doc.get("failed_turn").is_none(),
+        "retry cleared the failed turn"
+    );
+    ok(&run(&["session", "clear", "s"]));
+    ok(&run(&["session", "rm", "s"]));
+    let mut import = env.cmd();
+    import
+        .env("AGENT_STORE", &url)
+        .args(["session", "import", "-"])
+        .write_stdin(export.clone());
+    assert_eq!(ok(&import.output().unwrap()), "s\n");
+    assert_eq!(
+        ok(&run(&["session", "export", "s"])),
+        export,
+        "byte-equivalent round trip"
+    );
+    let ls = ok(&run(&["session", "ls"]));
+    assert_eq!(ls.lines().count(), 2, "{ls}");
+    let gone = run(&["session", "show", "nope"]);
+    assert_eq!(gone.status.code(), Some(5));
+}
+
+#[test]
+fn every_command_on_sqlite() {
+    every_command(Kind::Sqlite);
+}
+
+#[test]
+fn every_command_on_redis() {
+    every_command(Kind::Redis);
 }
