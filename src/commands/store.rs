@@ -70,10 +70,21 @@ pub(crate) fn copy(settings: &Settings, args: StoreCopyArgs) -> Result<()> {
             }
             Err(e) => return Err(e.into()),
         };
-        if let Err(e) = SessionData::from_value(value.clone(), &location) {
-            eprintln!("agent: not copied: {e}");
-            invalid += 1;
-            continue;
+        match SessionData::from_value(value.clone(), &location) {
+            Ok(data) if data.id == *id => {}
+            Ok(data) => {
+                eprintln!(
+                    "agent: not copied: {location}: the document's id is '{}'",
+                    data.id
+                );
+                invalid += 1;
+                continue;
+            }
+            Err(e) => {
+                eprintln!("agent: not copied: {e}");
+                invalid += 1;
+                continue;
+            }
         }
         // Hold the destination's lock so a turn running there is not overwritten mid-way.
         let _lock = store::lock(&*to, id, lock_timeout, &mut || {})?;

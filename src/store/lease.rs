@@ -5,6 +5,8 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::{Error, Result};
+
 /// Default lifetime of a lock that stops being renewed. A crashed holder blocks the session for
 /// at most this long; a live holder renews at a third of it, so two missed renewals are survived.
 pub const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(30);
@@ -20,14 +22,16 @@ impl Lease {
     /// Call `renew` every `ttl / 3` until it returns false (lock lost, or the store is gone) or
     /// the lease is dropped. Renewal failures (a network blip) are retried on the next tick: the
     /// TTL leaves room for two of them.
+    /// If the thread cannot start, the lock is released at once and the error returned: an
+    /// unrenewed lock would expire under its holder.
     pub(crate) fn start(
         ttl: Duration,
         mut renew: impl FnMut() -> bool + Send + 'static,
         release: impl FnOnce() + Send + Sync + 'static,
-    ) -> Self {
+    ) -> Result<Self> {
         let (tx, rx) = mpsc::channel::<()>();
         let period = (ttl / 3).max(Duration::from_millis(10));
-        let thread = std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("agent-lock-renew".into())
             .spawn(move || {
                 // Any message or a closed channel means stop; only a timeout means renew.
@@ -36,12 +40,17 @@ impl Lease {
                         break;
                     }
                 }
-            })
-            .ok();
-        Lease {
-            stop: Some(tx),
-            thread,
-            release: Some(Box::new(release)),
+            });
+        match spawned {
+            Ok(thread) => Ok(Lease {
+                stop: Some(tx),
+                thread: Some(thread),
+                release: Some(Box::new(release)),
+            }),
+            Err(e) => {
+                release();
+                Err(Error::io("cannot start the lock renewal thread", e))
+            }
         }
     }
 }
@@ -72,20 +81,10 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The index fields of a document, read leniently: a store keeps whatever it is given, and
-/// `agent store check` is where invalid documents are reported.
-pub(crate) fn summary_of(id: &str, doc: &serde_json::Value) -> crate::session::SessionSummary {
-    let text = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    crate::session::SessionSummary {
-        id: id.to_string(),
-        title: text("title"),
-        created_at: text("created_at").unwrap_or_default(),
-        updated_at: text("updated_at").unwrap_or_default(),
-        provider: text("provider"),
-        model: text("model"),
-        message_count: doc
-            .get("messages")
-            .and_then(|m| m.as_array())
-            .map_or(0, Vec::len),
-    }
+/// The error for a save whose lock expired and went to another holder meanwhile.
+pub(crate) fn lost_lock(id: &str, store: &str) -> Error {
+    Error::Other(format!(
+        "lost the turn lock of session '{id}' in {store} (this process stalled past the lock TTL \
+         and another turn took it); nothing was saved"
+    ))
 }

@@ -9,13 +9,16 @@ use serde_json::Value;
 
 use super::lease::{self, Lease, DEFAULT_LOCK_TTL};
 use super::open::redact;
-use super::sqlite::lost_lock;
 use super::{SessionStore, StoreLock};
 use crate::session::{validate_id, SessionSummary};
 use crate::{Error, Result};
 
 /// Every key starts with this, so one Redis can serve other programs too.
 const PREFIX: &str = "agent:";
+/// Sorted set: id by last update (ms since the epoch).
+const INDEX: &str = "agent:sessions";
+/// Hash: id to summary JSON.
+const SUMMARIES: &str = "agent:summaries";
 
 /// Renew a lock only if we still own it.
 const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -79,9 +82,6 @@ fn doc_key(id: &str) -> String {
 fn lock_key(id: &str) -> String {
     format!("{PREFIX}lock:{id}")
 }
-
-const INDEX: &str = "agent:sessions";
-const SUMMARIES: &str = "agent:summaries";
 
 /// A summary as kept in the `summaries` hash. Its own type because [`SessionSummary`] reads
 /// `message_count` from a document's `messages` array, not from a number.
@@ -218,7 +218,7 @@ impl SessionStore for RedisStore {
     fn save(&self, id: &str, data: &Value) -> Result<()> {
         validate_id(id)?;
         let doc = serde_json::to_string(data).map_err(|e| Error::Other(e.to_string()))?;
-        let summary = lease::summary_of(id, data);
+        let summary = super::summary_of(id, data);
         let score = crate::time::parse(&summary.updated_at)
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or_else(lease::now_ms, |d| d.as_millis() as i64);
@@ -247,7 +247,7 @@ impl SessionStore for RedisStore {
         if saved {
             Ok(())
         } else {
-            Err(lost_lock(id, &self.inner.shown))
+            Err(lease::lost_lock(id, &self.inner.shown))
         }
     }
 

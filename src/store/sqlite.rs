@@ -179,7 +179,7 @@ impl SessionStore for SqliteStore {
     fn save(&self, id: &str, data: &Value) -> Result<()> {
         validate_id(id)?;
         let doc = serde_json::to_string(data).map_err(|e| Error::Other(e.to_string()))?;
-        let s = lease::summary_of(id, data);
+        let s = super::summary_of(id, data);
         let token = locked(&self.inner.held).get(id).cloned();
         let mut conn = locked(&self.inner.conn);
         let fail = |e| self.fail(&format!("cannot save '{id}'"), e);
@@ -192,7 +192,7 @@ impl SessionStore for SqliteStore {
                 .optional()
                 .map_err(fail)?;
             if owner.as_deref() != Some(token.as_str()) {
-                return Err(lost_lock(id, &self.describe()));
+                return Err(lease::lost_lock(id, &self.describe()));
             }
         }
         tx.execute(
@@ -337,12 +337,4 @@ impl SessionStore for SqliteStore {
     fn describe(&self) -> String {
         format!("sqlite:{}", self.inner.path.display())
     }
-}
-
-/// The error for a save whose lock expired and was taken by another holder meanwhile.
-pub(crate) fn lost_lock(id: &str, store: &str) -> Error {
-    Error::Other(format!(
-        "lost the turn lock of session '{id}' in {store} (this process stalled past the lock TTL \
-         and another turn took it); nothing was saved"
-    ))
 }
