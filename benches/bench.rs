@@ -2,7 +2,7 @@
 //! run against the release build and a mock provider on 127.0.0.1.
 
 #[path = "../tests/integration/util.rs"]
-#[allow(unreachable_pub, dead_code)]
+#[allow(unreachable_pub)]
 mod util;
 
 use std::path::Path;

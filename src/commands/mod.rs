@@ -4,13 +4,14 @@ mod json;
 mod models;
 mod run;
 mod session;
+mod store;
 mod turn;
 
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, SessionCommand};
+use crate::cli::{Cli, Command, SessionCommand, StoreCommand};
 use crate::output::Output;
 use crate::settings::Settings;
 use agent::Error;
@@ -35,6 +36,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             SessionCommand::Export(args) => session::export(&settings, &args.id),
             SessionCommand::Import(args) => session::import(&settings, args),
             SessionCommand::Json(args) => json::session_json(&settings, &out, args).await,
+        },
+        Command::Store(cmd) => match cmd {
+            StoreCommand::Copy(args) => store::copy(&settings, args),
+            StoreCommand::Check(args) => store::check(&settings, args),
         },
     }
 }

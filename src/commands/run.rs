@@ -22,8 +22,8 @@ pub(crate) fn open_stored(
     create: Option<Option<String>>,
 ) -> Result<Session> {
     validate_id(id)?;
-    let store = settings.store();
-    let existing = match load_data(&store, id) {
+    let store = settings.store()?;
+    let existing = match load_data(&*store, id) {
         Ok(data) => Some(data),
         Err(Error::SessionNotFound { .. }) if create.is_some() => None,
         Err(e) => return Err(e.into()),

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use agent::session::{validate_id, SessionData, SessionSummary};
 use agent::store::{self, load_data, save_data};
-use agent::{DirStore, Error, Message, Role, SessionOptions, SessionStore};
+use agent::{Error, Message, Role, SessionOptions};
 
 use super::{read_input, read_stdin};
 use crate::cli::ModelArgs;
@@ -36,7 +36,7 @@ fn offline_agent(
         timeout: None,
     };
     let lock_timeout = settings.lock_timeout(None)?;
-    settings.agent(&args, None, Some(settings.store()), lock_timeout)
+    settings.agent(&args, None, Some(settings.store()?), lock_timeout)
 }
 
 /// `session new`: create and print only the id, so `id=$(agent session new)` works.
@@ -106,7 +106,7 @@ pub(crate) fn show(settings: &Settings, args: ShowArgs) -> Result<()> {
     if args.json {
         return export(settings, &args.id);
     }
-    let data = load_data(&settings.store(), &args.id)?;
+    let data = load_data(&*settings.store()?, &args.id)?;
     write_out(transcript(&data, args.last).as_bytes())?;
     Ok(())
 }
@@ -163,7 +163,7 @@ fn transcript(data: &SessionData, last: Option<usize>) -> String {
 
 /// `session ls [--json]`: most recently used first.
 pub(crate) fn ls(settings: &Settings, args: LsArgs) -> Result<()> {
-    let mut sessions: Vec<SessionSummary> = settings.store().summaries()?;
+    let mut sessions: Vec<SessionSummary> = settings.store()?.summaries()?;
     sessions.sort_by(|a, b| {
         b.updated_at
             .cmp(&a.updated_at)
@@ -203,7 +203,7 @@ pub(crate) fn ls(settings: &Settings, args: LsArgs) -> Result<()> {
 
 /// `session rm ID...`: all ids are checked first, so a typo removes nothing.
 pub(crate) fn rm(settings: &Settings, args: RmArgs) -> Result<()> {
-    let store = settings.store();
+    let store = settings.store()?;
     for id in &args.ids {
         validate_id(id)?;
         if !args.force && store.load(id)?.is_none() {
@@ -211,7 +211,7 @@ pub(crate) fn rm(settings: &Settings, args: RmArgs) -> Result<()> {
         }
     }
     for id in &args.ids {
-        let _lock = store::lock(&store, id, settings.lock_timeout(None)?, &mut || {})?;
+        let _lock = store::lock(&*store, id, settings.lock_timeout(None)?, &mut || {})?;
         store.delete(id)?;
     }
     Ok(())
@@ -241,7 +241,7 @@ pub(crate) fn add(settings: &Settings, args: AddArgs) -> Result<()> {
 
 /// `session export ID`: the stored document, as stored.
 pub(crate) fn export(settings: &Settings, id: &str) -> Result<()> {
-    let data = load_data(&settings.store(), id)?;
+    let data = load_data(&*settings.store()?, id)?;
     let mut bytes = serde_json::to_vec_pretty(&data)?;
     bytes.push(b'\n');
     write_out(&bytes)?;
@@ -257,8 +257,8 @@ pub(crate) fn import(settings: &Settings, args: ImportArgs) -> Result<()> {
         reason: format!("not valid JSON: {e}"),
     })?;
     let data = SessionData::from_value(value, &origin)?;
-    let store: DirStore = settings.store();
-    let _lock = store::lock(&store, &data.id, settings.lock_timeout(None)?, &mut || {})?;
+    let store = settings.store()?;
+    let _lock = store::lock(&*store, &data.id, settings.lock_timeout(None)?, &mut || {})?;
     if !args.force && store.load(&data.id)?.is_some() {
         return Err(Error::Usage(format!(
             "session '{}' already exists (use --force to replace it)",
@@ -266,6 +266,6 @@ pub(crate) fn import(settings: &Settings, args: ImportArgs) -> Result<()> {
         ))
         .into());
     }
-    save_data(&store, &data)?;
+    save_data(&*store, &data)?;
     print_id(&data.id)
 }
