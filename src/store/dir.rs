@@ -211,24 +211,25 @@ impl SessionStore for DirStore {
         Ok(ids)
     }
 
-    /// Parses each file into a summary that counts messages without keeping them; no index file
-    /// to fall out of step with the documents.
+    /// Summaries from the listing cache; files it does not know are parsed into a summary that
+    /// counts messages without keeping them.
     fn summaries(&self) -> Result<Vec<SessionSummary>> {
-        let ids = self.list_sessions()?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some(bytes) = self.read_file(&id)? else {
-                continue; // removed since the listing
+        let parse = |id: &str| -> Result<Option<SessionSummary>> {
+            let Some(bytes) = self.read_file(id)? else {
+                return Ok(None); // removed since the listing
             };
-            let summary = serde_json::from_slice::<SessionSummary>(&bytes).map_err(|e| {
-                Error::InvalidSession {
-                    location: self.path(&id).display().to_string(),
+            SessionSummary::from_document(&bytes)
+                .map(Some)
+                .map_err(|e| Error::InvalidSession {
+                    location: self.path(id).display().to_string(),
                     reason: e.to_string(),
-                }
-            })?;
-            out.push(summary);
-        }
-        Ok(out)
+                })
+        };
+        super::listing::summaries(
+            &self.sessions_dir(),
+            &self.root.join("ls-cache.json"),
+            parse,
+        )
     }
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {

@@ -7,6 +7,7 @@
 
 mod dir;
 mod lease;
+mod listing;
 mod memory;
 mod open;
 mod redis;
