@@ -36,6 +36,16 @@ pub(crate) struct GlobalArgs {
     /// Data directory [default: $XDG_DATA_HOME/agent or ~/.local/share/agent]
     #[arg(long, global = true, env = "AGENT_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+    /// Session store: dir:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db] or rediss://…
+    /// [default: dir:DATA_DIR]
+    #[arg(
+        long,
+        global = true,
+        env = "AGENT_STORE",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub(crate) store: Option<String>,
     /// Config file [default: $XDG_CONFIG_HOME/agent/config.yaml]
     #[arg(long, global = true, env = "AGENT_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
@@ -80,6 +90,9 @@ pub(crate) enum Command {
     /// Shell completions and man pages, generated from these definitions
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
+    /// Copy sessions between stores and check stored documents
+    #[command(subcommand)]
+    Store(StoreCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +137,34 @@ pub(crate) struct ModelsArgs {
     /// Provider base URL [env: OPENAI_BASE_URL, ANTHROPIC_BASE_URL, GEMINI_BASE_URL, OLLAMA_HOST]
     #[arg(long, value_name = "URL")]
     pub(crate) base_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreCommand {
+    /// Copy sessions from one store to another, verifying each copy
+    Copy(StoreCopyArgs),
+    /// Validate every document in a store and report problems on stderr (changes nothing)
+    Check(StoreCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreCopyArgs {
+    /// Source store URL (dir:PATH, sqlite:PATH, redis://…)
+    pub(crate) from: String,
+    /// Destination store URL
+    pub(crate) to: String,
+    /// Copy only these sessions [default: all]
+    #[arg(long, num_args = 1.., value_name = "ID")]
+    pub(crate) ids: Vec<String>,
+    /// Replace sessions that already exist in the destination
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreCheckArgs {
+    /// Store URL [default: the configured store]
+    pub(crate) url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -317,7 +317,7 @@ pub use crate::provider::Event;
 pub use crate::session::{
     JsonResponse, Response, RunOptions, Session, SessionData, SessionOptions, TurnStream,
 };
-pub use crate::store::{DirStore, MemoryStore, SessionStore};
+pub use crate::store::{DirStore, MemoryStore, RedisStore, SessionStore, SqliteStore};
 pub use crate::tool::Tool;
 /// Re-exported so `stream.next().await` works without another dependency.
 pub use futures_util::StreamExt;

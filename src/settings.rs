@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use agent::session::SessionData;
-use agent::{Agent, DirStore, Error, Notice};
+use agent::{Agent, DirStore, Error, Notice, SessionStore};
 
 use crate::cli::{GlobalArgs, ModelArgs};
 
@@ -23,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) timeout: Option<f64>,
     pub(crate) retries: Option<u32>,
     pub(crate) lock_timeout: Option<f64>,
+    /// Session store URL (`--store` and `AGENT_STORE` win).
+    pub(crate) store: Option<String>,
     pub(crate) providers: BTreeMap<String, ProviderConfig>,
     pub(crate) models: BTreeMap<String, ModelAlias>,
 }
@@ -50,6 +53,10 @@ pub(crate) struct Settings {
     pub(crate) config: Config,
     pub(crate) quiet: bool,
     pub(crate) verbose: bool,
+    /// `--store` / `AGENT_STORE` / `store:`; None means the data directory.
+    store_url: Option<String>,
+    /// Opened on first use, so commands that store nothing never touch it.
+    store: OnceLock<Arc<dyn SessionStore>>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -89,16 +96,30 @@ impl Settings {
                 }
             }
         };
+        let store_url = global.store.clone().or_else(|| config.store.clone());
         Ok(Settings {
             data_dir,
             config,
             quiet: global.quiet,
             verbose: global.verbose,
+            store_url,
+            store: OnceLock::new(),
         })
     }
 
-    pub(crate) fn store(&self) -> DirStore {
-        DirStore::new(&self.data_dir)
+    /// The session store, opened once.
+    pub(crate) fn store(&self) -> Result<Arc<dyn SessionStore>> {
+        if let Some(store) = self.store.get() {
+            return Ok(store.clone());
+        }
+        let store = match &self.store_url {
+            Some(url) => agent::store::open(url)?,
+            None => Arc::new(DirStore::new(&self.data_dir)),
+        };
+        if self.verbose {
+            eprintln!("agent: store {}", store.describe());
+        }
+        Ok(self.store.get_or_init(|| store).clone())
     }
 
     pub(crate) fn lock_timeout(&self, flag: Option<f64>) -> Result<Option<Duration>> {
@@ -113,7 +134,7 @@ impl Settings {
         &self,
         args: &ModelArgs,
         session: Option<&SessionData>,
-        store: Option<DirStore>,
+        store: Option<Arc<dyn SessionStore>>,
         lock_timeout: Option<Duration>,
     ) -> Result<Agent> {
         let (provider, model, why) = self.provider_and_model(args, session);
@@ -166,7 +187,7 @@ impl Settings {
             builder = builder.retries(r);
         }
         if let Some(store) = store {
-            builder = builder.store(store);
+            builder = builder.store_arc(store);
         }
         if !self.quiet {
             builder = builder.on_notice(|n| {

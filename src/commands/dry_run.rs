@@ -22,8 +22,8 @@ pub(crate) fn stored(
     create: Option<Option<String>>,
 ) -> Result<Session> {
     validate_id(id)?;
-    let store = settings.store();
-    let data = match load_data(&store, id) {
+    let store = settings.store()?;
+    let data = match load_data(&*store, id) {
         Ok(data) => data,
         Err(Error::SessionNotFound { .. }) if create.is_some() => {
             let mut data = SessionData::new(id);

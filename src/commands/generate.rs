@@ -110,7 +110,10 @@ fn environment(roff: &mut Roff) {
             ("AGENT_CONFIG", "Config file (as --config)."),
             ("AGENT_PROVIDER", "Provider when --provider is not given."),
             ("AGENT_MODEL", "Model when --model is not given."),
-            ("AGENT_STORE", "Session store when --store is not given."),
+            (
+                "AGENT_STORE",
+                "Session store when --store is not given: dir:PATH, sqlite:PATH or redis://HOST.",
+            ),
             ("OPENAI_API_KEY", "Key for the openai provider."),
             (
                 "OPENAI_BASE_URL",
@@ -121,6 +124,10 @@ fn environment(roff: &mut Roff) {
             ("GEMINI_API_KEY", "Key for the gemini provider."),
             ("GEMINI_BASE_URL", "Base URL of the gemini provider."),
             ("OLLAMA_HOST", "Address of the ollama server."),
+            (
+                "api_key_env",
+                "Providers defined in config.yaml read their key from the variable they name here.",
+            ),
             ("XDG_DATA_HOME", "Parent of the default data directory."),
             ("XDG_CONFIG_HOME", "Parent of the default config directory."),
             ("HOME", "Used when the XDG variables are unset."),

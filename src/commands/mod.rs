@@ -8,13 +8,14 @@ mod listing;
 mod models;
 mod run;
 mod session;
+mod store;
 mod turn;
 
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, GenerateCommand, SessionCommand};
+use crate::cli::{Cli, Command, GenerateCommand, SessionCommand, StoreCommand};
 use crate::output::Output;
 use crate::settings::Settings;
 use agent::Error;
@@ -50,6 +51,10 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             SessionCommand::Json(args) => json::session_json(&settings, &out, args).await,
             SessionCommand::Chat(args) => chat::session_chat(&settings, &out, args).await,
             SessionCommand::Rename(args) => session::rename(&settings, &args.id, &args.title),
+        },
+        Command::Store(cmd) => match cmd {
+            StoreCommand::Copy(args) => store::copy(&settings, args),
+            StoreCommand::Check(args) => store::check(&settings, args),
         },
     }
 }

@@ -22,8 +22,8 @@ pub(crate) fn open_stored(
     create: Option<Option<String>>,
 ) -> Result<Session> {
     validate_id(id)?;
-    let store = settings.store();
-    let existing = match load_data(&store, id) {
+    let store = settings.store()?;
+    let existing = match load_data(&*store, id) {
         Ok(data) => Some(data),
         Err(Error::SessionNotFound { .. }) if create.is_some() => None,
         Err(e) => return Err(e.into()),
@@ -117,7 +117,7 @@ pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) ->
 /// or `--save` (a new stored session).
 pub(crate) async fn run(settings: &Settings, out: &Output, mut args: RunArgs) -> Result<()> {
     if args.continue_last {
-        let id = listing::most_recent(&settings.store())?.ok_or_else(|| {
+        let id = listing::most_recent(&*settings.store()?)?.ok_or_else(|| {
             Error::Usage("no stored session to continue (-c): start one with --save".into())
         })?;
         args.session = Some(id);

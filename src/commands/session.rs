@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use agent::session::{validate_id, SessionData};
 use agent::store::{self, load_data, save_data};
-use agent::{DirStore, Error, Message, Role, SessionOptions, SessionStore};
+use agent::{Error, Message, Role, SessionOptions};
 
 use super::listing;
 use super::{read_input, read_stdin};
@@ -38,7 +38,7 @@ fn offline_agent(
         timeout: None,
     };
     let lock_timeout = settings.lock_timeout(None)?;
-    settings.agent(&args, None, Some(settings.store()), lock_timeout)
+    settings.agent(&args, None, Some(settings.store()?), lock_timeout)
 }
 
 /// `session new`: create and print only the id, so `id=$(agent session new)` works.
@@ -108,7 +108,7 @@ pub(crate) fn show(settings: &Settings, out: &Output, args: ShowArgs) -> Result<
     if args.json || args.format == ShowFormat::Json {
         return export(settings, &args.id);
     }
-    let data = load_data(&settings.store(), &args.id)?;
+    let data = load_data(&*settings.store()?, &args.id)?;
     let text = match args.format {
         ShowFormat::Markdown => transcript::markdown(&data, args.last),
         _ => transcript::text(
@@ -126,7 +126,7 @@ pub(crate) fn show(settings: &Settings, out: &Output, args: ShowArgs) -> Result<
 
 /// `session ls`: most recently used first; a table on a terminal, `--json` or `--ids` for scripts.
 pub(crate) fn ls(settings: &Settings, out: &Output, args: LsArgs) -> Result<()> {
-    let sessions = listing::select(&settings.store(), &args)?;
+    let sessions = listing::select(&*settings.store()?, &args)?;
     let mut text = Vec::new();
     if args.json {
         serde_json::to_writer(&mut text, &sessions)?;
@@ -178,7 +178,7 @@ pub(crate) fn rename(settings: &Settings, id: &str, title: &str) -> Result<()> {
 
 /// `session rm ID...`: all ids are checked first, so a typo removes nothing.
 pub(crate) fn rm(settings: &Settings, args: RmArgs) -> Result<()> {
-    let store = settings.store();
+    let store = settings.store()?;
     for id in &args.ids {
         validate_id(id)?;
         if !args.force && store.load(id)?.is_none() {
@@ -186,7 +186,7 @@ pub(crate) fn rm(settings: &Settings, args: RmArgs) -> Result<()> {
         }
     }
     for id in &args.ids {
-        let _lock = store::lock(&store, id, settings.lock_timeout(None)?, &mut || {})?;
+        let _lock = store::lock(&*store, id, settings.lock_timeout(None)?, &mut || {})?;
         store.delete(id)?;
     }
     Ok(())
@@ -216,7 +216,7 @@ pub(crate) fn add(settings: &Settings, args: AddArgs) -> Result<()> {
 
 /// `session export ID`: the stored document, as stored.
 pub(crate) fn export(settings: &Settings, id: &str) -> Result<()> {
-    let data = load_data(&settings.store(), id)?;
+    let data = load_data(&*settings.store()?, id)?;
     let mut bytes = serde_json::to_vec_pretty(&data)?;
     bytes.push(b'\n');
     write_out(&bytes)?;
@@ -232,8 +232,8 @@ pub(crate) fn import(settings: &Settings, args: ImportArgs) -> Result<()> {
         reason: format!("not valid JSON: {e}"),
     })?;
     let data = SessionData::from_value(value, &origin)?;
-    let store: DirStore = settings.store();
-    let _lock = store::lock(&store, &data.id, settings.lock_timeout(None)?, &mut || {})?;
+    let store = settings.store()?;
+    let _lock = store::lock(&*store, &data.id, settings.lock_timeout(None)?, &mut || {})?;
     if !args.force && store.load(&data.id)?.is_some() {
         return Err(Error::Usage(format!(
             "session '{}' already exists (use --force to replace it)",
@@ -241,6 +241,6 @@ pub(crate) fn import(settings: &Settings, args: ImportArgs) -> Result<()> {
         ))
         .into());
     }
-    save_data(&store, &data)?;
+    save_data(&*store, &data)?;
     print_id(&data.id)
 }

@@ -196,15 +196,41 @@ pub struct SessionSummary {
     #[serde(default)]
     pub model: Option<String>,
     /// Number of messages.
-    #[serde(
-        default,
-        rename(deserialize = "messages"),
-        deserialize_with = "count_seq"
-    )]
+    #[serde(default)]
     pub message_count: usize,
 }
 
+/// The summary fields of a stored document, with its messages counted, not kept.
+#[derive(Deserialize)]
+struct DocumentSummary {
+    id: String,
+    #[serde(default)]
+    title: Option<String>,
+    created_at: String,
+    updated_at: String,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default, deserialize_with = "count_seq")]
+    messages: usize,
+}
+
 impl SessionSummary {
+    /// The summary of a stored document's bytes, parsed without keeping any message text.
+    pub fn from_document(bytes: &[u8]) -> serde_json::Result<Self> {
+        let d: DocumentSummary = serde_json::from_slice(bytes)?;
+        Ok(SessionSummary {
+            id: d.id,
+            title: d.title,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            provider: d.provider,
+            model: d.model,
+            message_count: d.messages,
+        })
+    }
+
     /// The summary of a loaded document.
     pub fn of(data: &SessionData) -> Self {
         SessionSummary {
@@ -297,7 +323,16 @@ mod tests {
         data.messages.push(Message::user("a"));
         data.messages.push(Message::assistant("b"));
         let bytes = serde_json::to_vec(&data).unwrap();
-        let s: SessionSummary = serde_json::from_slice(&bytes).unwrap();
+        let s = SessionSummary::from_document(&bytes).unwrap();
         assert_eq!(s, SessionSummary::of(&data));
+        assert_eq!(s.message_count, 2);
+    }
+}
+#[cfg(test)]
+mod summary_serde {
+    #[test]
+    fn a_serialized_summary_reads_back() {
+        let s: super::SessionSummary = serde_json::from_str(r#"{"id":"old","title":null,"created_at":"a","updated_at":"b","provider":"openai","model":"m","message_count":3}"#).unwrap();
+        assert_eq!(s.message_count, 3);
     }
 }

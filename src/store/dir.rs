@@ -96,6 +96,59 @@ impl DirStore {
     }
 }
 
+/// Write `bytes` to `path` atomically: the data goes to an unnamed file (`O_TMPFILE`) that is
+/// fsynced, given a temporary name and renamed over `path`. A crash while writing leaves no
+/// file behind at all; only the instant between naming and renaming can leave a temp file,
+/// which the next holder of the session's lock removes. Filesystems without `O_TMPFILE` get
+/// a named temp file from the start.
+fn write_atomic(dir: &Path, path: &Path, prefix: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let unnamed = OpenOptions::new()
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir);
+    let mut file = match unnamed {
+        Ok(f) => f,
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+            ) =>
+        {
+            let mut tmp = tempfile::Builder::new()
+                .prefix(prefix)
+                .suffix(".tmp")
+                .tempfile_in(dir)?;
+            tmp.write_all(bytes)?;
+            tmp.as_file().sync_all()?;
+            return tmp.persist(path).map(drop).map_err(|e| e.error);
+        }
+        Err(e) => return Err(e),
+    };
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    let name = dir.join(format!("{prefix}{:08x}.tmp", fastrand::u32(..)));
+    let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let c_name = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str()))?;
+    // linkat through /proc with AT_SYMLINK_FOLLOW names an O_TMPFILE inode without privileges.
+    let rc = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            proc_path.as_ptr(),
+            libc::AT_FDCWD,
+            c_name.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    fs::rename(&name, path).inspect_err(|_| {
+        let _ = fs::remove_file(&name);
+    })
+}
+
 impl SessionStore for DirStore {
     fn save(&self, id: &str, data: &Value) -> Result<()> {
         validate_id(id)?;
@@ -105,15 +158,7 @@ impl SessionStore for DirStore {
         let fail = |e: std::io::Error| Error::io(format!("cannot save {}", path.display()), e);
         let mut bytes = serde_json::to_vec_pretty(data).map_err(|e| Error::Other(e.to_string()))?;
         bytes.push(b'\n');
-        // NamedTempFile creates the file 0600 and removes it if anything below fails.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{id}.json."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(fail)?;
-        tmp.write_all(&bytes).map_err(fail)?;
-        tmp.as_file().sync_all().map_err(fail)?;
-        tmp.persist(&path).map_err(|e| fail(e.error))?;
+        write_atomic(&dir, &path, &format!(".{id}.json."), &bytes).map_err(fail)?;
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))
@@ -166,24 +211,25 @@ impl SessionStore for DirStore {
         Ok(ids)
     }
 
-    /// Parses each file into a summary that counts messages without keeping them; no index file
-    /// to fall out of step with the documents.
+    /// Summaries from the listing cache; files it does not know are parsed into a summary that
+    /// counts messages without keeping them.
     fn summaries(&self) -> Result<Vec<SessionSummary>> {
-        let ids = self.list_sessions()?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some(bytes) = self.read_file(&id)? else {
-                continue; // removed since the listing
+        let parse = |id: &str| -> Result<Option<SessionSummary>> {
+            let Some(bytes) = self.read_file(id)? else {
+                return Ok(None); // removed since the listing
             };
-            let summary = serde_json::from_slice::<SessionSummary>(&bytes).map_err(|e| {
-                Error::InvalidSession {
-                    location: self.path(&id).display().to_string(),
+            SessionSummary::from_document(&bytes)
+                .map(Some)
+                .map_err(|e| Error::InvalidSession {
+                    location: self.path(id).display().to_string(),
                     reason: e.to_string(),
-                }
-            })?;
-            out.push(summary);
-        }
-        Ok(out)
+                })
+        };
+        super::listing::summaries(
+            &self.sessions_dir(),
+            &self.root.join("ls-cache.json"),
+            parse,
+        )
     }
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {

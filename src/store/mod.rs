@@ -6,10 +6,19 @@
 //! the four.
 
 mod dir;
+mod lease;
+mod listing;
 mod memory;
+mod open;
+mod redis;
+mod sqlite;
 
 pub use dir::{DirStore, MAX_DOCUMENT_BYTES};
+pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
+pub use open::{open, redact};
+pub use redis::RedisStore;
+pub use sqlite::SqliteStore;
 
 use std::any::Any;
 use std::time::{Duration, Instant};
@@ -123,4 +132,22 @@ pub fn save_data(store: &dyn SessionStore, data: &SessionData) -> Result<()> {
 
 fn store_location(store: &dyn SessionStore, id: &str) -> String {
     format!("'{id}' in {}", store.describe())
+}
+
+/// The index fields of a document, read leniently: a store keeps whatever it is given, and
+/// `agent store check` is where invalid documents are reported.
+pub(crate) fn summary_of(id: &str, doc: &Value) -> SessionSummary {
+    let text = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    SessionSummary {
+        id: id.to_string(),
+        title: text("title"),
+        created_at: text("created_at").unwrap_or_default(),
+        updated_at: text("updated_at").unwrap_or_default(),
+        provider: text("provider"),
+        model: text("model"),
+        message_count: doc
+            .get("messages")
+            .and_then(|m| m.as_array())
+            .map_or(0, Vec::len),
+    }
 }

@@ -15,3 +15,5 @@ mod providers;
 mod readable;
 mod session;
 mod shell;
+mod store_cli;
+mod stores;

@@ -942,3 +942,37 @@ fn rm_and_clear() {
         ""
     );
 }
+
+#[test]
+fn ls_sees_every_change_despite_its_cache() {
+    let env = TestEnv::new();
+    new_session(&env, &["--id", "a", "--title", "first"]);
+    let ls = |env: &TestEnv| -> Value {
+        serde_json::from_slice(
+            &env.cmd()
+                .args(["session", "ls", "--json"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
+    assert_eq!(ls(&env)[0]["message_count"], 0);
+    assert!(env.data_dir().join("ls-cache.json").exists());
+    env.cmd()
+        .args(["session", "add", "a", "--role", "user", "x"])
+        .assert()
+        .success();
+    assert_eq!(ls(&env)[0]["message_count"], 1);
+    new_session(&env, &["--id", "b"]);
+    assert_eq!(ls(&env).as_array().unwrap().len(), 2);
+    env.cmd().args(["session", "rm", "a"]).assert().success();
+    let after = ls(&env);
+    assert_eq!(
+        (after.as_array().unwrap().len(), after[0]["id"].clone()),
+        (1, json!("b"))
+    );
+    // A cache that is garbage is ignored, never trusted.
+    std::fs::write(env.data_dir().join("ls-cache.json"), "{garbage").unwrap();
+    assert_eq!(ls(&env)[0]["id"], "b");
+}

@@ -141,9 +141,10 @@ fn man_pages_render_without_warnings() {
             assert_eq!(stderr(&out), "", "man -l {name} warns");
         }
         if groff {
-            // -ww: every warning, which `man` keeps quiet about.
+            // -ww: every warning, which `man` keeps quiet about; -k: preconv, as man runs it,
+            // so UTF-8 in help texts (…) is input, not an error.
             let out = Command::new("groff")
-                .args(["-ww", "-man", "-Tutf8", "-z"])
+                .args(["-k", "-ww", "-man", "-Tutf8", "-z"])
                 .arg(&path)
                 .output()
                 .unwrap();
@@ -217,6 +218,16 @@ fn bash_completes_session_ids() {
     assert_eq!(
         bash_complete(&env, &["agent", "--data-dir", &dir, "session", "show", ""])[0],
         "elsewhere"
+    );
+    // So does the store the line names (an SQLite file here).
+    let db = format!("sqlite:{}", env.path().join("s.db").display());
+    env.cmd()
+        .args(["--store", &db, "session", "new", "--id", "in-sqlite"])
+        .assert()
+        .success();
+    assert_eq!(
+        bash_complete(&env, &["agent", "--store", &db, "session", "rm", "in"]),
+        ["in-sqlite"]
     );
     let subs = bash_complete(&env, &["agent", "session", "r"]);
     assert!(subs.contains(&"rename".to_string()), "{subs:?}");

@@ -430,3 +430,125 @@ pub fn stdout(out: &std::process::Output) -> String {
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
+
+/// A private `redis-server` on a free 127.0.0.1 port, without persistence, killed on drop.
+///
+/// The Redis store tests never skip: without the server they fail and say how to install it.
+pub(crate) struct RedisServer {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+/// A free 127.0.0.1 port (free when asked; the server's bind may still lose a race).
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl RedisServer {
+    pub(crate) fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// With extra `redis-server` arguments (TLS, a password).
+    pub(crate) fn start_with(extra: &[String]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // Another test may take the port between our probe and the server's bind: try again.
+        for _ in 0..10 {
+            let port = free_port();
+            let spawned = std::process::Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(extra)
+                .arg("--dir")
+                .arg(dir.path())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+            let mut child = match spawned {
+                Ok(child) => child,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+                    "redis-server is not installed; the Redis store tests need it: \
+                     apt-get install -y redis-server"
+                ),
+                Err(e) => panic!("cannot start redis-server: {e}"),
+            };
+            let started = std::time::Instant::now();
+            while started.elapsed() < Duration::from_secs(10) {
+                if child.try_wait().unwrap().is_some() {
+                    break; // exited: most likely the port was taken
+                }
+                if redis_ping(port) {
+                    return RedisServer {
+                        child,
+                        port,
+                        _dir: dir,
+                    };
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start on a free 127.0.0.1 port");
+    }
+
+    /// `redis://127.0.0.1:PORT/0`
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis_ping(port: u16) -> bool {
+    let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+    // Any reply will do: with a password set it is `-NOAUTH …` rather than `+PONG`.
+    let mut reply = [0u8; 1];
+    conn.write_all(b"PING\r\n").is_ok() && conn.read_exact(&mut reply).is_ok()
+}
+
+/// Run `cmds` at once and wait for all of them.
+pub(crate) fn run_all(cmds: Vec<std::process::Command>) -> Vec<std::process::Output> {
+    let children: Vec<_> = cmds
+        .into_iter()
+        .map(|mut c| {
+            c.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect()
+}
+
+/// The same command as a `std::process::Command`, to run several at once with [`run_all`].
+pub(crate) fn to_std(cmd: &Command) -> std::process::Command {
+    let mut out = std::process::Command::new(cmd.get_program());
+    out.args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => out.env(k, v),
+            None => out.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        out.current_dir(dir);
+    }
+    out
+}

@@ -1,0 +1,170 @@
+//! `DirStore` listings: a summary cache keyed by each file's identity, so `ls` over 10,000
+//! sessions stats files instead of parsing them.
+//!
+//! `DATA_DIR/ls-cache.json` maps an id to (inode, size, mtime) and the summary parsed from that
+//! exact file. Every save renames a new inode into place, so a changed session never matches
+//! its cached entry and is parsed again. The cache is only ever a shortcut: it is written
+//! without fsync, a missing or unreadable cache means parsing everything, and nothing but `ls`
+//! reads it.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::session::{validate_id, SessionSummary};
+use crate::{Error, Result};
+
+const CACHE_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct FileId {
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    file: FileId,
+    summary: SessionSummary,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cache {
+    version: u32,
+    entries: HashMap<String, Entry>,
+}
+
+/// Summaries of every `<id>.json` in `sessions`, parsing only files the cache does not know.
+pub(super) fn summaries(
+    sessions: &Path,
+    cache_path: &Path,
+    parse: impl Fn(&str) -> Result<Option<SessionSummary>> + Sync,
+) -> Result<Vec<SessionSummary>> {
+    let entries = match fs::read_dir(sessions) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("cannot list {}", sessions.display()), e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| Error::io(format!("cannot list {}", sessions.display()), e))?;
+        let name = entry.file_name();
+        let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+            continue;
+        };
+        if validate_id(id).is_err() {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else {
+            continue; // removed since the listing
+        };
+        let mtime_ns = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
+        files.push((
+            id.to_string(),
+            FileId {
+                ino: meta.ino(),
+                size: meta.len(),
+                mtime_ns,
+            },
+        ));
+    }
+
+    let mut cache = read_cache(cache_path);
+    let mut out = Vec::with_capacity(files.len());
+    let mut misses = Vec::new();
+    for (id, file) in &files {
+        match cache.entries.get(id) {
+            Some(e) if e.file == *file => out.push(e.summary.clone()),
+            _ => misses.push((id.as_str(), *file)),
+        }
+    }
+    let stale = cache.entries.len() + misses.len() != files.len();
+    let parsed = parse_parallel(&misses, &parse)?;
+    let changed = !parsed.is_empty() || stale;
+    for ((id, file), summary) in misses.iter().zip(parsed) {
+        if let Some(summary) = summary {
+            cache.entries.insert(
+                id.to_string(),
+                Entry {
+                    file: *file,
+                    summary: summary.clone(),
+                },
+            );
+            out.push(summary);
+        }
+    }
+    if changed {
+        let live: std::collections::HashSet<&str> =
+            files.iter().map(|(id, _)| id.as_str()).collect();
+        cache.entries.retain(|id, _| live.contains(id.as_str()));
+        cache.version = CACHE_VERSION;
+        write_cache(cache_path, &cache);
+    }
+    Ok(out)
+}
+
+/// Parse the files the cache missed on every core: the first `ls` of a large store pays this.
+fn parse_parallel(
+    misses: &[(&str, FileId)],
+    parse: &(impl Fn(&str) -> Result<Option<SessionSummary>> + Sync),
+) -> Result<Vec<Option<SessionSummary>>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if misses.len() < 64 || threads == 1 {
+        return misses.iter().map(|(id, _)| parse(id)).collect();
+    }
+    let chunk = misses.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = misses
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(id, _)| parse(id))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::with_capacity(misses.len());
+        for h in handles {
+            all.extend(
+                h.join()
+                    .map_err(|_| Error::Other("listing thread panicked".into()))??,
+            );
+        }
+        Ok(all)
+    })
+}
+
+fn read_cache(path: &Path) -> Cache {
+    fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Cache>(&bytes).ok())
+        .filter(|c| c.version == CACHE_VERSION)
+        .unwrap_or_default()
+}
+
+/// Best effort: a cache that cannot be written only makes the next `ls` slower.
+fn write_cache(path: &Path, cache: &Cache) {
+    let Some(dir) = path.parent() else { return };
+    let tmp: PathBuf = dir.join(format!(".ls-cache.{:08x}.tmp", fastrand::u32(..)));
+    let written = (|| -> std::io::Result<()> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&serde_json::to_vec(cache).map_err(std::io::Error::other)?)?;
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+}

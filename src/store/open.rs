@@ -1,0 +1,80 @@
+//! Store URLs: `dir:PATH`, `sqlite:PATH`, `redis://…`, `rediss://…` to a store, and the redacted
+//! form that is safe to print.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{DirStore, RedisStore, SessionStore, SqliteStore};
+use crate::{Error, Result};
+
+/// Open the store a URL names, the way the CLI's `--store` / `AGENT_STORE` / `store:` do:
+///
+/// - `dir:PATH`: one JSON file per session under `PATH` ([`DirStore`])
+/// - `sqlite:PATH`: one SQLite file ([`SqliteStore`], created 0600 if missing)
+/// - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS): [`RedisStore`]
+///
+/// A leading `~/` in a path is the home directory. Errors never show the URL's credentials.
+pub fn open(url: &str) -> Result<Arc<dyn SessionStore>> {
+    let url = url.trim();
+    if let Some(path) = url.strip_prefix("dir:") {
+        return Ok(Arc::new(DirStore::new(local_path(path, url)?)));
+    }
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        return Ok(Arc::new(SqliteStore::open(local_path(path, url)?)?));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        return Ok(Arc::new(RedisStore::open(url)?));
+    }
+    Err(Error::Usage(format!(
+        "unknown store '{}': use dir:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db] or rediss://…",
+        redact(url)
+    )))
+}
+
+/// `url` with any `user:password@` replaced by `***@`, for messages and `-v` output.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]),
+        None => url.to_string(),
+    }
+}
+
+fn local_path(path: &str, url: &str) -> Result<PathBuf> {
+    if path.is_empty() {
+        return Err(Error::Usage(format!("store '{url}' names no path")));
+    }
+    match path.strip_prefix("~/") {
+        Some(rest) => {
+            let home = std::env::var_os("HOME")
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| Error::Usage(format!("store '{url}': HOME is not set")))?;
+            Ok(PathBuf::from(home).join(rest))
+        }
+        None => Ok(PathBuf::from(path)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(redact("redis://u:p%40ss@h:6379/2"), "redis://***@h:6379/2");
+        assert_eq!(redact("rediss://:pw@h"), "rediss://***@h");
+        assert_eq!(redact("redis://h:6379/0"), "redis://h:6379/0");
+        assert_eq!(redact("sqlite:/tmp/a@b.db"), "sqlite:/tmp/a@b.db");
+    }
+
+    #[test]
+    fn unknown_schemes_are_usage_errors_without_secrets() {
+        let err = open("postgres://u:secret@h/db").err().unwrap();
+        assert_eq!(err.exit_code(), 2);
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(open("sqlite:").is_err());
+    }
+}

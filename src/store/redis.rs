@@ -1,0 +1,379 @@
+//! `RedisStore`: sessions in Redis, so runners on several machines continue the same session.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use redis::{Connection, RedisResult, Script};
+use serde_json::Value;
+
+use super::lease::{self, Lease, DEFAULT_LOCK_TTL};
+use super::open::redact;
+use super::{SessionStore, StoreLock};
+use crate::session::{validate_id, SessionSummary};
+use crate::{Error, Result};
+
+/// Every key starts with this, so one Redis can serve other programs too.
+const PREFIX: &str = "agent:";
+/// Sorted set: id by last update (ms since the epoch).
+const INDEX: &str = "agent:sessions";
+/// Hash: id to summary JSON.
+const SUMMARIES: &str = "agent:summaries";
+
+/// Renew a lock only if we still own it.
+const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0";
+
+/// Release a lock only if we still own it: an expired lock taken over by another holder must
+/// not be deleted by the old one.
+const RELEASE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+/// Sessions in Redis (`redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS).
+///
+/// Keys (all under `agent:`): `session:<id>` holds the document (the same JSON a
+/// [`super::DirStore`] file holds); `sessions` is a sorted set of ids by last update (ms);
+/// `summaries` is a hash of id → summary JSON, so [`SessionStore::summaries`] reads the index
+/// only; `lock:<id>` is a turn lock taken with `SET NX PX`, renewed while held and released by a
+/// compare-and-delete script, so a crashed holder's lock expires on its own.
+///
+/// A save is one `MULTI`/`EXEC` of the document and both index entries.
+///
+/// The connection is synchronous because [`SessionStore`] is: it is the trait a custom store
+/// implements, and every call is one short round trip.
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+    lock_ttl: Duration,
+}
+
+struct Inner {
+    client: redis::Client,
+    /// The URL without credentials, for messages.
+    shown: String,
+    /// The password, scrubbed from any error text that might echo it.
+    secret: Option<String>,
+    conn: Mutex<Option<Connection>>,
+    held: Mutex<HashMap<String, String>>,
+    renew: Script,
+    release: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("url", &self.inner.shown)
+            .finish()
+    }
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn doc_key(id: &str) -> String {
+    format!("{PREFIX}session:{id}")
+}
+
+fn lock_key(id: &str) -> String {
+    format!("{PREFIX}lock:{id}")
+}
+
+/// A summary as kept in the `summaries` hash. Its own type because [`SessionSummary`] reads
+/// `message_count` from a document's `messages` array, not from a number.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Entry {
+    id: String,
+    title: Option<String>,
+    created_at: String,
+    updated_at: String,
+    provider: Option<String>,
+    model: Option<String>,
+    message_count: usize,
+}
+
+impl From<SessionSummary> for Entry {
+    fn from(s: SessionSummary) -> Self {
+        Entry {
+            id: s.id,
+            title: s.title,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            provider: s.provider,
+            model: s.model,
+            message_count: s.message_count,
+        }
+    }
+}
+
+impl From<Entry> for SessionSummary {
+    fn from(e: Entry) -> Self {
+        SessionSummary {
+            id: e.id,
+            title: e.title,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            provider: e.provider,
+            model: e.model,
+            message_count: e.message_count,
+        }
+    }
+}
+
+impl RedisStore {
+    /// A store at `url`. Nothing connects until the first call.
+    pub fn open(url: &str) -> Result<Self> {
+        let shown = redact(url);
+        let client = redis::Client::open(url)
+            .map_err(|e| Error::Usage(format!("invalid Redis URL '{shown}': {e}")))?;
+        let secret = client
+            .get_connection_info()
+            .redis_settings()
+            .password()
+            .map(str::to_string)
+            .filter(|p| !p.is_empty());
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                client,
+                shown,
+                secret,
+                conn: Mutex::new(None),
+                held: Mutex::default(),
+                renew: Script::new(RENEW),
+                release: Script::new(RELEASE),
+            }),
+            lock_ttl: DEFAULT_LOCK_TTL,
+        })
+    }
+
+    /// How long a turn lock outlives its holder's last renewal (default 30 s).
+    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
+        self.lock_ttl = ttl;
+        self
+    }
+
+    fn run<T>(&self, what: &str, f: impl FnMut(&mut Connection) -> RedisResult<T>) -> Result<T> {
+        self.inner.run(what, f)
+    }
+
+    fn location(&self, id: &str) -> String {
+        format!("'{id}' in {}", self.inner.shown)
+    }
+}
+
+impl Inner {
+    /// Run `f` on the shared connection, connecting first if needed. A dropped connection (a
+    /// restarted server) is reconnected and `f` tried once more: every call here is idempotent.
+    fn run<T>(
+        &self,
+        what: &str,
+        mut f: impl FnMut(&mut Connection) -> RedisResult<T>,
+    ) -> Result<T> {
+        let mut slot = locked(&self.conn);
+        for attempt in 0..2 {
+            if slot.is_none() {
+                *slot = Some(
+                    self.connect()
+                        .map_err(|e| self.error("cannot connect", e))?,
+                );
+            }
+            let conn = slot.as_mut().expect("connected above");
+            match f(conn) {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_connection_dropped() || e.is_io_error() || e.is_timeout() => {
+                    *slot = None;
+                    if attempt == 1 || e.is_timeout() {
+                        return Err(self.error(what, e));
+                    }
+                }
+                Err(e) => return Err(self.error(what, e)),
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    fn connect(&self) -> RedisResult<Connection> {
+        let conn = self
+            .client
+            .get_connection_with_timeout(Duration::from_secs(10))?;
+        conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+        conn.set_write_timeout(Some(Duration::from_secs(30)))?;
+        Ok(conn)
+    }
+
+    fn error(&self, what: &str, e: redis::RedisError) -> Error {
+        let mut text = format!("{}: {what}: {e}", self.shown);
+        if let Some(secret) = &self.secret {
+            text = text.replace(secret.as_str(), "***");
+        }
+        Error::Other(text)
+    }
+}
+
+impl SessionStore for RedisStore {
+    fn save(&self, id: &str, data: &Value) -> Result<()> {
+        validate_id(id)?;
+        let doc = serde_json::to_string(data).map_err(|e| Error::Other(e.to_string()))?;
+        let summary = super::summary_of(id, data);
+        let score = crate::time::parse(&summary.updated_at)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or_else(lease::now_ms, |d| d.as_millis() as i64);
+        let summary = serde_json::to_string(&Entry::from(summary))
+            .map_err(|e| Error::Other(e.to_string()))?;
+        let token = locked(&self.inner.held).get(id).cloned();
+        let (doc_key, lock_key) = (doc_key(id), lock_key(id));
+        let saved = self.run(&format!("cannot save '{id}'"), |c| {
+            // Under our lock, WATCH it: if it expired and changed hands, EXEC does nothing.
+            if let Some(token) = &token {
+                redis::cmd("WATCH").arg(&lock_key).exec(c)?;
+                let owner: Option<String> = redis::cmd("GET").arg(&lock_key).query(c)?;
+                if owner.as_ref() != Some(token) {
+                    redis::cmd("UNWATCH").exec(c)?;
+                    return Ok(false);
+                }
+            }
+            let reply: redis::Value = redis::pipe()
+                .atomic()
+                .set(&doc_key, &doc)
+                .zadd(INDEX, id, score)
+                .hset(SUMMARIES, id, &summary)
+                .query(c)?;
+            Ok(!matches!(reply, redis::Value::Nil))
+        })?;
+        if saved {
+            Ok(())
+        } else {
+            Err(lease::lost_lock(id, &self.inner.shown))
+        }
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Value>> {
+        validate_id(id)?;
+        let key = doc_key(id);
+        let bytes: Option<Vec<u8>> = self.run(&format!("cannot load '{id}'"), |c| {
+            redis::cmd("GET").arg(&key).query(c)
+        })?;
+        bytes
+            .map(|b| {
+                serde_json::from_slice(&b).map_err(|e| Error::InvalidSession {
+                    location: self.location(id),
+                    reason: format!("not valid JSON: {e}"),
+                })
+            })
+            .transpose()
+    }
+
+    fn delete(&self, id: &str) -> Result<bool> {
+        validate_id(id)?;
+        let key = doc_key(id);
+        let (removed, _, _): (i64, i64, i64) = self.run(&format!("cannot delete '{id}'"), |c| {
+            redis::pipe()
+                .atomic()
+                .del(&key)
+                .zrem(INDEX, id)
+                .hdel(SUMMARIES, id)
+                .query(c)
+        })?;
+        Ok(removed > 0)
+    }
+
+    fn list_sessions(&self) -> Result<Vec<String>> {
+        self.run("cannot list sessions", |c| {
+            redis::cmd("ZRANGE").arg(INDEX).arg(0).arg(-1).query(c)
+        })
+    }
+
+    /// Reads the index only: the sorted set (most recent first) and the summary hash, in one
+    /// round trip.
+    fn summaries(&self) -> Result<Vec<SessionSummary>> {
+        let (ids, mut rows): (Vec<String>, HashMap<String, String>) =
+            self.run("cannot list sessions", |c| {
+                redis::pipe()
+                    .cmd("ZREVRANGE")
+                    .arg(INDEX)
+                    .arg(0)
+                    .arg(-1)
+                    .cmd("HGETALL")
+                    .arg(SUMMARIES)
+                    .query(c)
+            })?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(row) = rows.remove(&id) else {
+                continue; // deleted between the two reads of another client's pipeline
+            };
+            let entry: Entry = serde_json::from_str(&row).map_err(|e| Error::InvalidSession {
+                location: format!("the index entry of {}", self.location(&id)),
+                reason: e.to_string(),
+            })?;
+            out.push(entry.into());
+        }
+        Ok(out)
+    }
+
+    fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
+        validate_id(id)?;
+        let key = lock_key(id);
+        let token = lease::token();
+        let ttl = self.lock_ttl.as_millis() as u64;
+        let reply: Option<String> = self.run(&format!("cannot lock '{id}'"), |c| {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(&token)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl)
+                .query(c)
+        })?;
+        if reply.is_none() {
+            return Ok(None);
+        }
+        locked(&self.inner.held).insert(id.to_string(), token.clone());
+        // Weak, so renewal stops when the store is gone (the process is ending) and the key
+        // then expires, as it would after a crash.
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let (renew_key, renew_token) = (key.clone(), token.clone());
+        let renew = move || {
+            let Some(inner) = weak.upgrade() else {
+                return false;
+            };
+            let renewed: Result<i64> = inner.run("cannot renew a lock", |c| {
+                inner
+                    .renew
+                    .key(&renew_key)
+                    .arg(&renew_token)
+                    .arg(ttl)
+                    .invoke(c)
+            });
+            // A transient failure is retried next tick; 0 means the lock was lost.
+            !matches!(renewed, Ok(0))
+        };
+        let weak = Arc::downgrade(&self.inner);
+        let id = id.to_string();
+        let release = move || {
+            if let Some(inner) = weak.upgrade() {
+                let mut held = locked(&inner.held);
+                if held.get(&id) == Some(&token) {
+                    held.remove(&id);
+                }
+                drop(held);
+                let _: Result<i64> = inner.run("cannot release a lock", |c| {
+                    inner.release.key(&key).arg(&token).invoke(c)
+                });
+            }
+        };
+        Ok(Some(StoreLock::new(Lease::start(
+            self.lock_ttl,
+            renew,
+            release,
+        ))))
+    }
+
+    fn describe(&self) -> String {
+        self.inner.shown.clone()
+    }
+}

@@ -1,0 +1,340 @@
+//! `SqliteStore`: every session in one SQLite file, with index columns for listings and a lock
+//! table for turns.
+
+use std::collections::HashMap;
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::Value;
+
+use super::lease::{self, Lease, DEFAULT_LOCK_TTL};
+use super::{SessionStore, StoreLock};
+use crate::session::{validate_id, SessionSummary};
+use crate::{Error, Result};
+
+/// The schema this build writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    id            TEXT PRIMARY KEY,
+    title         TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    provider      TEXT,
+    model         TEXT,
+    message_count INTEGER NOT NULL,
+    -- Last: a listing then reads each row's head, never the document's overflow pages.
+    doc           TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at);
+CREATE TABLE IF NOT EXISTS locks (
+    id         TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+";
+
+/// Sessions in one SQLite file (WAL mode, so readers never wait for a writer).
+///
+/// - `sessions`: the document JSON (the same JSON a [`super::DirStore`] file holds) plus index
+///   columns, so [`SessionStore::summaries`] never parses a document.
+/// - `locks`: one row per held turn lock, with an owner token and an expiry that a background
+///   thread pushes forward while the guard lives. No write transaction is held across a model
+///   call, and a crashed holder's row expires and can be taken over.
+///
+/// Every save is one `BEGIN IMMEDIATE` transaction; waits on the file lock use `busy_timeout`.
+/// Cloning shares the connection.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+    lock_ttl: Duration,
+}
+
+struct Inner {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+    /// Tokens of the locks this store holds, so a save under a lock that was lost (taken over
+    /// after this process stalled past the TTL) fails instead of overwriting a newer turn.
+    held: Mutex<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not wedge the store: SQLite keeps its own state consistent.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SqliteStore {
+    /// Open (creating, mode 0600, with its directory 0700) the database at `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        let conn = connect(&path)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                conn: Mutex::new(conn),
+                held: Mutex::default(),
+            }),
+            lock_ttl: DEFAULT_LOCK_TTL,
+        })
+    }
+
+    /// How long a turn lock outlives its holder's last renewal (default 30 s).
+    pub fn lock_ttl(mut self, ttl: Duration) -> Self {
+        self.lock_ttl = ttl;
+        self
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn fail(&self, what: &str, e: rusqlite::Error) -> Error {
+        sql_error(&self.inner.path, what, e)
+    }
+
+    fn location(&self, id: &str) -> String {
+        format!("'{id}' in {}", self.describe())
+    }
+}
+
+fn sql_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
+    Error::Other(format!("sqlite:{}: {what}: {e}", path.display()))
+}
+
+/// Create the file privately before SQLite sees it (SQLite would use the umask), then set up
+/// the connection and schema. The WAL and shared-memory files inherit the database's mode.
+fn connect(path: &Path) -> Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+    let fail = |e| sql_error(path, "cannot open", e);
+    let mut conn = Connection::open(path).map_err(fail)?;
+    // Many agents may open the file at once (parallel turns): wait for each other, don't fail.
+    conn.busy_timeout(Duration::from_secs(10)).map_err(fail)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(fail)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Other(format!(
+            "sqlite:{}: cannot switch to WAL mode (journal_mode is {mode})",
+            path.display()
+        )));
+    }
+    // Read first: an up-to-date file (the usual case) then costs no write lock at all.
+    if schema_version(&conn, path)? < SCHEMA_VERSION {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        // Another process may have created the schema while we waited for the lock.
+        if schema_version(&tx, path)? < SCHEMA_VERSION {
+            tx.execute_batch(SCHEMA).map_err(fail)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+                .map_err(fail)?;
+        }
+        tx.commit().map_err(fail)?;
+    }
+    Ok(conn)
+}
+
+fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| sql_error(path, "cannot open", e))?;
+    if version > SCHEMA_VERSION {
+        return Err(Error::Other(format!(
+            "sqlite:{}: schema version {version} was written by a newer agent (this one reads {SCHEMA_VERSION})",
+            path.display()
+        )));
+    }
+    Ok(version)
+}
+
+impl SessionStore for SqliteStore {
+    fn save(&self, id: &str, data: &Value) -> Result<()> {
+        validate_id(id)?;
+        let doc = serde_json::to_string(data).map_err(|e| Error::Other(e.to_string()))?;
+        let s = super::summary_of(id, data);
+        let token = locked(&self.inner.held).get(id).cloned();
+        let mut conn = locked(&self.inner.conn);
+        let fail = |e| self.fail(&format!("cannot save '{id}'"), e);
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        if let Some(token) = token {
+            let owner: Option<String> = tx
+                .query_row("SELECT owner FROM locks WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(fail)?;
+            if owner.as_deref() != Some(token.as_str()) {
+                return Err(lease::lost_lock(id, &self.describe()));
+            }
+        }
+        tx.execute(
+            "INSERT INTO sessions (id, doc, title, created_at, updated_at, provider, model, message_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, title = excluded.title,
+                 created_at = excluded.created_at, updated_at = excluded.updated_at,
+                 provider = excluded.provider, model = excluded.model,
+                 message_count = excluded.message_count",
+            params![id, doc, s.title, s.created_at, s.updated_at, s.provider, s.model, s.message_count as i64],
+        )
+        .map_err(fail)?;
+        tx.commit().map_err(fail)
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Value>> {
+        validate_id(id)?;
+        let conn = locked(&self.inner.conn);
+        let mut stmt = conn
+            .prepare("SELECT doc FROM sessions WHERE id = ?1")
+            .map_err(|e| self.fail("cannot read", e))?;
+        let parsed = stmt
+            .query_row([id], |r| {
+                Ok(match r.get_ref(0)? {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => serde_json::from_slice::<Value>(b)
+                        .map_err(|e| format!("not valid JSON: {e}")),
+                    other => Err(format!("the document is {:?}, not text", other.data_type())),
+                })
+            })
+            .optional()
+            .map_err(|e| self.fail(&format!("cannot load '{id}'"), e))?;
+        match parsed {
+            None => Ok(None),
+            Some(Ok(value)) => Ok(Some(value)),
+            Some(Err(reason)) => Err(Error::InvalidSession {
+                location: self.location(id),
+                reason,
+            }),
+        }
+    }
+
+    fn delete(&self, id: &str) -> Result<bool> {
+        validate_id(id)?;
+        let conn = locked(&self.inner.conn);
+        conn.execute("DELETE FROM sessions WHERE id = ?1", [id])
+            .map(|n| n > 0)
+            .map_err(|e| self.fail(&format!("cannot delete '{id}'"), e))
+    }
+
+    fn list_sessions(&self) -> Result<Vec<String>> {
+        let conn = locked(&self.inner.conn);
+        let fail = |e| self.fail("cannot list sessions", e);
+        let mut stmt = conn
+            .prepare("SELECT id FROM sessions ORDER BY id")
+            .map_err(fail)?;
+        let ids = stmt.query_map([], |r| r.get(0)).map_err(fail)?;
+        ids.collect::<rusqlite::Result<_>>().map_err(fail)
+    }
+
+    /// Reads the index columns only.
+    fn summaries(&self) -> Result<Vec<SessionSummary>> {
+        let conn = locked(&self.inner.conn);
+        let fail = |e| self.fail("cannot list sessions", e);
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, title, created_at, updated_at, provider, model, message_count
+                 FROM sessions ORDER BY updated_at DESC, id",
+            )
+            .map_err(fail)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SessionSummary {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    created_at: r.get(2)?,
+                    updated_at: r.get(3)?,
+                    provider: r.get(4)?,
+                    model: r.get(5)?,
+                    message_count: r.get::<_, i64>(6)?.max(0) as usize,
+                })
+            })
+            .map_err(fail)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(fail)
+    }
+
+    /// Insert a lock row, or take over one whose holder stopped renewing it; one statement, so
+    /// no transaction is held open.
+    fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
+        validate_id(id)?;
+        let token = lease::token();
+        let now = lease::now_ms();
+        let ttl = self.lock_ttl.as_millis() as i64;
+        let taken = locked(&self.inner.conn)
+            .execute(
+                "INSERT INTO locks (id, owner, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                 WHERE locks.expires_at <= ?4",
+                params![id, token, now + ttl, now],
+            )
+            .map_err(|e| self.fail(&format!("cannot lock '{id}'"), e))?;
+        if taken == 0 {
+            return Ok(None);
+        }
+        locked(&self.inner.held).insert(id.to_string(), token.clone());
+        // The thread holds only a weak reference: when the store is gone (the process is
+        // ending), renewal stops and the row expires, as it would after a crash.
+        let weak: Weak<Inner> = Arc::downgrade(&self.inner);
+        let (renew_id, renew_token) = (id.to_string(), token.clone());
+        let renew = move || {
+            let Some(inner) = weak.upgrade() else {
+                return false;
+            };
+            let updated = locked(&inner.conn).execute(
+                "UPDATE locks SET expires_at = ?1 WHERE id = ?2 AND owner = ?3",
+                params![lease::now_ms() + ttl, renew_id, renew_token],
+            );
+            // A transient failure is retried next tick; zero rows means the lock was lost.
+            !matches!(updated, Ok(0))
+        };
+        let weak = Arc::downgrade(&self.inner);
+        let id = id.to_string();
+        let release = move || {
+            if let Some(inner) = weak.upgrade() {
+                let mut held = locked(&inner.held);
+                if held.get(&id) == Some(&token) {
+                    held.remove(&id);
+                }
+                drop(held);
+                let _ = locked(&inner.conn).execute(
+                    "DELETE FROM locks WHERE id = ?1 AND owner = ?2",
+                    params![id, token],
+                );
+            }
+        };
+        Ok(Some(StoreLock::new(Lease::start(
+            self.lock_ttl,
+            renew,
+            release,
+        ))))
+    }
+
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.inner.path.display())
+    }
+}
