@@ -289,6 +289,26 @@ fn ls() {
     }
 }
 
+/// One TAB of `agent session show <TAB>`: the completion scripts run exactly this (bash's
+/// protocol), and the budget is 50 ms with 10,000 sessions.
+fn completion() {
+    println!("\n## Completing session ids (`agent session show <TAB>`, bash; median of 20)\n");
+    println!("| sessions | time | budget |\n|---|---|---|");
+    for n in [1_000usize, 10_000] {
+        let env = TestEnv::new();
+        fill_dir(&env.data_dir(), n);
+        let t = time_cmd(20, || {
+            let mut c = agent(&env, None);
+            c.env("AGENT_COMPLETE", "bash")
+                .env("_CLAP_IFS", "\x0b")
+                .env("_CLAP_COMPLETE_INDEX", "3")
+                .args(["--", "agent", "session", "show", ""]);
+            c
+        });
+        println!("| {n} | {} | 50 ms |", ms(t));
+    }
+}
+
 fn json_validation() {
     println!("\n## JSON validation (library; median of 5)\n");
     // 300 typed, described properties and a 1 MiB reply with arrays of objects.
@@ -355,5 +375,8 @@ fn main() {
     }
     if want("json") {
         json_validation();
+    }
+    if want("complet") {
+        completion();
     }
 }
