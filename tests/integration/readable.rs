@@ -120,3 +120,51 @@ fn ls_table_on_a_terminal_and_plain_ids_for_scripts() {
     assert_eq!(ids(&["--search", "reply to about go"]), "beta\n");
     assert_eq!(ids(&["--search", "nothing like it"]), "");
 }
+
+#[test]
+fn tool_traffic_folds_to_one_line_on_a_terminal() {
+    let env = TestEnv::new();
+    let long_result = format!("line one\n{}", "x".repeat(500));
+    let doc = serde_json::json!({
+        "version": 1, "id": "t", "created_at": "2026-01-01T00:00:00.000Z",
+        "updated_at": "2026-01-01T00:00:00.000Z",
+        "messages": [
+            {"role": "user", "content": "orders?"},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "c1", "name": "get_user_orders", "arguments": {"user_id": "user-123", "note": "y".repeat(200)}}
+            ]},
+            {"role": "tool", "content": long_result, "tool_call_id": "c1", "name": "get_user_orders"},
+            {"role": "assistant", "content": "Two orders."}
+        ]
+    });
+    env.cmd()
+        .args(["session", "import", "-"])
+        .write_stdin(doc.to_string())
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .args(["session", "show", "t", "--color", "never"])
+        .env("AGENT_TEST_TTY", "1")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    let call = text
+        .lines()
+        .find(|l| l.starts_with("→ get_user_orders("))
+        .unwrap();
+    assert!(call.chars().count() < 120 && call.ends_with("…)"), "{call}");
+    let result = text
+        .lines()
+        .find(|l| l.starts_with("← get_user_orders ok"))
+        .unwrap();
+    assert!(
+        result.contains("509 bytes") && result.contains("line one…"),
+        "{result}"
+    );
+    assert!(!text.contains(&"x".repeat(100)), "{text}");
+
+    // Piped, the transcript keeps everything, for copying.
+    let piped = env.cmd().args(["session", "show", "t"]).output().unwrap();
+    assert!(stdout(&piped).contains(&"x".repeat(500)));
+}
