@@ -68,7 +68,7 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
                 if let Some(pb) = spinner.take() {
                     pb.finish_and_clear();
                 }
-                if printed && !text_ends_line {
+                if printed && !text_ends_line && out.stdout_tty {
                     eprintln!(); // keep the error off the partial reply's line
                 }
                 if matches!(e, Error::Interrupted) {

@@ -336,3 +336,46 @@ mod summary_serde {
         assert_eq!(s.message_count, 3);
     }
 }
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn message() -> impl Strategy<Value = Message> {
+        (
+            prop_oneof![Just(Role::User), Just(Role::Assistant)],
+            "\\PC{0,40}",
+            proptest::option::of("[a-z0-9-]{1,12}"),
+            proptest::collection::btree_map("x_[a-z]{1,6}", "[a-z ]{0,8}", 0..3),
+        )
+            .prop_map(|(role, content, model, extra)| {
+                let mut m = Message::new(role, content);
+                m.model = model;
+                m.extra = extra
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                m
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn documents_survive_value_and_bytes(
+            messages in proptest::collection::vec(message(), 0..6),
+            system in proptest::option::of("\\PC{0,30}"),
+            extra in proptest::collection::btree_map("z_[a-z]{1,6}", any::<i64>(), 0..3),
+        ) {
+            let mut data = SessionData::new("prop-1");
+            data.system = system;
+            data.messages = messages;
+            data.extra = extra.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
+            let value = data.to_value();
+            prop_assert_eq!(&SessionData::from_value(value.clone(), "p").unwrap(), &data);
+            let bytes = serde_json::to_vec_pretty(&value).unwrap();
+            let again = SessionData::from_slice(&bytes, "p").unwrap();
+            prop_assert_eq!(serde_json::to_vec_pretty(&again.to_value()).unwrap(), bytes);
+        }
+    }
+}

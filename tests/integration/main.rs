@@ -5,6 +5,7 @@
 
 mod util;
 
+mod faults;
 mod json;
 mod library;
 mod provider_choice;
