@@ -17,6 +17,21 @@ pub enum Notice {
         /// The session id.
         id: String,
     },
+    /// The request did not fit the model's context window: the oldest messages were left out
+    /// of it (they stay in the session).
+    Trimmed {
+        /// The session id.
+        id: String,
+        /// How many messages were left out.
+        dropped: usize,
+    },
+    /// History was compacted into a summary before the turn.
+    Compacted {
+        /// The session id.
+        id: String,
+        /// How many messages the summary replaced.
+        replaced: usize,
+    },
 }
 
 type NoticeFn = dyn Fn(&Notice) + Send + Sync;
@@ -37,6 +52,7 @@ struct Inner {
     tools: Vec<Tool>,
     lock_timeout: Option<Duration>,
     notice: Option<Arc<NoticeFn>>,
+    prices: crate::pricing::Prices,
 }
 
 impl std::fmt::Debug for Agent {
@@ -79,6 +95,11 @@ impl Agent {
     /// The tools the model may call.
     pub fn tools(&self) -> &[Tool] {
         &self.inner.tools
+    }
+
+    /// Prices and context windows of models.
+    pub fn prices(&self) -> &crate::pricing::Prices {
+        &self.inner.prices
     }
 
     pub(crate) fn lock_timeout(&self) -> Option<Duration> {
@@ -155,6 +176,7 @@ pub struct AgentBuilder {
     tools: Vec<Tool>,
     lock_timeout: Option<Option<Duration>>,
     notice: Option<Arc<NoticeFn>>,
+    prices: crate::pricing::Prices,
 }
 
 /// Default model when nothing else names one.
@@ -243,6 +265,12 @@ impl AgentBuilder {
         self
     }
 
+    /// Prices and context windows beyond (or instead of) the built-in table.
+    pub fn prices(mut self, prices: crate::pricing::Prices) -> Self {
+        self.prices = prices;
+        self
+    }
+
     /// Called with notices (waiting for a lock, ...).
     pub fn on_notice(mut self, f: impl Fn(&Notice) + Send + Sync + 'static) -> Self {
         self.notice = Some(Arc::new(f));
@@ -295,6 +323,7 @@ impl AgentBuilder {
                 tools: self.tools,
                 lock_timeout: self.lock_timeout.unwrap_or(Some(Duration::from_secs(300))),
                 notice: self.notice,
+                prices: self.prices,
             }),
         })
     }

@@ -303,6 +303,7 @@
 pub mod agent;
 pub mod error;
 pub mod message;
+pub mod pricing;
 pub mod provider;
 pub mod schema;
 pub mod session;

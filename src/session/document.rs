@@ -68,6 +68,12 @@ pub struct SessionData {
     /// The last failed turn, kept for `agent session retry`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_turn: Option<FailedTurn>,
+    /// A summary of compacted history, sent after the system prompt on every turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Messages replaced by `summary`: never sent again, kept so nothing is lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archive: Vec<Message>,
     /// Fields written by newer versions, preserved on rewrite.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -90,6 +96,8 @@ impl SessionData {
             messages: Vec::new(),
             forked_from: None,
             failed_turn: None,
+            summary: None,
+            archive: Vec::new(),
             extra: Map::new(),
         }
     }
