@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::tool::ExecSpec;
 use crate::{Error, Message, Result, Role};
 
 /// The document format version this build writes.
@@ -68,6 +69,11 @@ pub struct SessionData {
     /// The last failed turn, kept for `agent session retry`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_turn: Option<FailedTurn>,
+    /// Executable tools the session was created with, by definition, so later turns can call
+    /// them without naming the files again. Not run by the library on its own: a program (the
+    /// CLI) turns them into tools with [`crate::tool::ExecTool`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ExecSpec>,
     /// Fields written by newer versions, preserved on rewrite.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -90,6 +96,7 @@ impl SessionData {
             messages: Vec::new(),
             forked_from: None,
             failed_turn: None,
+            tools: Vec::new(),
             extra: Map::new(),
         }
     }
