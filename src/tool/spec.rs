@@ -175,7 +175,12 @@ impl ExecSpec {
         };
         let path = Path::new(&program);
         if path.is_absolute() || program.contains('/') {
-            let full = dir.join(path);
+            // `./x` reads better in messages and stored documents as `/dir/x`.
+            let full: PathBuf = dir
+                .join(path)
+                .components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect();
             if !full.is_file() {
                 return Err(format!("command {} does not exist", full.display()));
             }

@@ -11,3 +11,5 @@ mod provider_choice;
 mod provider_tools;
 mod providers;
 mod session;
+mod tools;
+mod tools_providers;
