@@ -55,3 +55,61 @@ pub(crate) async fn run_round(
     });
     futures_util::future::join_all(runs).await
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::provider::Scripted;
+    use crate::{Agent, Tool};
+
+    fn guarded() -> Tool {
+        Tool::new(
+            "wipe",
+            "Needs a yes.",
+            json!({"type": "object"}),
+            |_| async { Ok("wiped".to_string()) },
+        )
+        .unwrap()
+        .confirm(true)
+    }
+
+    async fn result_of(agent: &Agent) -> (bool, String) {
+        let mut session = agent.session();
+        session.run("go").await.unwrap();
+        let result = &session.messages()[2];
+        (result.is_error, result.content.clone())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn confirmation_goes_through_the_approval_hook() {
+        let model = Scripted::new();
+        let agent = Agent::builder()
+            .provider_impl(model.clone())
+            .tools([guarded()])
+            .build()
+            .unwrap();
+        let script = || {
+            model.clone().tool_call("wipe", json!({})).reply("done");
+        };
+        script();
+        let (err, text) = result_of(&agent).await;
+        assert!(err && text.contains("needs confirmation"), "{text}");
+
+        let no = agent
+            .to_builder()
+            .approve_tool(|req| Box::pin(async move { Err(format!("not {}", req.call.name)) }))
+            .build()
+            .unwrap();
+        script();
+        assert_eq!(result_of(&no).await, (true, "not wipe".to_string()));
+
+        let yes = agent
+            .to_builder()
+            .approve_tool(|_| Box::pin(async { Ok(()) }))
+            .build()
+            .unwrap();
+        script();
+        assert_eq!(result_of(&yes).await, (false, "wiped".to_string()));
+    }
+}

@@ -2,6 +2,7 @@
 //! a scrubbed environment, capped output, and a timeout that kills the whole process group.
 
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +28,24 @@ pub const PROVIDER_KEY_VARS: &[&str] = &["OPENAI_API_KEY", "ANTHROPIC_API_KEY", 
 /// put in argv or seen by a shell. `AGENT_TOOL_NAME` and `AGENT_SESSION_ID` are set; provider
 /// keys are removed. Exit 0 makes stdout the result (cut at [`OUTPUT_LIMIT`] bytes with a note);
 /// any other exit, a signal or the timeout makes an error result with stderr's tail.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> agent::Result<()> {
+/// use agent::{ExecSpec, ExecTool};
+/// use serde_json::json;
+/// let spec: ExecSpec = serde_json::from_value(json!({
+///     "name": "shout",
+///     "description": "Upper-cases a text",
+///     "parameters": {"type": "object", "properties": {"text": {"type": "string"}}},
+///     "command": ["tr", "a-z", "A-Z"],
+/// }))
+/// .unwrap();
+/// let tool = ExecTool::new(spec).into_tool()?;
+/// let out = tool.invoke(json!({"text": "hi"}), "session-1").await;
+/// assert_eq!(out.unwrap(), "{\"TEXT\":\"HI\"}\n");
+/// assert!(tool.invoke(json!({"text": 1}), "session-1").await.is_err()); // not run
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ExecTool {
     spec: ExecSpec,
@@ -88,7 +107,7 @@ impl ExecTool {
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", spec.command[0]))?;
-        let group = Group(child.id().map(|id| id as i32));
+        let group = Group(AtomicI32::new(child.id().map_or(0, |id| id as i32)));
         let mut stdin = child.stdin.take();
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
@@ -148,12 +167,13 @@ impl ToolHandler for ExecTool {
     }
 }
 
-/// The tool's process group; killed when the call ends or is cancelled (a dropped turn).
-struct Group(Option<i32>);
+/// The tool's process group; killed once, when the call ends or is cancelled (a dropped turn).
+struct Group(AtomicI32);
 
 impl Group {
     fn kill(&self) {
-        if let Some(pgid) = self.0 {
+        let pgid = self.0.swap(0, Ordering::Relaxed);
+        if pgid > 0 {
             // SAFETY: killpg has no memory effects. The group id is the child's pid, which
             // cannot be reused while the child is unreaped or any member of its group lives.
             unsafe {
