@@ -262,11 +262,10 @@ fn two_calls_in_one_reply_run_and_return_in_call_order() {
 fn invalid_arguments_are_not_run_and_go_back_as_an_error() {
     let t = Tools::new();
     t.new_session(&["--tool", &fixture("get_user_orders.yaml")]);
-    t.server.push(openai_calls(&[(
-        "call_1",
-        "get_user_orders",
-        r#"{"user": 123}"#,
-    )]));
+    t.server.push(openai_calls(&[
+        ("call_1", "get_user_orders", r#"{"user": 123}"#),
+        ("call_2", "no_such_tool", "{}"),
+    ]));
     t.server.push(MockResponse::openai_stream(&["Which user?"]));
     let out = t.run(&[ASK]);
     assert_eq!(stdout(&out), "Which user?\n");
@@ -280,6 +279,41 @@ fn invalid_arguments_are_not_run_and_go_back_as_an_error() {
     );
     assert!(stderr(&out).contains("→ error, "), "{}", stderr(&out));
     assert_eq!(t.env.doc("s")["messages"][2]["is_error"], true);
+    assert_eq!(
+        t.server.body(1)["messages"][4]["content"],
+        "unknown tool 'no_such_tool' (available: get_user_orders)"
+    );
+}
+
+#[test]
+fn forks_keep_the_tools_and_imports_name_their_commands() {
+    let t = Tools::new();
+    t.new_session(&["--tool", &fixture("get_user_orders.yaml")]);
+    t.agent()
+        .args(["session", "fork", "s", "--id", "f"])
+        .assert()
+        .success();
+    assert_eq!(t.env.doc("f")["tools"], t.env.doc("s")["tools"]);
+    let command = t.env.doc("s")["tools"][0]["command"].clone();
+    assert_eq!(command, json!([fixture("orders.py"), "--verbose"]));
+
+    let file = t.env.path().join("s.json");
+    std::fs::write(&file, t.env.raw("s")).unwrap();
+    t.agent().args(["session", "rm", "s"]).assert().success();
+    let out = t
+        .agent()
+        .args(["session", "import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "agent: note: session 's' declares tools that run local commands: get_user_orders ({} --verbose)\n",
+            fixture("orders.py")
+        )
+    );
 }
 
 #[test]

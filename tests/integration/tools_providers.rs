@@ -1,7 +1,7 @@
 //! The customer-service example on Anthropic, Gemini and Ollama through the binary: each
 //! protocol's tool call, the fixture really run, the result sent back in that protocol's shape,
 //! the remembered tools and history on the next turn. Plus confirmation, `--no-tools`, config
-//! tools and the jsonl events.
+//! tools, the jsonl events and Ctrl-C during a tool call.
 
 use serde_json::{json, Value};
 
@@ -275,4 +275,53 @@ fn no_tools_config_tools_and_jsonl_events() {
         .stdout("No tools today.\n");
     assert!(t.server.body(2).get("tools").is_none());
     assert_eq!(t.calls().len(), 1);
+}
+
+#[test]
+fn ctrl_c_during_a_tool_call_kills_its_process_group_and_saves_nothing() {
+    use std::io::BufRead;
+    let t = Tools::new();
+    // slow.sh with a timeout long enough that only the interrupt can stop it.
+    let tool = t.env.path().join("slow.yaml");
+    std::fs::write(
+        &tool,
+        format!(
+            "name: slow_tool\ncommand: [{}]\ntimeout: 60\n",
+            fixture("slow.sh")
+        ),
+    )
+    .unwrap();
+    t.new_session(&["--tool", tool.to_str().unwrap()]);
+    let before = t.env.doc("s");
+    t.server
+        .push(openai_calls(&[("call_1", "slow_tool", "{}")]));
+    let mut child = t
+        .env
+        .spawnable(&t.server)
+        .args(["session", "run", "s", "--format", "jsonl", "go"])
+        .env("TOOL_LOG", &t.log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        if line.contains("\"tool_call\"") {
+            break;
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500)); // the script starts its child
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let after = t.env.doc("s");
+    assert_eq!(after["messages"], before["messages"]);
+    assert_eq!(after["failed_turn"]["prompt"], "go");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(!std::path::Path::new(&format!("{}.survivor", t.log.display())).exists());
 }
