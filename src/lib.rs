@@ -319,6 +319,6 @@ pub use crate::session::{
     JsonResponse, Response, RunOptions, Session, SessionData, SessionOptions, TurnStream,
 };
 pub use crate::store::{DirStore, MemoryStore, RedisStore, SessionStore, SqliteStore};
-pub use crate::tool::Tool;
+pub use crate::tool::{ExecSpec, ExecTool, Tool, ToolApproval};
 /// Re-exported so `stream.next().await` works without another dependency.
 pub use futures_util::StreamExt;

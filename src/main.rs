@@ -4,6 +4,7 @@ mod cli;
 mod commands;
 mod output;
 mod settings;
+mod toolset;
 
 use std::process::ExitCode;
 

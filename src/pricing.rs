@@ -69,7 +69,7 @@ const WINDOWS: &[(&str, u64)] = &[
     ("gemini-2.0-flash", 1_048_576),
 ];
 
-fn longest_prefix<'a, T: Copy>(table: &[(&'a str, T)], model: &str) -> Option<(usize, T)> {
+fn longest_prefix<T: Copy>(table: &[(&str, T)], model: &str) -> Option<(usize, T)> {
     // Routed names (`openai/gpt-4o`) match as their last segment; exact names match too.
     let name = model.rsplit('/').next().unwrap_or(model);
     table

@@ -5,13 +5,14 @@ mod models;
 mod run;
 mod session;
 mod store;
+mod tool;
 mod turn;
 
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, SessionCommand, StoreCommand};
+use crate::cli::{Cli, Command, SessionCommand, StoreCommand, ToolCommand};
 use crate::output::Output;
 use crate::settings::Settings;
 use agent::Error;
@@ -23,6 +24,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
         Command::Run(args) => run::run(&settings, &out, args).await,
         Command::Json(args) => json::json(&settings, &out, args).await,
         Command::Models(args) => models::list(&settings, args).await,
+        Command::Tool(ToolCommand::Test(args)) => tool::test(&settings, &out, args).await,
         Command::Session(cmd) => match cmd {
             SessionCommand::New(args) => session::new(&settings, args),
             SessionCommand::Run(args) => run::session_run(&settings, &out, args).await,

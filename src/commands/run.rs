@@ -11,6 +11,7 @@ use super::turn::{drive, run_options, Plan};
 use crate::cli::{ModelArgs, RetryArgs, RunArgs, SessionRunArgs, TurnArgs};
 use crate::output::Output;
 use crate::settings::Settings;
+use crate::toolset;
 
 /// The stored session `id` with an agent resolved for it; with `create`, a missing session is
 /// made (with `system`) instead of being an error.
@@ -76,6 +77,10 @@ pub(crate) async fn session_run(
 ) -> Result<()> {
     validate_id(&args.id)?;
     let prompt = read_prompt(&args.prompt)?;
+    let tools = toolset::resolve(settings, &args.turn.tools)?;
+    // A session this command creates remembers its tools; an existing one uses them this turn
+    // only (like --system, they are part of what a session was created as).
+    let creates = args.create && settings.store()?.load(&args.id)?.is_none();
     let create = args.create.then_some(args.system.clone());
     let mut session = open_stored(
         settings,
@@ -84,19 +89,25 @@ pub(crate) async fn session_run(
         args.turn.lock_timeout,
         create,
     )?;
+    if creates && !tools.flags.is_empty() {
+        session.edit(|d| d.tools = tools.flags.clone())?;
+    }
+    let mut session = toolset::equip(settings, session, tools)?;
     drive(&mut session, plan(prompt, &args.turn, true), out).await?;
     Ok(())
 }
 
 /// `agent session retry ID`: re-send the prompt of the last failed turn.
 pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) -> Result<()> {
-    let mut session = open_stored(
+    let tools = toolset::resolve(settings, &args.turn.tools)?;
+    let session = open_stored(
         settings,
         &args.id,
         &args.turn.model,
         args.turn.lock_timeout,
         None,
     )?;
+    let mut session = toolset::equip(settings, session, tools)?;
     let Some(failed) = session.data().failed_turn.clone() else {
         return Err(
             Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into(),
@@ -125,7 +136,9 @@ pub(crate) async fn run(settings: &Settings, out: &Output, args: RunArgs) -> Res
         return session_run(settings, out, run_args).await;
     }
     let prompt = read_prompt(&args.prompt)?;
-    let mut session = ephemeral(settings, &args.turn.model, args.system)?;
+    let tools = toolset::resolve(settings, &args.turn.tools)?;
+    let session = ephemeral(settings, &args.turn.model, args.system)?;
+    let mut session = toolset::equip(settings, session, tools)?;
     drive(&mut session, plan(prompt, &args.turn, false), out).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::tool::ExecSpec;
 use crate::{Error, Message, Result, Role};
 
 /// The document format version this build writes.
@@ -74,6 +75,11 @@ pub struct SessionData {
     /// Messages replaced by `summary`: never sent again, kept so nothing is lost.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub archive: Vec<Message>,
+    /// Executable tools the session was created with, by definition, so later turns can call
+    /// them without naming the files again. Not run by the library on its own: a program (the
+    /// CLI) turns them into tools with [`crate::tool::ExecTool`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ExecSpec>,
     /// Fields written by newer versions, preserved on rewrite.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -98,6 +104,7 @@ impl SessionData {
             failed_turn: None,
             summary: None,
             archive: Vec::new(),
+            tools: Vec::new(),
             extra: Map::new(),
         }
     }

@@ -14,3 +14,5 @@ mod providers;
 mod session;
 mod store_cli;
 mod stores;
+mod tools;
+mod tools_providers;
