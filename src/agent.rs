@@ -3,9 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+
 use crate::provider::{self, ApiKey, Endpoint, Provider};
 use crate::session::{validate_id, Session, SessionData, SessionOptions};
 use crate::store::{self, MemoryStore, SessionStore};
+use crate::tool::ToolApproval;
 use crate::{Error, Result, Tool};
 
 /// Something worth telling a person while a turn runs (the CLI prints these on stderr).
@@ -17,9 +20,29 @@ pub enum Notice {
         /// The session id.
         id: String,
     },
+    /// The request did not fit the model's context window: the oldest messages were left out
+    /// of it (they stay in the session).
+    Trimmed {
+        /// The session id.
+        id: String,
+        /// How many messages were left out.
+        dropped: usize,
+    },
+    /// History was compacted into a summary before the turn.
+    Compacted {
+        /// The session id.
+        id: String,
+        /// How many messages the summary replaced.
+        replaced: usize,
+    },
 }
 
 type NoticeFn = dyn Fn(&Notice) + Send + Sync;
+
+/// Decides whether a tool call that needs confirmation may run: `Err` carries the reason the
+/// model is told.
+pub type ApproveFn =
+    dyn Fn(ToolApproval) -> BoxFuture<'static, std::result::Result<(), String>> + Send + Sync;
 
 /// A configured model endpoint and the store its sessions live in.
 ///
@@ -37,6 +60,8 @@ struct Inner {
     tools: Vec<Tool>,
     lock_timeout: Option<Duration>,
     notice: Option<Arc<NoticeFn>>,
+    prices: crate::pricing::Prices,
+    approve: Option<Arc<ApproveFn>>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -81,6 +106,11 @@ impl Agent {
         &self.inner.tools
     }
 
+    /// Prices and context windows of models.
+    pub fn prices(&self) -> &crate::pricing::Prices {
+        &self.inner.prices
+    }
+
     pub(crate) fn lock_timeout(&self) -> Option<Duration> {
         self.inner.lock_timeout
     }
@@ -88,6 +118,33 @@ impl Agent {
     pub(crate) fn notify(&self, notice: &Notice) {
         if let Some(f) = &self.inner.notice {
             f(notice);
+        }
+    }
+
+    /// Ask the approval callback; with none, calls that need confirmation are refused.
+    pub(crate) async fn approve(&self, request: ToolApproval) -> std::result::Result<(), String> {
+        match &self.inner.approve {
+            Some(f) => f(request).await,
+            None => Err(format!(
+                "tool '{}' needs confirmation and nothing can ask for it, so it was not run",
+                request.call.name
+            )),
+        }
+    }
+
+    /// A builder that starts from this agent (same provider, model, store, tools and
+    /// callbacks), to derive a variant: more tools, another approval callback.
+    pub fn to_builder(&self) -> AgentBuilder {
+        let inner = &self.inner;
+        AgentBuilder {
+            provider_impl: Some(inner.provider.clone()),
+            model: Some(inner.model.clone()),
+            store: Some(inner.store.clone()),
+            tools: inner.tools.clone(),
+            lock_timeout: Some(inner.lock_timeout),
+            notice: inner.notice.clone(),
+            approve: inner.approve.clone(),
+            ..AgentBuilder::default()
         }
     }
 
@@ -122,6 +179,7 @@ impl Agent {
         data.provider = Some(self.provider().name().to_string());
         data.model = Some(self.model().to_string());
         data.messages = options.messages;
+        data.tools = options.tools;
         store::save_data(&**store, &data)?;
         Ok(Session::from_parts(self.clone(), data))
     }
@@ -155,6 +213,8 @@ pub struct AgentBuilder {
     tools: Vec<Tool>,
     lock_timeout: Option<Option<Duration>>,
     notice: Option<Arc<NoticeFn>>,
+    prices: crate::pricing::Prices,
+    approve: Option<Arc<ApproveFn>>,
 }
 
 /// Default model when nothing else names one.
@@ -243,9 +303,36 @@ impl AgentBuilder {
         self
     }
 
+    /// Prices and context windows beyond (or instead of) the built-in table.
+    pub fn prices(mut self, prices: crate::pricing::Prices) -> Self {
+        self.prices = prices;
+        self
+    }
+
     /// Called with notices (waiting for a lock, ...).
     pub fn on_notice(mut self, f: impl Fn(&Notice) + Send + Sync + 'static) -> Self {
         self.notice = Some(Arc::new(f));
+        self
+    }
+
+    /// Replace the tool list (after [`Agent::to_builder`]).
+    pub fn replace_tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.tools = tools.into_iter().collect();
+        self
+    }
+
+    /// Called before each call of a tool that needs confirmation ([`Tool::confirm`]), one call
+    /// at a time in call order, after its arguments validated. `Ok` runs it; `Err(reason)`
+    /// returns the reason to the model as an error result. Without a callback such calls are
+    /// refused.
+    pub fn approve_tool<F>(mut self, f: F) -> Self
+    where
+        F: Fn(ToolApproval) -> BoxFuture<'static, std::result::Result<(), String>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.approve = Some(Arc::new(f));
         self
     }
 
@@ -295,6 +382,8 @@ impl AgentBuilder {
                 tools: self.tools,
                 lock_timeout: self.lock_timeout.unwrap_or(Some(Duration::from_secs(300))),
                 notice: self.notice,
+                prices: self.prices,
+                approve: self.approve,
             }),
         })
     }

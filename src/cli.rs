@@ -93,6 +93,9 @@ pub(crate) enum Command {
     /// Copy sessions between stores and check stored documents
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Executable tools the model may call
+    #[command(subcommand)]
+    Tool(ToolCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +216,8 @@ pub(crate) struct ChatOptions {
     /// Print token usage and timings on stderr after each turn
     #[arg(short, long)]
     pub(crate) usage: bool,
+    #[command(flatten)]
+    pub(crate) tools: ToolArgs,
 }
 
 #[derive(Debug, Args)]
@@ -312,6 +317,57 @@ pub(crate) struct TurnArgs {
     /// Print the request body that would be sent (pretty JSON) and stop: nothing is sent or saved
     #[arg(long)]
     pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) tools: ToolArgs,
+}
+
+/// Tool files: executables the model may call.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ToolFileArgs {
+    /// A tool file (YAML or JSON) the model may call; repeatable
+    #[arg(long = "tool", value_name = "FILE")]
+    pub(crate) tool: Vec<PathBuf>,
+    /// Every *.yaml, *.yml and *.json tool file in DIR; repeatable
+    #[arg(long = "tools", value_name = "DIR")]
+    pub(crate) tools: Vec<PathBuf>,
+}
+
+/// Tool options of a turn.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct ToolArgs {
+    #[command(flatten)]
+    pub(crate) files: ToolFileArgs,
+    /// No tools for this turn, not even the session's or the config's
+    #[arg(long, conflicts_with_all = ["tool", "tools"])]
+    pub(crate) no_tools: bool,
+    /// Most model requests in this turn, the first included, so 1 allows no tool round
+    /// [default: 10]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_steps: Option<u32>,
+    /// Ask on the terminal before every tool call, not only tools marked `confirm: true`
+    #[arg(long)]
+    pub(crate) confirm: bool,
+    /// Run tool calls that need confirmation without asking (required without a terminal)
+    #[arg(long)]
+    pub(crate) yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ToolCommand {
+    /// Run a tool file by hand, exactly as a model's call would (arguments validated first), and
+    /// print the result the model would get; exit 1 when that is an error result
+    Test(ToolTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ToolTestArgs {
+    /// The tool file
+    pub(crate) file: PathBuf,
+    /// The arguments as one JSON object [default: stdin when piped, else {}]
+    pub(crate) arguments: Option<String>,
+    /// The AGENT_SESSION_ID the tool sees
+    #[arg(long, value_name = "ID", default_value = "tool-test")]
+    pub(crate) session_id: String,
 }
 
 #[derive(Debug, Args)]
@@ -340,6 +396,9 @@ pub(crate) struct NewArgs {
     /// Replace an existing session with the same id
     #[arg(long)]
     pub(crate) force: bool,
+    // Tools the session remembers: every later turn may call them.
+    #[command(flatten)]
+    pub(crate) tools: ToolFileArgs,
 }
 
 #[derive(Debug, Args)]

@@ -303,6 +303,7 @@
 pub mod agent;
 pub mod error;
 pub mod message;
+pub mod pricing;
 pub mod provider;
 pub mod schema;
 pub mod session;
@@ -318,6 +319,6 @@ pub use crate::session::{
     JsonResponse, Response, RunOptions, Session, SessionData, SessionOptions, TurnStream,
 };
 pub use crate::store::{DirStore, MemoryStore, RedisStore, SessionStore, SqliteStore};
-pub use crate::tool::Tool;
+pub use crate::tool::{ExecSpec, ExecTool, Tool, ToolApproval};
 /// Re-exported so `stream.next().await` works without another dependency.
 pub use futures_util::StreamExt;

@@ -5,6 +5,7 @@ mod commands;
 mod complete;
 mod output;
 mod settings;
+mod toolset;
 mod transcript;
 
 use std::process::ExitCode;
@@ -14,6 +15,11 @@ use clap::Parser;
 fn main() -> ExitCode {
     // Before anything touches stdout: a TAB in the shell runs us with AGENT_COMPLETE set.
     complete::handle_env();
+    // A file-size limit (`ulimit -f`) should fail a save with EFBIG, reported like a full disk,
+    // not kill the process mid-turn.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -39,6 +39,11 @@ impl Output {
         self
     }
 
+    /// `-q`: no progress or notes on stderr.
+    pub(crate) fn quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// A spinner on stderr while waiting for the first token: only on a terminal, not with -q.
     pub(crate) fn spinner(&self) -> Option<ProgressBar> {
         if self.quiet || !self.stderr_tty {

@@ -28,6 +28,8 @@ pub(crate) struct Config {
     pub(crate) store: Option<String>,
     pub(crate) providers: BTreeMap<String, ProviderConfig>,
     pub(crate) models: BTreeMap<String, ModelAlias>,
+    /// Tool files every turn may call (relative to the config file's directory).
+    pub(crate) tools: Vec<PathBuf>,
 }
 
 /// A model alias: `fast: {provider: anthropic, model: claude-haiku-4-5}`, used as `-m fast`.
@@ -291,6 +293,11 @@ fn read_config(path: &Path) -> Result<Config> {
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    serde_yaml::from_str(&text)
-        .map_err(|e| Error::Usage(format!("invalid config {}: {e}", path.display())).into())
+    let mut config: Config = serde_yaml::from_str(&text)
+        .map_err(|e| Error::Usage(format!("invalid config {}: {e}", path.display())))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for tool in &mut config.tools {
+        *tool = crate::toolset::config_path(dir, tool);
+    }
+    Ok(config)
 }

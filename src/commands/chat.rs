@@ -15,6 +15,7 @@ use super::turn::{drive, run_options, Plan};
 use crate::cli::{ChatArgs, ChatOptions, Format, SessionChatArgs, TurnArgs};
 use crate::output::{write_out, Output};
 use crate::settings::Settings;
+use crate::toolset;
 use crate::transcript::{self, Look};
 
 const HELP: &str = "\
@@ -30,6 +31,8 @@ Ctrl-C stops a reply (it is kept for `agent session retry`); Ctrl-D leaves.";
 pub(crate) async fn new_chat(settings: &Settings, out: &Output, args: ChatArgs) -> Result<()> {
     let id = agent::time::new_session_id();
     let opts = &args.chat;
+    // Tool files are read before the session exists: a bad one creates nothing.
+    let tools = toolset::resolve(settings, &opts.tools)?;
     let mut session = open_stored(
         settings,
         &id,
@@ -37,10 +40,17 @@ pub(crate) async fn new_chat(settings: &Settings, out: &Output, args: ChatArgs) 
         opts.lock_timeout,
         Some(args.system.clone()),
     )?;
-    if let Some(title) = args.title.clone() {
-        session.edit(|d| d.title = Some(title))?;
+    // Like `session run --create`, the new session remembers its --tool files.
+    let title = args.title.clone();
+    let flags = tools.flags.clone();
+    if title.is_some() || !flags.is_empty() {
+        session.edit(|d| {
+            d.title = title;
+            d.tools = flags;
+        })?;
     }
     eprintln!("agent: session {id}");
+    let session = toolset::equip(settings, session, tools)?;
     Chat::new(settings, out, session, args.chat).run().await
 }
 
@@ -51,7 +61,9 @@ pub(crate) async fn session_chat(
     args: SessionChatArgs,
 ) -> Result<()> {
     let opts = &args.chat;
+    let tools = toolset::resolve(settings, &opts.tools)?;
     let session = open_stored(settings, &args.id, &opts.model, opts.lock_timeout, None)?;
+    let session = toolset::equip(settings, session, tools)?;
     Chat::new(settings, out, session, args.chat).run().await
 }
 
@@ -243,6 +255,7 @@ impl<'a> Chat<'a> {
             lock_timeout: self.opts.lock_timeout,
             usage: self.opts.usage,
             dry_run: false,
+            tools: self.opts.tools.clone(),
         };
         let plan = Plan {
             prompt: text.to_string(),
@@ -308,13 +321,15 @@ impl<'a> Chat<'a> {
 
     /// Point the loop at session `id`, resolving provider and model again (`!fork`, `!model`).
     fn reopen(&mut self, id: &str) -> Result<()> {
-        self.session = open_stored(
+        let tools = toolset::resolve(self.settings, &self.opts.tools)?;
+        let session = open_stored(
             self.settings,
             id,
             &self.opts.model,
             self.opts.lock_timeout,
             None,
         )?;
+        self.session = toolset::equip(self.settings, session, tools)?;
         Ok(())
     }
 }

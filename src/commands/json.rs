@@ -14,6 +14,7 @@ use super::{dry_run, read_prompt, read_stdin};
 use crate::cli::{JsonArgs, JsonOptions, SessionJsonArgs};
 use crate::output::{write_out, Output};
 use crate::settings::Settings;
+use crate::toolset;
 
 /// `agent json --schema SCHEMA [PROMPT]...`
 pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> Result<()> {
@@ -36,7 +37,9 @@ pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> R
         .await;
     }
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
-    let mut session = ephemeral(settings, &args.json.turn.model, args.system)?;
+    let tools = toolset::resolve(settings, &args.json.turn.tools)?;
+    let session = ephemeral(settings, &args.json.turn.model, args.system)?;
+    let mut session = toolset::equip(settings, session, tools)?;
     if args.json.turn.dry_run {
         return dry_run::print(settings, &session, &prompt, &args.json.turn, Some(&schema));
     }
@@ -61,11 +64,14 @@ pub(crate) async fn session_json(
     agent::session::validate_id(&args.id)?;
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
     let opts = &args.json.turn;
+    let tools = toolset::resolve(settings, &opts.tools)?;
     if opts.dry_run {
         let session = dry_run::stored(settings, &args.id, &opts.model, None)?;
+        let session = toolset::equip(settings, session, tools)?;
         return dry_run::print(settings, &session, &prompt, opts, Some(&schema));
     }
-    let mut session = open_stored(settings, &args.id, &opts.model, opts.lock_timeout, None)?;
+    let session = open_stored(settings, &args.id, &opts.model, opts.lock_timeout, None)?;
+    let mut session = toolset::equip(settings, session, tools)?;
     run(
         settings,
         out,

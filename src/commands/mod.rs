@@ -9,13 +9,14 @@ mod models;
 mod run;
 mod session;
 mod store;
+mod tool;
 mod turn;
 
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result};
 
-use crate::cli::{Cli, Command, GenerateCommand, SessionCommand, StoreCommand};
+use crate::cli::{Cli, Command, GenerateCommand, SessionCommand, StoreCommand, ToolCommand};
 use crate::output::Output;
 use crate::settings::Settings;
 use agent::Error;
@@ -36,6 +37,7 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
         Command::Chat(args) => chat::new_chat(&settings, &out, args).await,
         Command::Generate(_) => unreachable!("handled above"),
         Command::Models(args) => models::list(&settings, args).await,
+        Command::Tool(ToolCommand::Test(args)) => tool::test(&settings, &out, args).await,
         Command::Session(cmd) => match cmd {
             SessionCommand::New(args) => session::new(&settings, args),
             SessionCommand::Run(args) => run::session_run(&settings, &out, args).await,

@@ -11,6 +11,7 @@ use super::{dry_run, listing, read_prompt};
 use crate::cli::{ModelArgs, RetryArgs, RunArgs, SessionRunArgs, TurnArgs};
 use crate::output::Output;
 use crate::settings::Settings;
+use crate::toolset::{self, TurnTools};
 
 /// The stored session `id` with an agent resolved for it; with `create`, a missing session is
 /// made (with `system`) instead of being an error.
@@ -76,9 +77,14 @@ pub(crate) async fn session_run(
 ) -> Result<()> {
     validate_id(&args.id)?;
     let prompt = read_prompt(&args.prompt)?;
+    let tools = toolset::resolve(settings, &args.turn.tools)?;
+    // A session this command creates remembers its tools; an existing one uses them this turn
+    // only (like --system, they are part of what a session was created as).
+    let creates = args.create && settings.store()?.load(&args.id)?.is_none();
     let create = args.create.then_some(args.system.clone());
     if args.turn.dry_run {
         let session = dry_run::stored(settings, &args.id, &args.turn.model, create)?;
+        let session = toolset::equip(settings, session, tools)?;
         return dry_run::print(settings, &session, &prompt, &args.turn, None);
     }
     let mut session = open_stored(
@@ -88,19 +94,25 @@ pub(crate) async fn session_run(
         args.turn.lock_timeout,
         create,
     )?;
+    if creates && !tools.flags.is_empty() {
+        session.edit(|d| d.tools = tools.flags.clone())?;
+    }
+    let mut session = toolset::equip(settings, session, tools)?;
     drive(&mut session, plan(prompt, &args.turn, true), out).await?;
     Ok(())
 }
 
 /// `agent session retry ID`: re-send the prompt of the last failed turn.
 pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) -> Result<()> {
-    let mut session = open_stored(
+    let tools = toolset::resolve(settings, &args.turn.tools)?;
+    let session = open_stored(
         settings,
         &args.id,
         &args.turn.model,
         args.turn.lock_timeout,
         None,
     )?;
+    let mut session = toolset::equip(settings, session, tools)?;
     let Some(failed) = session.data().failed_turn.clone() else {
         return Err(
             Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into(),
@@ -139,10 +151,12 @@ pub(crate) async fn run(settings: &Settings, out: &Output, mut args: RunArgs) ->
         return session_run(settings, out, run_args).await;
     }
     let prompt = read_prompt(&args.prompt)?;
+    let tools = toolset::resolve(settings, &args.turn.tools)?;
     if args.save && !args.turn.dry_run {
-        return save(settings, out, args, prompt).await;
+        return save(settings, out, args, prompt, tools).await;
     }
-    let mut session = ephemeral(settings, &args.turn.model, args.system)?;
+    let session = ephemeral(settings, &args.turn.model, args.system)?;
+    let mut session = toolset::equip(settings, session, tools)?;
     if args.turn.dry_run {
         return dry_run::print(settings, &session, &prompt, &args.turn, None);
     }
@@ -152,7 +166,14 @@ pub(crate) async fn run(settings: &Settings, out: &Output, mut args: RunArgs) ->
 
 /// `agent run --save`: the one-shot becomes a new stored session. Its id goes to stderr before
 /// the turn, so a failed turn can still be retried.
-async fn save(settings: &Settings, out: &Output, args: RunArgs, prompt: String) -> Result<()> {
+/// Like a session that `session run --create` makes, it remembers its `--tool` files.
+async fn save(
+    settings: &Settings,
+    out: &Output,
+    args: RunArgs,
+    prompt: String,
+    tools: TurnTools,
+) -> Result<()> {
     let id = agent::time::new_session_id();
     let mut session = open_stored(
         settings,
@@ -161,6 +182,10 @@ async fn save(settings: &Settings, out: &Output, args: RunArgs, prompt: String) 
         args.turn.lock_timeout,
         Some(args.system),
     )?;
+    if !tools.flags.is_empty() {
+        session.edit(|d| d.tools = tools.flags.clone())?;
+    }
+    let mut session = toolset::equip(settings, session, tools)?;
     eprintln!("agent: saved as session {}", session.session_id());
     drive(&mut session, plan(prompt, &args.turn, true), out).await?;
     Ok(())

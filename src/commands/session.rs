@@ -54,6 +54,7 @@ pub(crate) fn new(settings: &Settings, args: NewArgs) -> Result<()> {
         Some(path) => parse_messages(&read_input(path)?, &path.display().to_string())?,
         None => Vec::new(),
     };
+    let tools = crate::toolset::load_files(&args.tools)?;
     let agent = offline_agent(settings, args.provider, args.model)?;
     let mut opts = SessionOptions::new()
         .messages(messages)
@@ -61,6 +62,7 @@ pub(crate) fn new(settings: &Settings, args: NewArgs) -> Result<()> {
     opts.session_id = args.id;
     opts.system = system;
     opts.title = args.title;
+    opts.tools = tools;
     let session = agent.session_with(opts)?;
     print_id(session.session_id())
 }
@@ -242,5 +244,18 @@ pub(crate) fn import(settings: &Settings, args: ImportArgs) -> Result<()> {
         .into());
     }
     save_data(&*store, &data)?;
+    if !data.tools.is_empty() && !settings.quiet {
+        // A document from elsewhere can declare commands that later turns will run.
+        let commands: Vec<String> = data
+            .tools
+            .iter()
+            .map(|t| format!("{} ({})", t.name, t.command.join(" ")))
+            .collect();
+        eprintln!(
+            "agent: note: session '{}' declares tools that run local commands: {}",
+            data.id,
+            commands.join(", ")
+        );
+    }
     print_id(&data.id)
 }

@@ -27,13 +27,18 @@ pub(crate) struct Plan {
 }
 
 pub(crate) fn run_options(turn: &TurnArgs) -> RunOptions {
-    RunOptions {
+    let mut options = RunOptions {
         temperature: turn.model.temperature,
         max_tokens: turn.model.max_tokens,
         model: None, // resolved into the agent
         stream: !turn.no_stream,
         ..RunOptions::default()
+    };
+    options.tools = !turn.tools.no_tools;
+    if let Some(n) = turn.tools.max_steps {
+        options.max_steps = n;
     }
+    options
 }
 
 /// Run the turn and print what streams. Text deltas go to stdout only for plain text turns;
@@ -55,6 +60,7 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
     let mut stdout_open = true;
     let mut text_ends_line = true;
     let mut printed = false;
+    let mut tool_log = crate::toolset::ToolLog::new(out.quiet(), out.stdout_tty);
     loop {
         let next = tokio::select! {
             ev = turn.next() => ev,
@@ -68,7 +74,7 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
                 if let Some(pb) = spinner.take() {
                     pb.finish_and_clear();
                 }
-                if printed && !text_ends_line {
+                if printed && !text_ends_line && out.stdout_tty {
                     eprintln!(); // keep the error off the partial reply's line
                 }
                 if matches!(e, Error::Interrupted) {
@@ -79,6 +85,9 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
         };
         if let Some(pb) = spinner.take() {
             pb.finish_and_clear();
+        }
+        if let Some(line) = tool_log.line(&event) {
+            eprintln!("{line}");
         }
         if first_token.is_none() && matches!(event, Event::TextDelta { .. }) {
             first_token = Some(start.elapsed());

@@ -53,6 +53,8 @@ pub enum Event {
         ok: bool,
         /// The result text sent to the model.
         content: String,
+        /// How long the tool ran, in milliseconds.
+        duration_ms: u64,
     },
     /// Token usage of one model request.
     Usage {

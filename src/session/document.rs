@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::tool::ExecSpec;
 use crate::{Error, Message, Result, Role};
 
 /// The document format version this build writes.
@@ -68,6 +69,17 @@ pub struct SessionData {
     /// The last failed turn, kept for `agent session retry`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_turn: Option<FailedTurn>,
+    /// A summary of compacted history, sent after the system prompt on every turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// Messages replaced by `summary`: never sent again, kept so nothing is lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archive: Vec<Message>,
+    /// Executable tools the session was created with, by definition, so later turns can call
+    /// them without naming the files again. Not run by the library on its own: a program (the
+    /// CLI) turns them into tools with [`crate::tool::ExecTool`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ExecSpec>,
     /// Fields written by newer versions, preserved on rewrite.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -90,6 +102,9 @@ impl SessionData {
             messages: Vec::new(),
             forked_from: None,
             failed_turn: None,
+            summary: None,
+            archive: Vec::new(),
+            tools: Vec::new(),
             extra: Map::new(),
         }
     }
@@ -334,5 +349,48 @@ mod summary_serde {
     fn a_serialized_summary_reads_back() {
         let s: super::SessionSummary = serde_json::from_str(r#"{"id":"old","title":null,"created_at":"a","updated_at":"b","provider":"openai","model":"m","message_count":3}"#).unwrap();
         assert_eq!(s.message_count, 3);
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn message() -> impl Strategy<Value = Message> {
+        (
+            prop_oneof![Just(Role::User), Just(Role::Assistant)],
+            "\\PC{0,40}",
+            proptest::option::of("[a-z0-9-]{1,12}"),
+            proptest::collection::btree_map("x_[a-z]{1,6}", "[a-z ]{0,8}", 0..3),
+        )
+            .prop_map(|(role, content, model, extra)| {
+                let mut m = Message::new(role, content);
+                m.model = model;
+                m.extra = extra
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                m
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn documents_survive_value_and_bytes(
+            messages in proptest::collection::vec(message(), 0..6),
+            system in proptest::option::of("\\PC{0,30}"),
+            extra in proptest::collection::btree_map("z_[a-z]{1,6}", any::<i64>(), 0..3),
+        ) {
+            let mut data = SessionData::new("prop-1");
+            data.system = system;
+            data.messages = messages;
+            data.extra = extra.into_iter().map(|(k, v)| (k, Value::from(v))).collect();
+            let value = data.to_value();
+            prop_assert_eq!(&SessionData::from_value(value.clone(), "p").unwrap(), &data);
+            let bytes = serde_json::to_vec_pretty(&value).unwrap();
+            let again = SessionData::from_slice(&bytes, "p").unwrap();
+            prop_assert_eq!(serde_json::to_vec_pretty(&again.to_value()).unwrap(), bytes);
+        }
     }
 }

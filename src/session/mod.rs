@@ -1,6 +1,7 @@
 //! Sessions: a conversation with history, kept in the agent's store, advanced one turn at a time.
 
 mod document;
+mod tools;
 mod turn;
 
 pub use document::{validate_id, FailedTurn, ForkedFrom, SessionData, SessionSummary, VERSION};
@@ -34,6 +35,8 @@ pub struct SessionOptions {
     pub title: Option<String>,
     /// Replace a stored session with the same id.
     pub overwrite: bool,
+    /// Executable tools to remember in the document ([`SessionData::tools`]).
+    pub tools: Vec<crate::tool::ExecSpec>,
 }
 
 impl SessionOptions {
@@ -381,6 +384,7 @@ impl Session {
             messages: src.messages[..keep].to_vec(),
             title: src.title.clone(),
             overwrite: false,
+            tools: src.tools.clone(),
         };
         let mut fork = self.agent.session_with(options)?;
         let now = crate::time::now();

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::tools::run_round;
 use super::{FailedTurn, Response, RunOptions, SessionData};
 use crate::agent::Notice;
 use crate::error::ProviderError;
@@ -278,12 +279,9 @@ impl Turn {
                 reply.tool_calls = calls.clone();
                 added.push(reply.clone());
                 request.messages.push(reply);
-                let results = futures_util::future::join_all(
-                    calls.iter().map(|c| run_tool(agent, tools, c, &self.id)),
-                )
-                .await;
-                for (call, result) in calls.iter().zip(results) {
-                    let (ok, content) = match result {
+                let outcomes = run_round(agent, tools, &calls, &self.id).await;
+                for (call, outcome) in calls.iter().zip(outcomes) {
+                    let (ok, content) = match outcome.output {
                         Ok(text) => (true, text),
                         Err(text) => (false, text),
                     };
@@ -292,6 +290,7 @@ impl Turn {
                         name: call.name.clone(),
                         ok,
                         content: content.clone(),
+                        duration_ms: outcome.elapsed.as_millis() as u64,
                     };
                     if tx.send(Msg::Event(event)).await.is_err() {
                         return Err(Error::Interrupted);
@@ -352,19 +351,6 @@ impl Turn {
             added.push(reply);
             return Ok((added, response));
         }
-    }
-}
-
-async fn run_tool(
-    agent: &Agent,
-    tools: &[crate::Tool],
-    call: &ToolCall,
-    session_id: &str,
-) -> crate::tool::ToolOutput {
-    let _ = agent;
-    match tools.iter().find(|t| t.name() == call.name) {
-        Some(tool) => tool.invoke(call.arguments.clone(), session_id).await,
-        None => Err(format!("unknown tool '{}'", call.name)),
     }
 }
 

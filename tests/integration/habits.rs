@@ -214,3 +214,42 @@ fn titles_come_from_the_first_prompt_unless_given_and_rename_changes_them() {
         .assert()
         .code(5);
 }
+
+#[test]
+fn tools_are_in_the_dry_run_body_and_a_chat_runs_them() {
+    use crate::tools::{fixture, openai_calls, Tools};
+    let t = Tools::new();
+    t.new_session(&["--tool", &fixture("get_user_orders.yaml")]);
+    let before = t.env.raw("s");
+    let out = t
+        .agent()
+        .args(["session", "run", "s", "--dry-run", "my orders?"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["tools"][0]["function"]["name"], "get_user_orders");
+    assert!(t.server.requests().is_empty() && t.calls().is_empty());
+    assert_eq!(t.env.raw("s"), before);
+
+    // The session remembers its tool, so a chat turn offers and runs it like `session run`.
+    t.server.push(openai_calls(&[(
+        "call_1",
+        "get_user_orders",
+        r#"{"user_id": "user-123"}"#,
+    )]));
+    t.server.push(MockResponse::openai_stream(&["Two orders."]));
+    let out = t
+        .agent()
+        .args(["session", "chat", "s"])
+        .write_stdin("I'm user-123, my orders?\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Two orders.\n");
+    assert_eq!(t.calls().len(), 1);
+    assert_eq!(
+        crate::tools::roles(&t.env.doc("s")),
+        ["user", "assistant", "tool", "assistant"]
+    );
+}

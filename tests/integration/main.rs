@@ -6,6 +6,7 @@
 mod util;
 
 mod chat;
+mod faults;
 mod habits;
 mod json;
 mod library;
@@ -17,3 +18,5 @@ mod session;
 mod shell;
 mod store_cli;
 mod stores;
+mod tools;
+mod tools_providers;

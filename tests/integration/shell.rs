@@ -180,6 +180,7 @@ fn bash_complete(env: &TestEnv, words: &[&str]) -> Vec<String> {
         .env("HOME", env.path().join("home"))
         .env("AGENT_DATA_DIR", env.data_dir())
         .env("XDG_CONFIG_HOME", env.path().join("config"))
+        .current_dir(repo(""))
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -234,7 +235,7 @@ fn bash_completes_session_ids() {
 }
 
 #[test]
-fn bash_completes_providers_and_model_aliases_from_the_config() {
+fn bash_completes_providers_model_aliases_and_tool_files() {
     let env = TestEnv::new();
     env.write_config(
         "model: gpt-4o\nproviders:\n  openrouter: {kind: openai}\nmodels:\n  fast: {provider: anthropic, model: claude-haiku-4-5}\n",
@@ -253,6 +254,14 @@ fn bash_completes_providers_and_model_aliases_from_the_config() {
     assert!(
         models.contains(&"claude-haiku-4-5".to_string()),
         "{models:?}"
+    );
+    // Tool files are paths.
+    assert_eq!(
+        bash_complete(
+            &env,
+            &["agent", "run", "--tool", "tests/fixtures/tools/get_"]
+        ),
+        ["tests/fixtures/tools/get_user_orders.yaml"]
     );
 }
 

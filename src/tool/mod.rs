@@ -1,5 +1,12 @@
 //! Tools: functions the model may call. A [`Tool`] pairs a declaration (name, description, JSON
-//! Schema of the arguments) with a handler; closures and executables are both handlers.
+//! Schema of the arguments) with a handler; closures and executables ([`ExecTool`]) are both
+//! handlers.
+
+mod exec;
+mod spec;
+
+pub use exec::{ExecTool, OUTPUT_LIMIT, PROVIDER_KEY_VARS};
+pub use spec::{files_in, ExecSpec, DEFAULT_TIMEOUT};
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::provider::ToolSpec;
+use crate::ToolCall;
 
 /// What a tool call produced: text for the model, or an error the model sees and can react to.
 pub type ToolOutput = std::result::Result<String, String>;
@@ -20,12 +28,23 @@ pub trait ToolHandler: Send + Sync {
     fn call<'a>(&'a self, arguments: Value, session_id: &'a str) -> BoxFuture<'a, ToolOutput>;
 }
 
+/// A tool call waiting for permission to run (see [`crate::AgentBuilder::approve_tool`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ToolApproval {
+    /// The calling session.
+    pub session_id: String,
+    /// The call, with arguments already validated against the tool's schema.
+    pub call: ToolCall,
+}
+
 /// A tool the model may call.
 #[derive(Clone)]
 pub struct Tool {
     spec: ToolSpec,
     validator: Arc<jsonschema::Validator>,
     handler: Arc<dyn ToolHandler>,
+    confirm: bool,
 }
 
 impl fmt::Debug for Tool {
@@ -105,7 +124,31 @@ impl Tool {
             },
             validator: Arc::new(validator),
             handler,
+            confirm: false,
         })
+    }
+
+    /// Whether each call must be approved first (by the agent's
+    /// [`approve_tool`](crate::AgentBuilder::approve_tool) callback; refused without one).
+    #[must_use]
+    pub fn confirm(mut self, yes: bool) -> Tool {
+        self.confirm = yes;
+        self
+    }
+
+    /// True when calls need approval.
+    pub fn needs_confirmation(&self) -> bool {
+        self.confirm
+    }
+
+    /// Check the model's arguments against the schema: `Err` is the error result the model sees.
+    pub fn check(&self, arguments: &Value) -> std::result::Result<(), String> {
+        let errors = crate::schema::errors(&self.validator, arguments);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("invalid arguments: {}", errors.join("; ")))
+        }
     }
 
     /// The tool's name.
@@ -121,10 +164,12 @@ impl Tool {
     /// Validate the model's arguments, then run the handler. Invalid arguments are not run:
     /// they come back as an error result so the model can correct itself.
     pub async fn invoke(&self, arguments: Value, session_id: &str) -> ToolOutput {
-        let errors = crate::schema::errors(&self.validator, &arguments);
-        if !errors.is_empty() {
-            return Err(format!("invalid arguments: {}", errors.join("; ")));
-        }
+        self.check(&arguments)?;
+        self.handler.call(arguments, session_id).await
+    }
+
+    /// Run the handler on arguments that already passed [`Tool::check`].
+    pub(crate) async fn call_checked(&self, arguments: Value, session_id: &str) -> ToolOutput {
         self.handler.call(arguments, session_id).await
     }
 }
