@@ -137,6 +137,12 @@ pub(crate) enum SessionCommand {
     Import(ImportArgs),
     /// A structured-output turn of a session (same as `agent json --session ID`)
     Json(SessionJsonArgs),
+    /// Turns, tokens, cost, models and activity of a session
+    Stats(StatsArgs),
+    /// Replace all but the last N messages with a summary written by the model
+    Compact(CompactArgs),
+    /// Remove the last N exchanges (the removed messages are printed on stderr)
+    Undo(UndoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -156,7 +162,7 @@ pub(crate) enum Format {
 }
 
 /// Model and request options shared by every command that calls a model.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub(crate) struct ModelArgs {
     /// Model, or an alias from config.yaml's models: [env: AGENT_MODEL; default: the session's,
     /// the config's, gpt-4o-mini]
@@ -199,11 +205,28 @@ pub(crate) struct TurnArgs {
     /// Seconds to wait for another turn on the same session to finish [default: 300]
     #[arg(long, value_name = "SECS")]
     pub(crate) lock_timeout: Option<f64>,
-    /// Print token usage and timings on stderr after the turn
+    /// Print token usage, cost and timings on stderr after the turn
     #[arg(short, long)]
     pub(crate) usage: bool,
+    /// When the request would not fit the model's context window: fail, leave the oldest
+    /// messages out of the request, or compact the history first
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "error")]
+    pub(crate) context: ContextArg,
+    /// Compact the history before the turn when it is estimated above TOKENS [config: auto_compact]
+    #[arg(long, value_name = "TOKENS")]
+    pub(crate) auto_compact: Option<u64>,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ContextArg {
+    /// A clear error naming the session's size (exit 3)
+    Error,
+    /// Leave the oldest messages out of this request (they stay in the session)
+    Trim,
+    /// Compact the history into a summary first
+    Compact,
 }
 
 /// Tool files: executables the model may call.
@@ -395,6 +418,9 @@ pub(crate) struct ShowArgs {
     /// Only the last N messages
     #[arg(long, value_name = "N")]
     pub(crate) last: Option<usize>,
+    /// Also the summary of compacted history and the messages it replaced
+    #[arg(long)]
+    pub(crate) all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -402,13 +428,59 @@ pub(crate) struct LsArgs {
     /// One JSON array of session summaries
     #[arg(long)]
     pub(crate) json: bool,
+    /// Only sessions used within this long, e.g. 7d, 12h, 30m
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub(crate) since: Option<std::time::Duration>,
+    /// Add token and cost totals per session (reads every document)
+    #[arg(long)]
+    pub(crate) usage: bool,
+}
+
+/// `30d`, `12h`, `90m`, `1w` ...
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30d, 12h, 90m)"))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    /// Session id
+    pub(crate) id: String,
+    /// One JSON object
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompactArgs {
+    /// Session id
+    pub(crate) id: String,
+    /// Messages at the end left as they are
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) keep: usize,
+    /// Instructions for the summary, replacing the default
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) instructions: Option<String>,
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UndoArgs {
+    /// Session id
+    pub(crate) id: String,
+    /// How many exchanges to remove
+    #[arg(default_value_t = 1)]
+    pub(crate) n: usize,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct RmArgs {
     /// Session ids
-    #[arg(required = true)]
+    #[arg(required_unless_present = "older_than")]
     pub(crate) ids: Vec<String>,
+    /// Remove every session not used within this long, e.g. 30d
+    #[arg(long, value_name = "AGE", value_parser = parse_age, conflicts_with = "ids")]
+    pub(crate) older_than: Option<std::time::Duration>,
     /// Ignore ids that do not exist
     #[arg(short, long)]
     pub(crate) force: bool,

@@ -1,5 +1,6 @@
 //! One function per verb. Commands take resolved settings, never clap types beyond their args.
 
+mod history;
 mod json;
 mod models;
 mod run;
@@ -38,6 +39,9 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             SessionCommand::Export(args) => session::export(&settings, &args.id),
             SessionCommand::Import(args) => session::import(&settings, args),
             SessionCommand::Json(args) => json::session_json(&settings, &out, args).await,
+            SessionCommand::Stats(args) => history::stats(&settings, args),
+            SessionCommand::Compact(args) => history::compact(&settings, args).await,
+            SessionCommand::Undo(args) => history::undo(&settings, args),
         },
         Command::Store(cmd) => match cmd {
             StoreCommand::Copy(args) => store::copy(&settings, args),

@@ -58,10 +58,10 @@ pub(crate) fn ephemeral(
     Ok(agent.session_with(opts)?)
 }
 
-fn plan(prompt: String, turn: &TurnArgs, persist: bool) -> Plan {
+fn plan(settings: &Settings, prompt: String, turn: &TurnArgs, persist: bool) -> Plan {
     Plan {
         prompt,
-        options: run_options(turn),
+        options: run_options(turn, settings),
         json: None,
         format: turn.format,
         persist,
@@ -93,7 +93,7 @@ pub(crate) async fn session_run(
         session.edit(|d| d.tools = tools.flags.clone())?;
     }
     let mut session = toolset::equip(settings, session, tools)?;
-    drive(&mut session, plan(prompt, &args.turn, true), out).await?;
+    drive(&mut session, plan(settings, prompt, &args.turn, true), out).await?;
     Ok(())
 }
 
@@ -113,7 +113,12 @@ pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) ->
             Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into(),
         );
     };
-    drive(&mut session, plan(failed.prompt, &args.turn, true), out).await?;
+    drive(
+        &mut session,
+        plan(settings, failed.prompt, &args.turn, true),
+        out,
+    )
+    .await?;
     Ok(())
 }
 
@@ -139,6 +144,6 @@ pub(crate) async fn run(settings: &Settings, out: &Output, args: RunArgs) -> Res
     let tools = toolset::resolve(settings, &args.turn.tools)?;
     let session = ephemeral(settings, &args.turn.model, args.system)?;
     let mut session = toolset::equip(settings, session, tools)?;
-    drive(&mut session, plan(prompt, &args.turn, false), out).await?;
+    drive(&mut session, plan(settings, prompt, &args.turn, false), out).await?;
     Ok(())
 }

@@ -109,7 +109,12 @@ pub(crate) fn show(settings: &Settings, args: ShowArgs) -> Result<()> {
         return export(settings, &args.id);
     }
     let data = load_data(&*settings.store()?, &args.id)?;
-    write_out(transcript(&data, args.last).as_bytes())?;
+    let mut text = String::new();
+    if args.all {
+        text.push_str(&super::history::compacted(&data));
+    }
+    text.push_str(&transcript(&data, args.last));
+    write_out(text.as_bytes())?;
     Ok(())
 }
 
@@ -165,14 +170,20 @@ fn transcript(data: &SessionData, last: Option<usize>) -> String {
 
 /// `session ls [--json]`: most recently used first.
 pub(crate) fn ls(settings: &Settings, args: LsArgs) -> Result<()> {
-    let mut sessions: Vec<SessionSummary> = settings.store()?.summaries()?;
+    let store = settings.store()?;
+    let mut sessions: Vec<SessionSummary> = store.summaries()?;
+    if let Some(age) = args.since {
+        sessions.retain(|s| super::history::used_within(&s.updated_at, age));
+    }
     sessions.sort_by(|a, b| {
         b.updated_at
             .cmp(&a.updated_at)
             .then_with(|| a.id.cmp(&b.id))
     });
     let mut text = Vec::new();
-    if args.json {
+    if args.usage {
+        text = super::history::ls_usage(&*store, &sessions, args.json)?;
+    } else if args.json {
         serde_json::to_writer(&mut text, &sessions)?;
         text.push(b'\n');
     } else {
@@ -206,6 +217,9 @@ pub(crate) fn ls(settings: &Settings, args: LsArgs) -> Result<()> {
 /// `session rm ID...`: all ids are checked first, so a typo removes nothing.
 pub(crate) fn rm(settings: &Settings, args: RmArgs) -> Result<()> {
     let store = settings.store()?;
+    if let Some(age) = args.older_than {
+        return super::history::rm_older_than(settings, &*store, age);
+    }
     for id in &args.ids {
         validate_id(id)?;
         if !args.force && store.load(id)?.is_none() {

@@ -1,9 +1,13 @@
 //! Sessions: a conversation with history, kept in the agent's store, advanced one turn at a time.
 
+mod context;
 mod document;
 mod tools;
 mod turn;
 
+pub use context::{
+    estimate_request, estimate_text, system_prompt, CompactOptions, ContextPolicy, SUMMARY_HEADING,
+};
 pub use document::{validate_id, FailedTurn, ForkedFrom, SessionData, SessionSummary, VERSION};
 
 use std::pin::Pin;
@@ -86,6 +90,10 @@ pub struct RunOptions {
     pub tools: bool,
     /// Most model requests in one turn, tool rounds included (default 10).
     pub max_steps: u32,
+    /// What to do when the request would not fit the model's context window.
+    pub context: ContextPolicy,
+    /// Compact the history first when it is estimated above this many tokens.
+    pub auto_compact: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -97,6 +105,8 @@ impl Default for RunOptions {
             stream: true,
             tools: true,
             max_steps: 10,
+            context: ContextPolicy::Error,
+            auto_compact: None,
         }
     }
 }
@@ -118,6 +128,72 @@ pub struct Response {
     pub json: Option<Value>,
     /// Model requests made for the answer (more than 1 after JSON corrections).
     pub attempts: u32,
+    /// What the turn cost in US dollars, when every model's price is known.
+    pub cost_usd: Option<f64>,
+}
+
+/// Totals over a session's history (archived messages included).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Stats {
+    /// The session id.
+    pub id: String,
+    /// User turns.
+    pub turns: usize,
+    /// Messages in the history (not counting the archive).
+    pub messages: usize,
+    /// Messages replaced by a summary.
+    pub archived: usize,
+    /// Prompt tokens over every reply that reported them.
+    pub input_tokens: u64,
+    /// Completion tokens over every reply that reported them.
+    pub output_tokens: u64,
+    /// Known cost in US dollars (replies of unpriced models add nothing).
+    pub cost_usd: f64,
+    /// Replies whose model has no known price.
+    pub unpriced_replies: usize,
+    /// Models that answered, in order of first use.
+    pub models: Vec<String>,
+    /// The first message's time.
+    pub first_activity: Option<String>,
+    /// The session's last change.
+    pub last_activity: String,
+}
+
+impl Stats {
+    /// The totals of a document.
+    pub fn of(data: &SessionData) -> Stats {
+        let all = || data.archive.iter().chain(&data.messages);
+        let mut stats = Stats {
+            id: data.id.clone(),
+            messages: data.messages.len(),
+            archived: data.archive.len(),
+            last_activity: data.updated_at.clone(),
+            first_activity: all().find_map(|m| m.created_at.clone()),
+            ..Stats::default()
+        };
+        for m in all() {
+            match m.role {
+                crate::Role::User => stats.turns += 1,
+                crate::Role::Assistant => {
+                    if let Some(u) = &m.usage {
+                        stats.input_tokens += u.input_tokens;
+                        stats.output_tokens += u.output_tokens;
+                        match m.cost_usd {
+                            Some(c) => stats.cost_usd += c,
+                            None => stats.unpriced_replies += 1,
+                        }
+                    }
+                    if let Some(model) = &m.model {
+                        if !stats.models.contains(model) {
+                            stats.models.push(model.clone());
+                        }
+                    }
+                }
+                crate::Role::Tool => {}
+            }
+        }
+        stats
+    }
 }
 
 /// The result of a structured turn: the typed output and the response it came from.
@@ -324,6 +400,48 @@ impl Session {
         store::save_data(&**store, &data)?;
         self.data = data;
         Ok(())
+    }
+
+    /// Replace all but the last `keep` messages with a summary written by the model. The
+    /// replaced messages move to the document's `archive`; nothing is lost, and a failed
+    /// compaction changes nothing. Returns how many messages were replaced.
+    pub async fn compact(&mut self, options: CompactOptions) -> Result<usize> {
+        let _lock = turn::lock(&self.agent, &self.data.id).await?;
+        let mut data = store::load_data(&**self.agent.store(), &self.data.id)?;
+        let replaced = context::compact(&self.agent, &mut data, &options).await?;
+        if replaced > 0 {
+            data.touch();
+            store::save_data(&**self.agent.store(), &data)?;
+        }
+        self.data = data;
+        Ok(replaced)
+    }
+
+    /// Remove the last `n` exchanges (each a user message and everything after it) and return
+    /// the removed messages.
+    pub fn undo(&mut self, n: usize) -> Result<Vec<Message>> {
+        let mut removed = Vec::new();
+        self.update(|d| {
+            let starts: Vec<usize> = d
+                .messages
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.role == crate::Role::User)
+                .map(|(i, _)| i)
+                .collect();
+            let cut = match n {
+                0 => d.messages.len(),
+                n if n >= starts.len() => 0,
+                n => starts[starts.len() - n],
+            };
+            removed = d.messages.split_off(cut);
+        })?;
+        Ok(removed)
+    }
+
+    /// Totals over the history: turns, tokens, cost, models, first and last activity.
+    pub fn stats(&self) -> Stats {
+        Stats::of(&self.data)
     }
 
     /// Drop every message; the system prompt and settings stay.

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::context::{self, ContextPolicy};
 use super::tools::run_round;
 use super::{FailedTurn, Response, RunOptions, SessionData};
 use crate::agent::Notice;
@@ -68,6 +69,34 @@ pub(crate) async fn lock(agent: &Agent, id: &str) -> Result<store::StoreLock> {
     }
 }
 
+/// A provider's own "context too long" error gets the same advice as ours.
+fn context_hint(e: Error, id: &str) -> Error {
+    match e {
+        Error::Provider(mut pe) => {
+            let kind = pe.kind.as_deref().unwrap_or("");
+            let msg = pe.message.to_ascii_lowercase();
+            let overflow = kind.contains("context_length")
+                || msg.contains("context length")
+                || msg.contains("context window")
+                || msg.contains("prompt is too long");
+            if overflow && pe.provider != "agent" {
+                pe.message.push_str(&format!(
+                    " (run `agent session compact {id}`, or use --context trim or --context compact)"
+                ));
+            }
+            Error::Provider(pe)
+        }
+        other => other,
+    }
+}
+
+/// Put a price on a reply's usage when its model's price is known.
+fn price(agent: &Agent, reply: &mut Message) {
+    if let (Some(usage), Some(model)) = (&reply.usage, &reply.model) {
+        reply.cost_usd = agent.prices().cost(model, usage);
+    }
+}
+
 /// Record a failed turn (outside `messages`) so `retry` can re-send it. Messages are untouched.
 pub(crate) fn record_failure(
     agent: &Agent,
@@ -95,7 +124,11 @@ impl Turn {
     ) -> Result<(SessionData, Response)> {
         let _lock = lock(&self.agent, &self.id).await?;
         let mut data = store::load_data(&**self.agent.store(), &self.id)?;
-        match self.exchange(&data, &tx).await {
+        let outcome = match self.compact_if_needed(&mut data).await {
+            Ok(()) => self.exchange(&data, &tx).await,
+            Err(e) => Err(e),
+        };
+        match outcome.map_err(|e| context_hint(e, &self.id)) {
             Ok((added, response)) => {
                 if tx.send(Msg::Ready).await.is_err() || commit.await.is_err() {
                     return Err(Error::Interrupted);
@@ -131,6 +164,69 @@ impl Turn {
         }
     }
 
+    /// The model this turn asks.
+    fn model(&self) -> String {
+        self.options
+            .model
+            .clone()
+            .unwrap_or_else(|| self.agent.model().to_string())
+    }
+
+    /// Before the turn: compact when the history is over `auto_compact`, or over the model's
+    /// window with `--context compact`. A failed compaction fails the turn and changes nothing.
+    async fn compact_if_needed(&self, data: &mut SessionData) -> Result<()> {
+        let estimate =
+            context::estimate_request(context::system_prompt(data).as_deref(), &data.messages)
+                + context::estimate_text(&self.prompt);
+        let window = self.agent.prices().context_window(&self.model());
+        let over_window =
+            self.options.context == ContextPolicy::Compact && window.is_some_and(|w| estimate > w);
+        let over_threshold = self.options.auto_compact.is_some_and(|t| estimate > t);
+        if over_window || over_threshold {
+            let replaced =
+                context::compact(&self.agent, data, &context::CompactOptions::default()).await?;
+            if replaced > 0 {
+                self.agent.notify(&Notice::Compacted {
+                    id: self.id.clone(),
+                    replaced,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Make the request fit the model's context window (when the window is known): fail with a
+    /// clear error, or leave the oldest messages out of it.
+    fn fit(&self, request: &mut Request) -> Result<()> {
+        let Some(window) = self.agent.prices().context_window(&request.model) else {
+            return Ok(());
+        };
+        let estimate = context::estimate_request(request.system.as_deref(), &request.messages);
+        if estimate <= window {
+            return Ok(());
+        }
+        if self.options.context == ContextPolicy::Trim {
+            let dropped = context::trim(request, window);
+            if dropped > 0 {
+                self.agent.notify(&Notice::Trimmed {
+                    id: self.id.clone(),
+                    dropped,
+                });
+            }
+            let left = context::estimate_request(request.system.as_deref(), &request.messages);
+            if left <= window {
+                return Ok(());
+            }
+            return Err(context::too_large(&self.id, &request.model, left, window));
+        }
+        Err(context::too_large(
+            &self.id,
+            &request.model,
+            estimate,
+            window,
+        ))
+    }
+
     fn partial_text(&self) -> String {
         self.partial.lock().unwrap().clone()
     }
@@ -159,7 +255,7 @@ impl Turn {
                 .model
                 .clone()
                 .unwrap_or_else(|| agent.model().to_string()),
-            system: data.system.clone(),
+            system: context::system_prompt(data),
             messages: data
                 .messages
                 .iter()
@@ -172,6 +268,7 @@ impl Turn {
             json: self.json.as_ref().map(|j| j.format.clone()),
             tools: tools.iter().map(|t| t.spec().clone()).collect(),
         };
+        self.fit(&mut request)?;
         let mut added = vec![user];
         let mut total = Usage::default();
         let mut saw_usage = false;
@@ -240,6 +337,7 @@ impl Turn {
                     )));
                 }
                 reply.tool_calls = calls.clone();
+                price(agent, &mut reply);
                 added.push(reply.clone());
                 request.messages.push(reply);
                 let outcomes = run_round(agent, tools, &calls, &self.id).await;
@@ -302,16 +400,28 @@ impl Turn {
                     }
                 }
             }
+            price(agent, &mut reply);
+            added.push(reply);
+            let replies = || {
+                added
+                    .iter()
+                    .filter(|m| m.role == crate::Role::Assistant && m.usage.is_some())
+            };
+            let cost_usd = replies()
+                .map(|m| m.cost_usd)
+                .sum::<Option<f64>>()
+                .filter(|_| replies().next().is_some());
+            let reply = added.last().expect("just pushed");
             let response = Response {
                 session_id: self.id.clone(),
                 text: reply.content.clone(),
                 usage: saw_usage.then_some(total),
+                cost_usd,
                 model: reply.model.clone(),
                 finish_reason,
                 json,
                 attempts: corrections + 1,
             };
-            added.push(reply);
             return Ok((added, response));
         }
     }

@@ -6,6 +6,7 @@
 mod util;
 
 mod faults;
+mod history;
 mod json;
 mod library;
 mod provider_choice;
