@@ -109,11 +109,11 @@ fn turn_overhead() {
     let env = TestEnv::new();
     let server = MockServer::start();
     server.fallback(MockResponse::openai_stream(&["Hello", " there", "."]));
-    let st = agent(&env, None)
+    let out = agent(&env, None)
         .args(["session", "new", "--id", "b", "--system", "Be brief."])
-        .status()
+        .output()
         .unwrap();
-    assert!(st.success());
+    assert!(out.status.success());
     let body = serde_json::json!({
         "model": "gpt-4o-mini",
         "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
@@ -151,7 +151,11 @@ fn turn_overhead() {
         "| `agent session run` (load, lock, request, stream, save with fsync) | {} |",
         ms(turn)
     );
-    println!("| overhead | {} |", ms(turn.saturating_sub(curl)));
+    let overhead = turn.as_secs_f64() - curl.as_secs_f64();
+    println!(
+        "| overhead (negative: faster than curl) | {:+.2} ms |",
+        overhead * 1000.0
+    );
 }
 
 /// A server streaming `n` OpenAI deltas, generated as they are sent: the benchmark process
@@ -274,18 +278,76 @@ fn fill_dir(dir: &Path, n: usize) {
     }
 }
 
+/// Documents for the `ls` fixtures: six short messages each.
+fn fixture_docs(n: usize) -> impl Iterator<Item = SessionData> {
+    let base = big_session(6);
+    (0..n).map(move |i| {
+        let mut d = base.clone();
+        d.id = format!("s{i:06}");
+        d.title = Some(format!("Session {i}"));
+        d.updated_at = format!("2026-01-01T00:00:{:02}.{:03}Z", (i / 1000) % 60, i % 1000);
+        d
+    })
+}
+
+/// Straight into the table in one transaction: the fixture needs rows, not 100,000 fsyncs.
+fn fill_sqlite(path: &Path, n: usize) {
+    drop(agent::SqliteStore::open(path).unwrap()); // creates the schema
+    let mut db = rusqlite::Connection::open(path).unwrap();
+    let tx = db.transaction().unwrap();
+    for d in fixture_docs(n) {
+        let s = agent::session::SessionSummary::of(&d);
+        tx.execute(
+            "INSERT INTO sessions (id, doc, title, created_at, updated_at, provider, model, message_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![d.id, serde_json::to_string(&d.to_value()).unwrap(), s.title, s.created_at, s.updated_at, s.provider, s.model, s.message_count as i64],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}
+
 fn ls() {
-    println!("\n## `agent session ls` (dir store; median of 5)\n");
-    println!("| sessions | time |\n|---|---|");
-    for n in [10_000usize, 100_000] {
+    println!(
+        "\n## `agent session ls` (median of 5; cold = the dir store's listing cache removed)\n"
+    );
+    println!("| store | sessions | time |\n|---|---|---|");
+    let ls_cmd = |env: &TestEnv, store: Option<&str>| {
+        let mut c = agent(env, None);
+        if let Some(s) = store {
+            c.args(["--store", s]);
+        }
+        c.args(["session", "ls"]);
+        c
+    };
+    let redis = util::RedisServer::start();
+    for (i, n) in [10_000usize, 100_000].into_iter().enumerate() {
         let env = TestEnv::new();
         fill_dir(&env.data_dir(), n);
-        let t = time_cmd(5, || {
-            let mut c = agent(&env, None);
-            c.args(["session", "ls"]);
-            c
+        let cache = env.data_dir().join("ls-cache.json");
+        let cold = time_cmd(5, || {
+            let _ = std::fs::remove_file(&cache);
+            ls_cmd(&env, None)
         });
-        println!("| {n} | {} |", ms(t));
+        println!("| dir (cold) | {n} | {} |", ms(cold));
+        println!("| dir | {n} | {} |", ms(time_cmd(5, || ls_cmd(&env, None))));
+
+        let db = env.path().join("s.db");
+        fill_sqlite(&db, n);
+        let url = format!("sqlite:{}", db.display());
+        println!(
+            "| sqlite | {n} | {} |",
+            ms(time_cmd(5, || ls_cmd(&env, Some(&url))))
+        );
+
+        let url = redis.url().replace("/0", &format!("/{i}"));
+        let store = agent::RedisStore::open(&url).unwrap();
+        for d in fixture_docs(n) {
+            agent::SessionStore::save(&store, &d.id, &d.to_value()).unwrap();
+        }
+        println!(
+            "| redis | {n} | {} |",
+            ms(time_cmd(5, || ls_cmd(&env, Some(&url))))
+        );
     }
 }
 

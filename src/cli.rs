@@ -165,6 +165,12 @@ pub(crate) enum SessionCommand {
     Chat(SessionChatArgs),
     /// Set a session's title
     Rename(RenameArgs),
+    /// Turns, tokens, cost, models and activity of a session
+    Stats(StatsArgs),
+    /// Replace all but the last N messages with a summary written by the model
+    Compact(CompactArgs),
+    /// Remove the last N exchanges (the removed messages are printed on stderr)
+    Undo(UndoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -185,7 +191,7 @@ pub(crate) enum Format {
 }
 
 /// Model and request options shared by every command that calls a model.
-#[derive(Debug, Args, Clone)]
+#[derive(Debug, Args, Clone, Default)]
 pub(crate) struct ModelArgs {
     /// Model, or an alias from config.yaml's models: [env: AGENT_MODEL; default: the session's,
     /// the config's, gpt-4o-mini]
@@ -228,14 +234,31 @@ pub(crate) struct TurnArgs {
     /// Seconds to wait for another turn on the same session to finish [default: 300]
     #[arg(long, value_name = "SECS")]
     pub(crate) lock_timeout: Option<f64>,
-    /// Print token usage and timings on stderr after the turn
+    /// Print token usage, cost and timings on stderr after the turn
     #[arg(short, long)]
     pub(crate) usage: bool,
     /// Print the request body that would be sent (pretty JSON) and stop: nothing is sent or saved
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// When the request would not fit the model's context window: fail, leave the oldest
+    /// messages out of the request, or compact the history first
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "error")]
+    pub(crate) context: ContextArg,
+    /// Compact the history before the turn when it is estimated above TOKENS [config: auto_compact]
+    #[arg(long, value_name = "TOKENS")]
+    pub(crate) auto_compact: Option<u64>,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ContextArg {
+    /// A clear error naming the session's size (exit 3)
+    Error,
+    /// Leave the oldest messages out of this request (they stay in the session)
+    Trim,
+    /// Compact the history into a summary first
+    Compact,
 }
 
 /// Tool files: executables the model may call.
@@ -441,6 +464,9 @@ pub(crate) struct ShowArgs {
     /// Only the last N messages
     #[arg(long, value_name = "N")]
     pub(crate) last: Option<usize>,
+    /// Also the summary of compacted history and the messages it replaced
+    #[arg(long)]
+    pub(crate) all: bool,
 }
 
 #[derive(Debug, Args)]
@@ -460,13 +486,62 @@ pub(crate) struct LsArgs {
     /// Only sessions whose title or messages contain TEXT (case-insensitive)
     #[arg(long, value_name = "TEXT")]
     pub(crate) search: Option<String>,
+    /// Only sessions used within this long, e.g. 7d, 12h, 30m
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub(crate) since: Option<std::time::Duration>,
+    /// Add token and cost totals per session (reads every document)
+    #[arg(long)]
+    pub(crate) usage: bool,
+}
+
+/// `30d`, `12h`, `90m`, `1w` ...
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30d, 12h, 90m)"))
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
+    pub(crate) id: String,
+    /// One JSON object
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompactArgs {
+    /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
+    pub(crate) id: String,
+    /// Messages at the end left as they are
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub(crate) keep: usize,
+    /// Instructions for the summary, replacing the default
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) instructions: Option<String>,
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UndoArgs {
+    /// Session id
+    #[arg(add = ArgValueCompleter::new(session_ids))]
+    pub(crate) id: String,
+    /// How many exchanges to remove
+    #[arg(default_value_t = 1)]
+    pub(crate) n: usize,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct RmArgs {
     /// Session ids
-    #[arg(required = true, add = ArgValueCompleter::new(session_ids))]
+    #[arg(required_unless_present = "older_than", add = ArgValueCompleter::new(session_ids))]
     pub(crate) ids: Vec<String>,
+    /// Remove every session not used within this long, e.g. 30d
+    #[arg(long, value_name = "AGE", value_parser = parse_age, conflicts_with = "ids")]
+    pub(crate) older_than: Option<std::time::Duration>,
     /// Ignore ids that do not exist
     #[arg(short, long)]
     pub(crate) force: bool,

@@ -316,7 +316,7 @@ pub use crate::error::{Error, ProviderError, Result};
 pub use crate::message::{Message, Role, ToolCall, Usage};
 pub use crate::provider::Event;
 pub use crate::session::{
-    JsonResponse, Response, RunOptions, Session, SessionData, SessionOptions, TurnStream,
+    JsonResponse, Response, RunOptions, Session, SessionData, SessionOptions, Stats, TurnStream,
 };
 pub use crate::store::{DirStore, MemoryStore, RedisStore, SessionStore, SqliteStore};
 pub use crate::tool::{ExecSpec, ExecTool, Tool, ToolApproval};

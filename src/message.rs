@@ -108,6 +108,9 @@ pub struct Message {
     /// Token usage of the request that produced it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// What that usage cost in US dollars, when the model's price is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
     /// Tools the model called in this message (assistant messages).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
@@ -136,6 +139,7 @@ impl Message {
             model: None,
             finish_reason: None,
             usage: None,
+            cost_usd: None,
             tool_calls: Vec::new(),
             tool_call_id: None,
             name: None,

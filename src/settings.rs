@@ -30,6 +30,12 @@ pub(crate) struct Config {
     pub(crate) models: BTreeMap<String, ModelAlias>,
     /// Tool files every turn may call (relative to the config file's directory).
     pub(crate) tools: Vec<PathBuf>,
+    /// Prices per million tokens, extending or overriding the built-in table.
+    pub(crate) prices: BTreeMap<String, agent::pricing::Price>,
+    /// Context windows in tokens, extending or overriding the built-in table.
+    pub(crate) context_windows: BTreeMap<String, u64>,
+    /// Default for `--auto-compact`.
+    pub(crate) auto_compact: Option<u64>,
 }
 
 /// A model alias: `fast: {provider: anthropic, model: claude-haiku-4-5}`, used as `-m fast`.
@@ -172,7 +178,11 @@ impl Settings {
             .provider(&provider)
             .kind(&kind)
             .model(&model)
-            .lock_timeout(lock_timeout);
+            .lock_timeout(lock_timeout)
+            .prices(agent::pricing::Prices::new(
+                self.config.prices.clone(),
+                self.config.context_windows.clone(),
+            ));
         if let Some(url) = base_url {
             builder = builder.base_url(url);
         }
@@ -193,8 +203,17 @@ impl Settings {
         }
         if !self.quiet {
             builder = builder.on_notice(|n| {
-                if let Notice::WaitingForLock { id } = n {
-                    eprintln!("agent: waiting for session '{id}': another turn is running")
+                match n {
+                    Notice::WaitingForLock { id } => {
+                        eprintln!("agent: waiting for session '{id}': another turn is running")
+                    }
+                    Notice::Trimmed { id, dropped } => eprintln!(
+                        "agent: session '{id}' does not fit the model's context window: the oldest {dropped} messages were left out of this request"
+                    ),
+                    Notice::Compacted { id, replaced } => eprintln!(
+                        "agent: compacted session '{id}': a summary replaced {replaced} messages"
+                    ),
+                    _ => {}
                 }
             });
         }

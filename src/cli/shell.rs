@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCompleter;
 
-use super::{ModelArgs, ToolArgs};
+use super::{ContextArg, ModelArgs, ToolArgs};
 use crate::complete::session_ids;
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +57,13 @@ pub(crate) struct ChatOptions {
     /// Print token usage and timings on stderr after each turn
     #[arg(short, long)]
     pub(crate) usage: bool,
+    /// When the history outgrows the model's context window: fail, leave the oldest messages
+    /// out of the request, or compact the history first
+    #[arg(long, value_enum, value_name = "POLICY", default_value = "error")]
+    pub(crate) context: ContextArg,
+    /// Compact the history before a turn when it is estimated above TOKENS [config: auto_compact]
+    #[arg(long, value_name = "TOKENS")]
+    pub(crate) auto_compact: Option<u64>,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
 }

@@ -256,10 +256,12 @@ impl<'a> Chat<'a> {
             usage: self.opts.usage,
             dry_run: false,
             tools: self.opts.tools.clone(),
+            context: self.opts.context,
+            auto_compact: self.opts.auto_compact,
         };
         let plan = Plan {
             prompt: text.to_string(),
-            options: run_options(&turn),
+            options: run_options(&turn, self.settings),
             json: None,
             format: Format::Text,
             persist: true,

@@ -127,7 +127,7 @@ async fn run(
 ) -> Result<()> {
     let plan = Plan {
         prompt,
-        options: run_options(&opts.turn),
+        options: run_options(&opts.turn, settings),
         json: Some((schema, opts.schema_retries)),
         format: opts.turn.format,
         persist,

@@ -3,6 +3,7 @@
 mod chat;
 mod dry_run;
 mod generate;
+mod history;
 mod json;
 mod listing;
 mod models;
@@ -53,6 +54,9 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
             SessionCommand::Json(args) => json::session_json(&settings, &out, args).await,
             SessionCommand::Chat(args) => chat::session_chat(&settings, &out, args).await,
             SessionCommand::Rename(args) => session::rename(&settings, &args.id, &args.title),
+            SessionCommand::Stats(args) => history::stats(&settings, args),
+            SessionCommand::Compact(args) => history::compact(&settings, args).await,
+            SessionCommand::Undo(args) => history::undo(&settings, args),
         },
         Command::Store(cmd) => match cmd {
             StoreCommand::Copy(args) => store::copy(&settings, args),

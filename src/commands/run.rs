@@ -58,10 +58,10 @@ pub(crate) fn ephemeral(
     Ok(agent.session_with(opts)?)
 }
 
-fn plan(prompt: String, turn: &TurnArgs, persist: bool) -> Plan {
+fn plan(settings: &Settings, prompt: String, turn: &TurnArgs, persist: bool) -> Plan {
     Plan {
         prompt,
-        options: run_options(turn),
+        options: run_options(turn, settings),
         json: None,
         format: turn.format,
         persist,
@@ -98,7 +98,7 @@ pub(crate) async fn session_run(
         session.edit(|d| d.tools = tools.flags.clone())?;
     }
     let mut session = toolset::equip(settings, session, tools)?;
-    drive(&mut session, plan(prompt, &args.turn, true), out).await?;
+    drive(&mut session, plan(settings, prompt, &args.turn, true), out).await?;
     Ok(())
 }
 
@@ -121,7 +121,12 @@ pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) ->
     if args.turn.dry_run {
         return dry_run::print(settings, &session, &failed.prompt, &args.turn, None);
     }
-    drive(&mut session, plan(failed.prompt, &args.turn, true), out).await?;
+    drive(
+        &mut session,
+        plan(settings, failed.prompt, &args.turn, true),
+        out,
+    )
+    .await?;
     Ok(())
 }
 
@@ -160,7 +165,7 @@ pub(crate) async fn run(settings: &Settings, out: &Output, mut args: RunArgs) ->
     if args.turn.dry_run {
         return dry_run::print(settings, &session, &prompt, &args.turn, None);
     }
-    drive(&mut session, plan(prompt, &args.turn, false), out).await?;
+    drive(&mut session, plan(settings, prompt, &args.turn, false), out).await?;
     Ok(())
 }
 
@@ -187,6 +192,6 @@ async fn save(
     }
     let mut session = toolset::equip(settings, session, tools)?;
     eprintln!("agent: saved as session {}", session.session_id());
-    drive(&mut session, plan(prompt, &args.turn, true), out).await?;
+    drive(&mut session, plan(settings, prompt, &args.turn, true), out).await?;
     Ok(())
 }

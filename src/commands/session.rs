@@ -111,7 +111,11 @@ pub(crate) fn show(settings: &Settings, out: &Output, args: ShowArgs) -> Result<
         return export(settings, &args.id);
     }
     let data = load_data(&*settings.store()?, &args.id)?;
-    let text = match args.format {
+    let mut text = String::new();
+    if args.all {
+        text.push_str(&super::history::compacted(&data));
+    }
+    text.push_str(&match args.format {
         ShowFormat::Markdown => transcript::markdown(&data, args.last),
         _ => transcript::text(
             &data,
@@ -121,16 +125,22 @@ pub(crate) fn show(settings: &Settings, out: &Output, args: ShowArgs) -> Result<
                 fold: out.stdout_tty,
             },
         ),
-    };
+    });
     write_out(text.as_bytes())?;
     Ok(())
 }
 
 /// `session ls`: most recently used first; a table on a terminal, `--json` or `--ids` for scripts.
 pub(crate) fn ls(settings: &Settings, out: &Output, args: LsArgs) -> Result<()> {
-    let sessions = listing::select(&*settings.store()?, &args)?;
+    let store = settings.store()?;
+    let mut sessions = listing::select(&*store, &args)?;
+    if let Some(age) = args.since {
+        sessions.retain(|s| super::history::used_within(&s.updated_at, age));
+    }
     let mut text = Vec::new();
-    if args.json {
+    if args.usage {
+        text = super::history::ls_usage(&*store, &sessions, args.json)?;
+    } else if args.json {
         serde_json::to_writer(&mut text, &sessions)?;
         text.push(b'\n');
     } else if args.ids {
@@ -181,6 +191,9 @@ pub(crate) fn rename(settings: &Settings, id: &str, title: &str) -> Result<()> {
 /// `session rm ID...`: all ids are checked first, so a typo removes nothing.
 pub(crate) fn rm(settings: &Settings, args: RmArgs) -> Result<()> {
     let store = settings.store()?;
+    if let Some(age) = args.older_than {
+        return super::history::rm_older_than(settings, &*store, age);
+    }
     for id in &args.ids {
         validate_id(id)?;
         if !args.force && store.load(id)?.is_none() {

@@ -8,9 +8,10 @@ use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::signal::unix::{signal, SignalKind};
 
+use agent::session::ContextPolicy;
 use agent::{Error, Event, Response, RunOptions, Session, Usage};
 
-use crate::cli::{Format, TurnArgs};
+use crate::cli::{ContextArg, Format, TurnArgs};
 use crate::output::{write_json_line, write_out, Output};
 
 /// What one turn should do and print.
@@ -26,7 +27,7 @@ pub(crate) struct Plan {
     pub(crate) usage: bool,
 }
 
-pub(crate) fn run_options(turn: &TurnArgs) -> RunOptions {
+pub(crate) fn run_options(turn: &TurnArgs, settings: &crate::settings::Settings) -> RunOptions {
     let mut options = RunOptions {
         temperature: turn.model.temperature,
         max_tokens: turn.model.max_tokens,
@@ -35,6 +36,12 @@ pub(crate) fn run_options(turn: &TurnArgs) -> RunOptions {
         ..RunOptions::default()
     };
     options.tools = !turn.tools.no_tools;
+    options.context = match turn.context {
+        ContextArg::Error => ContextPolicy::Error,
+        ContextArg::Trim => ContextPolicy::Trim,
+        ContextArg::Compact => ContextPolicy::Compact,
+    };
+    options.auto_compact = turn.auto_compact.or(settings.config.auto_compact);
     if let Some(n) = turn.tools.max_steps {
         options.max_steps = n;
     }
@@ -121,7 +128,12 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
     if plan.usage {
         eprintln!(
             "agent: {}",
-            usage_line(response.usage.as_ref(), first_token, start.elapsed())
+            usage_line(
+                response.usage.as_ref(),
+                response.cost_usd,
+                first_token,
+                start.elapsed()
+            )
         );
     }
     if !stdout_open {
@@ -134,6 +146,7 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
             "text": response.text,
             "model": response.model,
             "usage": response.usage,
+            "cost_usd": response.cost_usd,
             "finish_reason": response.finish_reason,
         }))?,
         _ => {}
@@ -144,6 +157,7 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
 /// `-u`: `tokens 120 in, 45 out (cached 100) · first token 0.31s · total 1.20s`.
 pub(crate) fn usage_line(
     usage: Option<&Usage>,
+    cost: Option<f64>,
     ttft: Option<std::time::Duration>,
     total: std::time::Duration,
 ) -> String {
@@ -164,11 +178,23 @@ pub(crate) fn usage_line(
         }
         None => "tokens not reported".to_string(),
     };
+    if let Some(c) = cost {
+        line.push_str(&format!(" · {}", dollars(c)));
+    }
     if let Some(t) = ttft {
         line.push_str(&format!(" · first token {:.2}s", t.as_secs_f64()));
     }
     line.push_str(&format!(" · total {:.2}s", total.as_secs_f64()));
     line
+}
+
+/// `$0.0123`, or more decimals for tiny amounts so they do not print as zero.
+pub(crate) fn dollars(c: f64) -> String {
+    if c == 0.0 || c >= 0.01 {
+        format!("${c:.4}")
+    } else {
+        format!("${c:.6}")
+    }
 }
 
 /// An event as one `--format jsonl` line; `done` names the session (and, for JSON turns,
@@ -200,13 +226,15 @@ mod tests {
         assert_eq!(
             usage_line(
                 Some(&u),
+                Some(0.000_123),
                 Some(Duration::from_millis(310)),
                 Duration::from_millis(1200)
             ),
-            "tokens 120 in, 45 out (cached 100) · first token 0.31s · total 1.20s"
+            "tokens 120 in, 45 out (cached 100) · $0.000123 · first token 0.31s · total 1.20s"
         );
+        assert_eq!(dollars(1.5), "$1.5000");
         assert_eq!(
-            usage_line(None, None, Duration::from_secs(2)),
+            usage_line(None, None, None, Duration::from_secs(2)),
             "tokens not reported · total 2.00s"
         );
     }

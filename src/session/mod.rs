@@ -1,9 +1,14 @@
 //! Sessions: a conversation with history, kept in the agent's store, advanced one turn at a time.
 
+mod context;
 mod document;
+mod preview;
 mod tools;
 mod turn;
 
+pub use context::{
+    estimate_request, estimate_text, system_prompt, CompactOptions, ContextPolicy, SUMMARY_HEADING,
+};
 pub use document::{validate_id, FailedTurn, ForkedFrom, SessionData, SessionSummary, VERSION};
 
 use std::pin::Pin;
@@ -16,7 +21,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::provider::{Event, JsonFormat};
+use crate::provider::Event;
 use crate::store;
 use crate::{Agent, Error, Message, Result, Usage};
 use turn::{JsonSpec, Msg, Turn};
@@ -86,6 +91,10 @@ pub struct RunOptions {
     pub tools: bool,
     /// Most model requests in one turn, tool rounds included (default 10).
     pub max_steps: u32,
+    /// What to do when the request would not fit the model's context window.
+    pub context: ContextPolicy,
+    /// Compact the history first when it is estimated above this many tokens.
+    pub auto_compact: Option<u64>,
 }
 
 impl Default for RunOptions {
@@ -97,6 +106,8 @@ impl Default for RunOptions {
             stream: true,
             tools: true,
             max_steps: 10,
+            context: ContextPolicy::Error,
+            auto_compact: None,
         }
     }
 }
@@ -118,6 +129,72 @@ pub struct Response {
     pub json: Option<Value>,
     /// Model requests made for the answer (more than 1 after JSON corrections).
     pub attempts: u32,
+    /// What the turn cost in US dollars, when every model's price is known.
+    pub cost_usd: Option<f64>,
+}
+
+/// Totals over a session's history (archived messages included).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Stats {
+    /// The session id.
+    pub id: String,
+    /// User turns.
+    pub turns: usize,
+    /// Messages in the history (not counting the archive).
+    pub messages: usize,
+    /// Messages replaced by a summary.
+    pub archived: usize,
+    /// Prompt tokens over every reply that reported them.
+    pub input_tokens: u64,
+    /// Completion tokens over every reply that reported them.
+    pub output_tokens: u64,
+    /// Known cost in US dollars (replies of unpriced models add nothing).
+    pub cost_usd: f64,
+    /// Replies whose model has no known price.
+    pub unpriced_replies: usize,
+    /// Models that answered, in order of first use.
+    pub models: Vec<String>,
+    /// The first message's time.
+    pub first_activity: Option<String>,
+    /// The session's last change.
+    pub last_activity: String,
+}
+
+impl Stats {
+    /// The totals of a document.
+    pub fn of(data: &SessionData) -> Stats {
+        let all = || data.archive.iter().chain(&data.messages);
+        let mut stats = Stats {
+            id: data.id.clone(),
+            messages: data.messages.len(),
+            archived: data.archive.len(),
+            last_activity: data.updated_at.clone(),
+            first_activity: all().find_map(|m| m.created_at.clone()),
+            ..Stats::default()
+        };
+        for m in all() {
+            match m.role {
+                crate::Role::User => stats.turns += 1,
+                crate::Role::Assistant => {
+                    if let Some(u) = &m.usage {
+                        stats.input_tokens += u.input_tokens;
+                        stats.output_tokens += u.output_tokens;
+                        match m.cost_usd {
+                            Some(c) => stats.cost_usd += c,
+                            None => stats.unpriced_replies += 1,
+                        }
+                    }
+                    if let Some(model) = &m.model {
+                        if !stats.models.contains(model) {
+                            stats.models.push(model.clone());
+                        }
+                    }
+                }
+                crate::Role::Tool => {}
+            }
+        }
+        stats
+    }
 }
 
 /// The result of a structured turn: the typed output and the response it came from.
@@ -251,45 +328,8 @@ impl Session {
         options: RunOptions,
         retries: u32,
     ) -> Result<TurnStream<'_>> {
-        let spec = json_spec(schema, retries)?;
+        let spec = turn::json_spec(schema, retries)?;
         Ok(self.start(prompt.into(), options, Some(spec)))
-    }
-
-    /// The provider-neutral request the next turn with `prompt` would send first, built by the
-    /// turn engine's own code; `json_schema` makes it a structured turn. Nothing is sent or saved
-    /// (`--dry-run`: pass it to [`crate::provider::Provider::request_body`] for the exact body).
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> agent::Result<()> {
-    /// use agent::{provider::Scripted, Agent, RunOptions, SessionOptions};
-    ///
-    /// let model = Scripted::new().reply("Hi Bob.");
-    /// let agent = Agent::builder().provider_impl(model.clone()).build()?;
-    /// let mut session = agent.session_with(SessionOptions::new().system("Be brief."))?;
-    /// session.run("I am Bob").await?;
-    ///
-    /// let preview = session.preview_request("Who am I?", &RunOptions::default(), None)?;
-    /// assert_eq!(preview.messages.len(), 3); // the history, then the new prompt
-    /// assert_eq!(model.requests().len(), 1); // nothing was sent
-    ///
-    /// session.run("Who am I?").await?;
-    /// assert_eq!(model.requests()[1], preview); // exactly what the turn then sent
-    /// # Ok(()) }
-    /// ```
-    pub fn preview_request(
-        &self,
-        prompt: &str,
-        options: &RunOptions,
-        json_schema: Option<&Value>,
-    ) -> Result<crate::provider::Request> {
-        let spec = json_schema.map(|s| json_spec(s, 0)).transpose()?;
-        Ok(turn::build_request(
-            &self.agent,
-            &self.data,
-            prompt,
-            options,
-            spec.as_ref(),
-        ))
     }
 
     fn start(
@@ -343,6 +383,48 @@ impl Session {
         store::save_data(&**store, &data)?;
         self.data = data;
         Ok(())
+    }
+
+    /// Replace all but the last `keep` messages with a summary written by the model. The
+    /// replaced messages move to the document's `archive`; nothing is lost, and a failed
+    /// compaction changes nothing. Returns how many messages were replaced.
+    pub async fn compact(&mut self, options: CompactOptions) -> Result<usize> {
+        let _lock = turn::lock(&self.agent, &self.data.id).await?;
+        let mut data = store::load_data(&**self.agent.store(), &self.data.id)?;
+        let replaced = context::compact(&self.agent, &mut data, &options).await?;
+        if replaced > 0 {
+            data.touch();
+            store::save_data(&**self.agent.store(), &data)?;
+        }
+        self.data = data;
+        Ok(replaced)
+    }
+
+    /// Remove the last `n` exchanges (each a user message and everything after it) and return
+    /// the removed messages.
+    pub fn undo(&mut self, n: usize) -> Result<Vec<Message>> {
+        let mut removed = Vec::new();
+        self.update(|d| {
+            let starts: Vec<usize> = d
+                .messages
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.role == crate::Role::User)
+                .map(|(i, _)| i)
+                .collect();
+            let cut = match n {
+                0 => d.messages.len(),
+                n if n >= starts.len() => 0,
+                n => starts[starts.len() - n],
+            };
+            removed = d.messages.split_off(cut);
+        })?;
+        Ok(removed)
+    }
+
+    /// Totals over the history: turns, tokens, cost, models, first and last activity.
+    pub fn stats(&self) -> Stats {
+        Stats::of(&self.data)
     }
 
     /// Drop every message; the system prompt and settings stay.
@@ -422,29 +504,6 @@ impl serde::Serialize for Session {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.data.serialize(s)
     }
-}
-
-/// Compile `schema` and name it for the provider: an invalid schema fails before any request.
-fn json_spec(schema: &Value, retries: u32) -> Result<JsonSpec> {
-    let validator = crate::schema::compile(schema).map_err(Error::Usage)?;
-    let name = schema
-        .get("title")
-        .and_then(Value::as_str)
-        .filter(|t| !t.is_empty() && t.len() <= 64)
-        .filter(|t| {
-            t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        })
-        .unwrap_or("response");
-    Ok(JsonSpec {
-        format: JsonFormat {
-            name: name.to_string(),
-            schema: schema.clone(),
-            strict: crate::schema::is_strict_compatible(schema),
-        },
-        validator: Arc::new(validator),
-        retries,
-    })
 }
 
 /// A turn in progress: a [`Stream`] of [`Event`]s ending with `Event::Done`.

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::context::{self, ContextPolicy};
 use super::tools::run_round;
 use super::{FailedTurn, Response, RunOptions, SessionData};
 use crate::agent::Notice;
@@ -84,7 +85,7 @@ pub(crate) fn build_request(
             .model
             .clone()
             .unwrap_or_else(|| agent.model().to_string()),
-        system: data.system.clone(),
+        system: context::system_prompt(data),
         messages: data
             .messages
             .iter()
@@ -115,6 +116,90 @@ pub(crate) fn title_from(prompt: &str) -> Option<String> {
     Some(format!("{cut}…"))
 }
 
+/// A provider's own "context too long" error gets the same advice as ours.
+fn context_hint(e: Error, id: &str) -> Error {
+    match e {
+        Error::Provider(mut pe) => {
+            let kind = pe.kind.as_deref().unwrap_or("");
+            let msg = pe.message.to_ascii_lowercase();
+            let overflow = kind.contains("context_length")
+                || msg.contains("context length")
+                || msg.contains("context window")
+                || msg.contains("prompt is too long");
+            if overflow && pe.provider != "agent" {
+                pe.message.push_str(&format!(
+                    " (run `agent session compact {id}`, or use --context trim or --context compact)"
+                ));
+            }
+            Error::Provider(pe)
+        }
+        other => other,
+    }
+}
+
+/// Put a price on a reply's usage when its model's price is known.
+fn price(agent: &Agent, reply: &mut Message) {
+    if let (Some(usage), Some(model)) = (&reply.usage, &reply.model) {
+        reply.cost_usd = agent.prices().cost(model, usage);
+    }
+}
+
+/// Make the request fit the model's context window (when the window is known): fail with a
+/// clear error, or leave the oldest messages out of it. A turn and its `--dry-run` preview both
+/// apply it.
+pub(crate) fn fit(
+    agent: &Agent,
+    id: &str,
+    options: &RunOptions,
+    request: &mut Request,
+) -> Result<()> {
+    let Some(window) = agent.prices().context_window(&request.model) else {
+        return Ok(());
+    };
+    let estimate = context::estimate_request(request.system.as_deref(), &request.messages);
+    if estimate <= window {
+        return Ok(());
+    }
+    if options.context == ContextPolicy::Trim {
+        let dropped = context::trim(request, window);
+        if dropped > 0 {
+            agent.notify(&Notice::Trimmed {
+                id: id.to_string(),
+                dropped,
+            });
+        }
+        let left = context::estimate_request(request.system.as_deref(), &request.messages);
+        if left <= window {
+            return Ok(());
+        }
+        return Err(context::too_large(id, &request.model, left, window));
+    }
+    Err(context::too_large(id, &request.model, estimate, window))
+}
+
+/// Compile `schema` and name it for the provider: an invalid schema fails before any request.
+pub(crate) fn json_spec(schema: &Value, retries: u32) -> Result<JsonSpec> {
+    let validator = crate::schema::compile(schema).map_err(Error::Usage)?;
+    let name = schema
+        .get("title")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty() && t.len() <= 64)
+        .filter(|t| {
+            t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+        .unwrap_or("response");
+    Ok(JsonSpec {
+        format: JsonFormat {
+            name: name.to_string(),
+            schema: schema.clone(),
+            strict: crate::schema::is_strict_compatible(schema),
+        },
+        validator: Arc::new(validator),
+        retries,
+    })
+}
+
 /// Record a failed turn (outside `messages`) so `retry` can re-send it. Messages are untouched.
 pub(crate) fn record_failure(
     agent: &Agent,
@@ -142,7 +227,11 @@ impl Turn {
     ) -> Result<(SessionData, Response)> {
         let _lock = lock(&self.agent, &self.id).await?;
         let mut data = store::load_data(&**self.agent.store(), &self.id)?;
-        match self.exchange(&data, &tx).await {
+        let outcome = match self.compact_if_needed(&mut data).await {
+            Ok(()) => self.exchange(&data, &tx).await,
+            Err(e) => Err(e),
+        };
+        match outcome.map_err(|e| context_hint(e, &self.id)) {
             Ok((added, response)) => {
                 if tx.send(Msg::Ready).await.is_err() || commit.await.is_err() {
                     return Err(Error::Interrupted);
@@ -181,6 +270,37 @@ impl Turn {
         }
     }
 
+    /// The model this turn asks.
+    fn model(&self) -> String {
+        self.options
+            .model
+            .clone()
+            .unwrap_or_else(|| self.agent.model().to_string())
+    }
+
+    /// Before the turn: compact when the history is over `auto_compact`, or over the model's
+    /// window with `--context compact`. A failed compaction fails the turn and changes nothing.
+    async fn compact_if_needed(&self, data: &mut SessionData) -> Result<()> {
+        let estimate =
+            context::estimate_request(context::system_prompt(data).as_deref(), &data.messages)
+                + context::estimate_text(&self.prompt);
+        let window = self.agent.prices().context_window(&self.model());
+        let over_window =
+            self.options.context == ContextPolicy::Compact && window.is_some_and(|w| estimate > w);
+        let over_threshold = self.options.auto_compact.is_some_and(|t| estimate > t);
+        if over_window || over_threshold {
+            let replaced =
+                context::compact(&self.agent, data, &context::CompactOptions::default()).await?;
+            if replaced > 0 {
+                self.agent.notify(&Notice::Compacted {
+                    id: self.id.clone(),
+                    replaced,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn partial_text(&self) -> String {
         self.partial.lock().unwrap().clone()
     }
@@ -209,6 +329,7 @@ impl Turn {
             .last()
             .cloned()
             .expect("the prompt is last");
+        fit(agent, &self.id, &self.options, &mut request)?;
         let mut added = vec![user];
         let mut total = Usage::default();
         let mut saw_usage = false;
@@ -277,6 +398,7 @@ impl Turn {
                     )));
                 }
                 reply.tool_calls = calls.clone();
+                price(agent, &mut reply);
                 added.push(reply.clone());
                 request.messages.push(reply);
                 let outcomes = run_round(agent, tools, &calls, &self.id).await;
@@ -339,16 +461,28 @@ impl Turn {
                     }
                 }
             }
+            price(agent, &mut reply);
+            added.push(reply);
+            let replies = || {
+                added
+                    .iter()
+                    .filter(|m| m.role == crate::Role::Assistant && m.usage.is_some())
+            };
+            let cost_usd = replies()
+                .map(|m| m.cost_usd)
+                .sum::<Option<f64>>()
+                .filter(|_| replies().next().is_some());
+            let reply = added.last().expect("just pushed");
             let response = Response {
                 session_id: self.id.clone(),
                 text: reply.content.clone(),
                 usage: saw_usage.then_some(total),
+                cost_usd,
                 model: reply.model.clone(),
                 finish_reason,
                 json,
                 attempts: corrections + 1,
             };
-            added.push(reply);
             return Ok((added, response));
         }
     }

@@ -253,3 +253,63 @@ fn tools_are_in_the_dry_run_body_and_a_chat_runs_them() {
         ["user", "assistant", "tool", "assistant"]
     );
 }
+
+#[test]
+fn dry_run_applies_the_context_policy_and_records_nothing() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    env.write_config("context_windows:\n  tiny-model: 400\n");
+    let messages: Vec<Value> = (0..10)
+        .map(|i| {
+            let role = if i % 2 == 0 { "user" } else { "assistant" };
+            json!({"role": role, "content": format!("{i} {}", "w".repeat(400))})
+        })
+        .collect();
+    env.cmd()
+        .args(["session", "new", "--id", "big", "--messages", "-"])
+        .write_stdin(Value::from(messages).to_string())
+        .assert()
+        .success();
+    let before = env.raw("big");
+
+    // Too large for the model: the dry run fails as the turn would, but records no failed turn.
+    env.agent(&server)
+        .args([
+            "session",
+            "run",
+            "big",
+            "-m",
+            "tiny-model",
+            "--dry-run",
+            "next",
+        ])
+        .assert()
+        .code(3);
+    assert_eq!(env.raw("big"), before);
+
+    let out = env
+        .agent(&server)
+        .args([
+            "session",
+            "run",
+            "big",
+            "-m",
+            "tiny-model",
+            "--context",
+            "trim",
+        ])
+        .args(["--dry-run", "next"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sent = contents(&body);
+    assert_eq!(
+        sent.len(),
+        3,
+        "the oldest messages left out, as a turn would"
+    );
+    assert_eq!(sent[2], "next");
+    assert!(server.requests().is_empty());
+    assert_eq!(env.raw("big"), before);
+}

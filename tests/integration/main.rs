@@ -8,6 +8,7 @@ mod util;
 mod chat;
 mod faults;
 mod habits;
+mod history;
 mod json;
 mod library;
 mod provider_choice;

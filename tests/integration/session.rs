@@ -522,7 +522,16 @@ fn formats_json_and_jsonl() {
         .args(["session", "run", "f", "--format", "json", "go"])
         .output()
         .unwrap();
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // 11 prompt tokens at $0.15/M and 1 completion token at $0.60/M.
+    let cost = v
+        .as_object_mut()
+        .unwrap()
+        .remove("cost_usd")
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!((cost - 2.25e-6).abs() < 1e-12, "{cost}");
     assert_eq!(
         v,
         json!({"session_id": "f", "text": "C", "model": "gpt-4o-mini-2024-07-18",
