@@ -1,5 +1,5 @@
-//! Which sessions `session ls` shows, in what order: `--sort`, `--search`, `--limit`; and the
-//! most recently used session for `run -c`.
+//! Which sessions `session ls` shows, in what order (`--since`, `--search`, `--sort`,
+//! `--limit`), and the most recently used session for `run -c`.
 
 use anyhow::Result;
 use serde_json::Value;
@@ -12,6 +12,9 @@ use crate::cli::{LsArgs, LsSort};
 /// Summaries filtered by `--search` (the only case that reads whole documents), sorted, limited.
 pub(crate) fn select(store: &dyn SessionStore, args: &LsArgs) -> Result<Vec<SessionSummary>> {
     let mut sessions = store.summaries()?;
+    if let Some(age) = args.since {
+        sessions.retain(|s| super::history::used_within(&s.updated_at, age));
+    }
     if let Some(needle) = args.search.as_deref() {
         let needle = needle.to_lowercase();
         let mut kept = Vec::new();

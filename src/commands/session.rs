@@ -133,10 +133,7 @@ pub(crate) fn show(settings: &Settings, out: &Output, args: ShowArgs) -> Result<
 /// `session ls`: most recently used first; a table on a terminal, `--json` or `--ids` for scripts.
 pub(crate) fn ls(settings: &Settings, out: &Output, args: LsArgs) -> Result<()> {
     let store = settings.store()?;
-    let mut sessions = listing::select(&*store, &args)?;
-    if let Some(age) = args.since {
-        sessions.retain(|s| super::history::used_within(&s.updated_at, age));
-    }
+    let sessions = listing::select(&*store, &args)?;
     let mut text = Vec::new();
     if args.usage {
         text = super::history::ls_usage(&*store, &sessions, args.json)?;

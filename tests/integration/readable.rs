@@ -168,3 +168,27 @@ fn tool_traffic_folds_to_one_line_on_a_terminal() {
     let piped = env.cmd().args(["session", "show", "t"]).output().unwrap();
     assert!(stdout(&piped).contains(&"x".repeat(500)));
 }
+
+#[test]
+fn since_filters_before_limit() {
+    let env = TestEnv::new();
+    let old = serde_json::json!({"version": 1, "id": "old", "created_at": "2020-01-01T00:00:00.000Z",
+        "updated_at": "2020-01-01T00:00:00.000Z", "messages": []});
+    env.cmd()
+        .args(["session", "import", "-"])
+        .write_stdin(old.to_string())
+        .assert()
+        .success();
+    env.cmd()
+        .args(["session", "new", "--id", "fresh"])
+        .assert()
+        .success();
+    let out = env
+        .cmd()
+        .args([
+            "session", "ls", "--ids", "--sort", "id", "--limit", "1", "--since", "1d",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "fresh\n", "{}", stderr(&out));
+}
