@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::http::{self, kind_message, stream_error, WireParser};
+use super::http::{self, kind_message, stream_error, SseProtocol};
 use super::sse::SseDecoder;
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Result, Role, ToolCall, Usage};
@@ -82,15 +82,7 @@ fn tool_id(id: &str) -> String {
 /// Append `block` to the conversation as `role`, merging into the previous message when it has
 /// the same role (consecutive tool results become one user message, as the API requires).
 fn push(out: &mut Vec<Value>, role: &str, block: Value) {
-    if let Some(last) = out.last_mut() {
-        if last["role"] == role {
-            if let Some(blocks) = last["content"].as_array_mut() {
-                blocks.push(block);
-                return;
-            }
-        }
-    }
-    out.push(json!({"role": role, "content": [block]}));
+    super::push_grouped(out, role, "content", block);
 }
 
 pub(crate) fn messages(req: &Request) -> Vec<Value> {
@@ -502,41 +494,30 @@ fn parse_input(raw: &str) -> Value {
     serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
 }
 
-impl WireParser for Events {
-    fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>> {
-        let events = self.sse.push(chunk).map_err(|e| {
-            stream_error(
-                &self.provider,
-                format!("stream event of {} bytes is over the limit", e.0),
-            )
-        })?;
-        let mut out = Vec::new();
-        for ev in events {
-            if self.done {
-                break;
-            }
-            self.event(&ev.data, &mut out)?;
-        }
-        Ok(out)
+impl SseProtocol for Events {
+    fn decoder(&mut self) -> &mut SseDecoder {
+        &mut self.sse
     }
 
-    fn finish(&mut self) -> Result<Vec<Event>> {
-        let mut out = Vec::new();
-        for ev in self.sse.finish() {
-            if !self.done {
-                self.event(&ev.data, &mut out)?;
-            }
-        }
-        if !self.done {
-            return Err(stream_error(
-                &self.provider,
-                "stream ended before message_stop: the reply is incomplete",
-            ));
-        }
-        Ok(out)
+    fn provider(&self) -> &str {
+        &self.provider
     }
 
-    fn done(&self) -> bool {
+    fn on_event(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
+        self.event(data, out)
+    }
+
+    fn on_end(&mut self, _out: &mut Vec<Event>) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        Err(stream_error(
+            &self.provider,
+            "stream ended before message_stop: the reply is incomplete",
+        ))
+    }
+
+    fn finished(&self) -> bool {
         self.done
     }
 }

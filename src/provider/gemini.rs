@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::http::{self, kind_message, stream_error, WireParser};
+use super::http::{self, kind_message, stream_error, SseProtocol};
 use super::sse::SseDecoder;
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Message, Result, Role, ToolCall, Usage};
@@ -78,15 +78,7 @@ fn schema(s: &Value) -> Value {
 /// Append `part` as `role`, merging into the previous content of the same role (the results of
 /// parallel calls go back together in one content).
 fn push(out: &mut Vec<Value>, role: &str, part: Value) {
-    if let Some(last) = out.last_mut() {
-        if last["role"] == role {
-            if let Some(parts) = last["parts"].as_array_mut() {
-                parts.push(part);
-                return;
-            }
-        }
-    }
-    out.push(json!({"role": role, "parts": [part]}));
+    super::push_grouped(out, role, "parts", part);
 }
 
 /// The `contents` array. `issued` tracks the call ids Gemini itself sent, the only ones it is
@@ -202,7 +194,7 @@ impl Provider for Gemini {
                 let v = http::json_body(&self.name, resp).await?;
                 let mut out = Vec::new();
                 parser.chunk(&v, &mut out)?;
-                out.extend(parser.finish()?);
+                parser.on_end(&mut out)?;
                 Ok(http::replay(out))
             }
         })
@@ -399,26 +391,21 @@ impl Chunks {
     }
 }
 
-impl WireParser for Chunks {
-    fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>> {
-        let events = self.sse.push(chunk).map_err(|e| {
-            stream_error(
-                &self.provider,
-                format!("stream event of {} bytes is over the limit", e.0),
-            )
-        })?;
-        let mut out = Vec::new();
-        for ev in events {
-            self.data(&ev.data, &mut out)?;
-        }
-        Ok(out)
+impl SseProtocol for Chunks {
+    fn decoder(&mut self) -> &mut SseDecoder {
+        &mut self.sse
     }
 
-    fn finish(&mut self) -> Result<Vec<Event>> {
-        let mut out = Vec::new();
-        for ev in self.sse.finish() {
-            self.data(&ev.data, &mut out)?;
-        }
+    fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    fn on_event(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
+        self.data(data, out)
+    }
+
+    /// Gemini has no end marker: a last chunk with a `finishReason` ends the reply.
+    fn on_end(&mut self, out: &mut Vec<Event>) -> Result<()> {
         let Some(reason) = self.finish.take() else {
             return Err(stream_error(
                 &self.provider,
@@ -452,10 +439,10 @@ impl WireParser for Chunks {
             finish_reason: Some(finish_reason(&reason, self.called_tools)),
             model: self.model.take(),
         });
-        Ok(out)
+        Ok(())
     }
 
-    fn done(&self) -> bool {
+    fn finished(&self) -> bool {
         self.done
     }
 }

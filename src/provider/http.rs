@@ -62,6 +62,56 @@ pub(crate) trait WireParser: Send + 'static {
     fn done(&self) -> bool;
 }
 
+/// A protocol that streams Server-Sent Events. It sees whole events; the decoding, the size
+/// limit and the end-of-stream check are shared by every such protocol.
+pub(crate) trait SseProtocol: Send + 'static {
+    /// The decoder holding the bytes of a partial event.
+    fn decoder(&mut self) -> &mut super::sse::SseDecoder;
+    /// The provider's name, for errors.
+    fn provider(&self) -> &str;
+    /// One event's data.
+    fn on_event(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()>;
+    /// The body ended: emit the final events, or fail if the protocol's end marker is missing.
+    fn on_end(&mut self, out: &mut Vec<Event>) -> Result<()>;
+    /// True once the end marker was seen.
+    fn finished(&self) -> bool;
+}
+
+impl<P: SseProtocol> WireParser for P {
+    fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>> {
+        let events = self.decoder().push(chunk).map_err(|e| {
+            stream_error(
+                self.provider(),
+                format!("stream event of {} bytes is over the limit", e.0),
+            )
+        })?;
+        let mut out = Vec::new();
+        for ev in events {
+            if self.finished() {
+                break;
+            }
+            self.on_event(&ev.data, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn finish(&mut self) -> Result<Vec<Event>> {
+        let mut out = Vec::new();
+        for ev in self.decoder().finish() {
+            if self.finished() {
+                break;
+            }
+            self.on_event(&ev.data, &mut out)?;
+        }
+        self.on_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn done(&self) -> bool {
+        self.finished()
+    }
+}
+
 pub(crate) fn client(endpoint: &Endpoint) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(endpoint.timeout.min(Duration::from_secs(30)))

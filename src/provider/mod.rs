@@ -162,6 +162,24 @@ pub trait Provider: Send + Sync {
     }
 }
 
+/// Append `item` to the last message's `key` array when that message has `role`, else start a
+/// new message: Anthropic (`content` blocks) and Gemini (`parts`) both merge consecutive turns
+/// of one role, which a neutral history (say, several tool results in a row) produces.
+pub(crate) fn push_grouped(out: &mut Vec<Value>, role: &str, key: &str, item: Value) {
+    if let Some(last) = out.last_mut() {
+        if last["role"] == role {
+            if let Some(items) = last[key].as_array_mut() {
+                items.push(item);
+                return;
+            }
+        }
+    }
+    let mut msg = serde_json::Map::new();
+    msg.insert("role".into(), Value::String(role.into()));
+    msg.insert(key.into(), Value::Array(vec![item]));
+    out.push(Value::Object(msg));
+}
+
 /// Construct a built-in provider by kind.
 pub fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<dyn Provider>> {
     match kind {

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::http::{self, stream_error, WireParser};
+use super::http::{self, stream_error, SseProtocol};
 use super::sse::SseDecoder;
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Result, Role, ToolCall, Usage};
@@ -409,50 +409,35 @@ impl Chunks {
     }
 }
 
-impl WireParser for Chunks {
-    fn feed(&mut self, chunk: &[u8]) -> Result<Vec<Event>> {
-        let events = self.sse.push(chunk).map_err(|e| {
-            stream_error(
-                &self.provider,
-                format!("stream event of {} bytes is over the limit", e.0),
-            )
-        })?;
-        let mut out = Vec::new();
-        for ev in events {
-            if self.done {
-                break;
-            }
-            if ev.data == "[DONE]" {
-                self.end(&mut out);
-            } else {
-                self.chunk(&ev.data, &mut out)?;
-            }
-        }
-        Ok(out)
+impl SseProtocol for Chunks {
+    fn decoder(&mut self) -> &mut SseDecoder {
+        &mut self.sse
     }
 
-    fn finish(&mut self) -> Result<Vec<Event>> {
-        let mut out = Vec::new();
-        for ev in self.sse.finish() {
-            if self.done {
-                break;
-            }
-            if ev.data == "[DONE]" {
-                self.end(&mut out);
-            } else {
-                self.chunk(&ev.data, &mut out)?;
-            }
-        }
-        if !self.done {
-            return Err(stream_error(
-                &self.provider,
-                "stream ended before [DONE]: the reply is incomplete",
-            ));
-        }
-        Ok(out)
+    fn provider(&self) -> &str {
+        &self.provider
     }
 
-    fn done(&self) -> bool {
+    fn on_event(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
+        if data == "[DONE]" {
+            self.end(out);
+            Ok(())
+        } else {
+            self.chunk(data, out)
+        }
+    }
+
+    fn on_end(&mut self, _out: &mut Vec<Event>) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        Err(stream_error(
+            &self.provider,
+            "stream ended before [DONE]: the reply is incomplete",
+        ))
+    }
+
+    fn finished(&self) -> bool {
         self.done
     }
 }
@@ -460,6 +445,7 @@ impl WireParser for Chunks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::http::WireParser;
 
     #[test]
     fn decodes_text_tool_fragments_and_usage() {

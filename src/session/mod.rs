@@ -3,6 +3,8 @@
 mod context;
 mod document;
 mod preview;
+mod stats;
+mod stream;
 mod tools;
 mod turn;
 
@@ -10,21 +12,18 @@ pub use context::{
     estimate_request, estimate_text, system_prompt, CompactOptions, ContextPolicy, SUMMARY_HEADING,
 };
 pub use document::{validate_id, FailedTurn, ForkedFrom, SessionData, SessionSummary, VERSION};
+pub use stats::Stats;
+pub use stream::TurnStream;
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use futures_util::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
 
-use crate::provider::Event;
 use crate::store;
 use crate::{Agent, Error, Message, Result, Usage};
-use turn::{JsonSpec, Msg, Turn};
+use turn::{JsonSpec, Turn};
 
 /// Options for a new session (the specification's `agent.session(...)` keywords).
 #[derive(Debug, Clone, Default)]
@@ -131,70 +130,6 @@ pub struct Response {
     pub attempts: u32,
     /// What the turn cost in US dollars, when every model's price is known.
     pub cost_usd: Option<f64>,
-}
-
-/// Totals over a session's history (archived messages included).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Stats {
-    /// The session id.
-    pub id: String,
-    /// User turns.
-    pub turns: usize,
-    /// Messages in the history (not counting the archive).
-    pub messages: usize,
-    /// Messages replaced by a summary.
-    pub archived: usize,
-    /// Prompt tokens over every reply that reported them.
-    pub input_tokens: u64,
-    /// Completion tokens over every reply that reported them.
-    pub output_tokens: u64,
-    /// Known cost in US dollars (replies of unpriced models add nothing).
-    pub cost_usd: f64,
-    /// Replies whose model has no known price.
-    pub unpriced_replies: usize,
-    /// Models that answered, in order of first use.
-    pub models: Vec<String>,
-    /// The first message's time.
-    pub first_activity: Option<String>,
-    /// The session's last change.
-    pub last_activity: String,
-}
-
-impl Stats {
-    /// The totals of a document.
-    pub fn of(data: &SessionData) -> Stats {
-        let all = || data.archive.iter().chain(&data.messages);
-        let mut stats = Stats {
-            id: data.id.clone(),
-            messages: data.messages.len(),
-            archived: data.archive.len(),
-            last_activity: data.updated_at.clone(),
-            first_activity: all().find_map(|m| m.created_at.clone()),
-            ..Stats::default()
-        };
-        for m in all() {
-            match m.role {
-                crate::Role::User => stats.turns += 1,
-                crate::Role::Assistant => {
-                    if let Some(u) = &m.usage {
-                        stats.input_tokens += u.input_tokens;
-                        stats.output_tokens += u.output_tokens;
-                        match m.cost_usd {
-                            Some(c) => stats.cost_usd += c,
-                            None => stats.unpriced_replies += 1,
-                        }
-                    }
-                    if let Some(model) = &m.model {
-                        if !stats.models.contains(model) {
-                            stats.models.push(model.clone());
-                        }
-                    }
-                }
-                crate::Role::Tool => {}
-            }
-        }
-        stats
-    }
 }
 
 /// The result of a structured turn: the typed output and the response it came from.
@@ -350,17 +285,7 @@ impl Session {
         };
         let partial = turn.partial.clone();
         let task = tokio::spawn(turn.run(tx, committed));
-        TurnStream {
-            session: self,
-            prompt,
-            rx,
-            rx_open: true,
-            commit: Some(commit),
-            task: Some(task),
-            partial,
-            done: None,
-            response: None,
-        }
+        TurnStream::new(self, prompt, rx, commit, task, partial)
     }
 
     /// Re-read the document from the store (after another process changed it).
@@ -505,128 +430,3 @@ impl serde::Serialize for Session {
         self.data.serialize(s)
     }
 }
-
-/// A turn in progress: a [`Stream`] of [`Event`]s ending with `Event::Done`.
-///
-/// The session is saved before `Done` arrives. Dropping the stream early cancels the turn
-/// and saves nothing; [`TurnStream::cancel`] also records the prompt for `retry`.
-pub struct TurnStream<'s> {
-    session: &'s mut Session,
-    prompt: String,
-    rx: mpsc::Receiver<Msg>,
-    rx_open: bool,
-    commit: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(SessionData, Response)>>>,
-    /// The reply text so far, written by the turn task.
-    partial: Arc<std::sync::Mutex<String>>,
-    /// The final `Done`, yielded once the turn is saved.
-    done: Option<Event>,
-    response: Option<Response>,
-}
-
-impl TurnStream<'_> {
-    /// The response, once the stream has ended successfully.
-    pub fn response(&self) -> Option<&Response> {
-        self.response.as_ref()
-    }
-
-    /// Read the stream to the end and return the response.
-    pub async fn finish(mut self) -> Result<Response> {
-        use futures_util::StreamExt;
-        while let Some(event) = self.next().await {
-            event?;
-        }
-        self.response.take().ok_or(Error::Interrupted)
-    }
-
-    /// Stop the turn (Ctrl-C): nothing is added to the history, and the prompt with any partial
-    /// reply is recorded as the session's failed turn for `retry`.
-    pub async fn cancel(mut self) -> Result<()> {
-        let Some(task) = self.task.take() else {
-            return Ok(());
-        };
-        task.abort();
-        if let Ok(Ok((data, response))) = task.await {
-            // It finished before the abort landed: the turn is saved, nothing to record.
-            self.session.data = data;
-            self.response = Some(response);
-            return Ok(());
-        }
-        let agent = self.session.agent.clone();
-        let id = self.session.data.id.clone();
-        let _lock = turn::lock(&agent, &id).await?;
-        let mut data = store::load_data(&**agent.store(), &id)?;
-        turn::record_failure(
-            &agent,
-            &mut data,
-            &self.prompt,
-            &self.partial.lock().unwrap().clone(),
-            &Error::Interrupted,
-        )?;
-        self.session.data = data;
-        Ok(())
-    }
-}
-
-impl Stream for TurnStream<'_> {
-    type Item = Result<Event>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if let Some(done) = this.done.take() {
-                return Poll::Ready(Some(Ok(done)));
-            }
-            let Some(task) = this.task.as_mut() else {
-                return Poll::Ready(None);
-            };
-            if this.rx_open {
-                match this.rx.poll_recv(cx) {
-                    Poll::Ready(Some(Msg::Event(event))) => return Poll::Ready(Some(Ok(event))),
-                    Poll::Ready(Some(Msg::Ready)) => {
-                        // Every event was read: let the turn save.
-                        if let Some(commit) = this.commit.take() {
-                            let _ = commit.send(());
-                        }
-                        continue;
-                    }
-                    Poll::Ready(None) => this.rx_open = false,
-                    Poll::Pending => return Poll::Pending,
-                }
-            }
-            let joined = match Pin::new(task).poll(cx) {
-                Poll::Ready(r) => r,
-                Poll::Pending => return Poll::Pending,
-            };
-            this.task = None;
-            match joined {
-                Ok(Ok((data, response))) => {
-                    this.session.data = data;
-                    this.done = Some(Event::Done {
-                        finish_reason: response.finish_reason.clone(),
-                        model: response.model.clone(),
-                    });
-                    this.response = Some(response);
-                }
-                Ok(Err(e)) => {
-                    // The failure was recorded in the store; keep the in-memory copy in step.
-                    let _ = this.session.refresh();
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Err(e) => {
-                    return Poll::Ready(Some(Err(Error::Other(format!("turn task failed: {e}")))))
-                }
-            }
-        }
-    }
-}
-
-impl Drop for TurnStream<'_> {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-use std::future::Future;

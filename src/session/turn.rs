@@ -45,27 +45,13 @@ pub(crate) struct Turn {
 /// Take the session's lock, polling without blocking the runtime, so a cancelled turn stops
 /// waiting at once.
 pub(crate) async fn lock(agent: &Agent, id: &str) -> Result<store::StoreLock> {
-    let start = std::time::Instant::now();
-    let mut told = false;
-    let mut pause = std::time::Duration::from_millis(2);
+    let mut wait = store::LockWait::new(id, agent.lock_timeout());
+    let mut notify = || agent.notify(&Notice::WaitingForLock { id: id.to_string() });
     loop {
         if let Some(guard) = agent.store().try_lock(id)? {
             return Ok(guard);
         }
-        if !told {
-            agent.notify(&Notice::WaitingForLock { id: id.to_string() });
-            told = true;
-        }
-        let waited = start.elapsed();
-        if agent.lock_timeout().is_some_and(|t| waited >= t) {
-            return Err(Error::Busy {
-                id: id.to_string(),
-                waited_secs: waited.as_secs_f64(),
-            });
-        }
-        let jitter = std::time::Duration::from_micros(fastrand::u64(..2000));
-        tokio::time::sleep(pause + jitter).await;
-        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        tokio::time::sleep(wait.next(&mut notify)?).await;
     }
 }
 

@@ -84,6 +84,48 @@ impl std::fmt::Debug for StoreLock {
     }
 }
 
+/// The waiting side of a turn lock: jittered exponential back-off (so many waiters do not wake
+/// in lockstep), one notice when the lock is first found taken, and the timeout. Shared by the
+/// blocking [`lock`] and the turn engine's async wait.
+pub(crate) struct LockWait<'a> {
+    id: &'a str,
+    timeout: Option<Duration>,
+    start: Instant,
+    pause: Duration,
+    told: bool,
+}
+
+impl<'a> LockWait<'a> {
+    pub(crate) fn new(id: &'a str, timeout: Option<Duration>) -> Self {
+        LockWait {
+            id,
+            timeout,
+            start: Instant::now(),
+            pause: Duration::from_millis(2),
+            told: false,
+        }
+    }
+
+    /// The lock was taken: how long to sleep before trying again, or `Busy` past the timeout.
+    /// `on_wait` runs the first time only.
+    pub(crate) fn next(&mut self, on_wait: &mut dyn FnMut()) -> Result<Duration> {
+        if !self.told {
+            on_wait();
+            self.told = true;
+        }
+        let waited = self.start.elapsed();
+        if self.timeout.is_some_and(|t| waited >= t) {
+            return Err(Error::Busy {
+                id: self.id.to_string(),
+                waited_secs: waited.as_secs_f64(),
+            });
+        }
+        let sleep = self.pause + Duration::from_micros(fastrand::u64(..2000));
+        self.pause = (self.pause * 2).min(Duration::from_millis(50));
+        Ok(sleep)
+    }
+}
+
 /// Take `id`'s turn lock, polling until `timeout` (None: wait for ever). `on_wait` runs once,
 /// when the lock is found taken, so a CLI can say why it is waiting.
 pub fn lock(
@@ -92,27 +134,12 @@ pub fn lock(
     timeout: Option<Duration>,
     on_wait: &mut dyn FnMut(),
 ) -> Result<StoreLock> {
-    let start = Instant::now();
-    let mut told = false;
-    let mut pause = Duration::from_millis(2);
+    let mut wait = LockWait::new(id, timeout);
     loop {
         if let Some(guard) = store.try_lock(id)? {
             return Ok(guard);
         }
-        if !told {
-            on_wait();
-            told = true;
-        }
-        let waited = start.elapsed();
-        if timeout.is_some_and(|t| waited >= t) {
-            return Err(Error::Busy {
-                id: id.to_string(),
-                waited_secs: waited.as_secs_f64(),
-            });
-        }
-        // Jittered back-off: many waiters do not wake in lockstep.
-        std::thread::sleep(pause + Duration::from_micros(fastrand::u64(..2000)));
-        pause = (pause * 2).min(Duration::from_millis(50));
+        std::thread::sleep(wait.next(on_wait)?);
     }
 }
 
