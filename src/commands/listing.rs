@@ -10,8 +10,23 @@ use agent::SessionStore;
 use crate::cli::{LsArgs, LsSort};
 
 /// Summaries filtered by `--search` (the only case that reads whole documents), sorted, limited.
-pub(crate) fn select(store: &dyn SessionStore, args: &LsArgs) -> Result<Vec<SessionSummary>> {
-    let mut sessions = store.summaries()?;
+/// Documents that are not valid are reported on stderr and left out; the caller fails with
+/// the returned error after listing the rest.
+pub(crate) fn select(
+    store: &dyn SessionStore,
+    args: &LsArgs,
+) -> Result<(Vec<SessionSummary>, Option<agent::Error>)> {
+    let (mut sessions, invalid) = store.survey()?;
+    for e in &invalid {
+        eprintln!("agent: error: {e}");
+    }
+    let failure = (!invalid.is_empty()).then(|| agent::Error::InvalidSession {
+        location: store.describe(),
+        reason: format!(
+            "{} document(s) could not be read (named above); the other sessions are listed",
+            invalid.len()
+        ),
+    });
     if let Some(age) = args.since {
         sessions.retain(|s| super::history::used_within(&s.updated_at, age));
     }
@@ -29,7 +44,7 @@ pub(crate) fn select(store: &dyn SessionStore, args: &LsArgs) -> Result<Vec<Sess
     if let Some(n) = args.limit {
         sessions.truncate(n);
     }
-    Ok(sessions)
+    Ok((sessions, failure))
 }
 
 fn sort(sessions: &mut [SessionSummary], by: LsSort) {
@@ -67,7 +82,10 @@ fn matches(store: &dyn SessionStore, s: &SessionSummary, needle: &str) -> Result
 
 /// The id of the session with the latest `updated_at` (the last one used), if any.
 pub(crate) fn most_recent(store: &dyn SessionStore) -> Result<Option<String>> {
-    let mut sessions = store.summaries()?;
+    let (mut sessions, invalid) = store.survey()?;
+    for e in &invalid {
+        eprintln!("agent: warning: skipping {e}");
+    }
     sort(&mut sessions, LsSort::Updated);
     Ok(sessions.into_iter().next().map(|s| s.id))
 }

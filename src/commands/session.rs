@@ -133,7 +133,7 @@ pub(crate) fn show(settings: &Settings, out: &Output, args: ShowArgs) -> Result<
 /// `session ls`: most recently used first; a table on a terminal, `--json` or `--ids` for scripts.
 pub(crate) fn ls(settings: &Settings, out: &Output, args: LsArgs) -> Result<()> {
     let store = settings.store()?;
-    let sessions = listing::select(&*store, &args)?;
+    let (sessions, invalid) = listing::select(&*store, &args)?;
     let mut text = Vec::new();
     if args.usage {
         text = super::history::ls_usage(&*store, &sessions, args.json)?;
@@ -171,7 +171,10 @@ pub(crate) fn ls(settings: &Settings, out: &Output, args: LsArgs) -> Result<()> 
         }
     }
     write_out(&text)?;
-    Ok(())
+    match invalid {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// `session rename ID TITLE`

@@ -212,8 +212,17 @@ impl SessionStore for DirStore {
     }
 
     /// Summaries from the listing cache; files it does not know are parsed into a summary that
-    /// counts messages without keeping them.
+    /// counts messages without keeping them. The first invalid file fails the listing: use
+    /// [`SessionStore::survey`] to list the rest.
     fn summaries(&self) -> Result<Vec<SessionSummary>> {
+        let (sessions, mut invalid) = self.survey()?;
+        match invalid.is_empty() {
+            true => Ok(sessions),
+            false => Err(invalid.swap_remove(0)),
+        }
+    }
+
+    fn survey(&self) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
         let parse = |id: &str| -> Result<Option<SessionSummary>> {
             let Some(bytes) = self.read_file(id)? else {
                 return Ok(None); // removed since the listing

@@ -39,15 +39,16 @@ struct Cache {
     entries: HashMap<String, Entry>,
 }
 
-/// Summaries of every `<id>.json` in `sessions`, parsing only files the cache does not know.
+/// Summaries of every `<id>.json` in `sessions`, parsing only files the cache does not know,
+/// and the files that are not valid documents (each an `InvalidSession` naming its path).
 pub(super) fn summaries(
     sessions: &Path,
     cache_path: &Path,
     parse: impl Fn(&str) -> Result<Option<SessionSummary>> + Sync,
-) -> Result<Vec<SessionSummary>> {
+) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
     let entries = match fs::read_dir(sessions) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(e) => return Err(Error::io(format!("cannot list {}", sessions.display()), e)),
     };
     let mut files = Vec::new();
@@ -87,7 +88,17 @@ pub(super) fn summaries(
     let stale = cache.entries.len() + misses.len() != files.len();
     let parsed = parse_parallel(&misses, &parse)?;
     let changed = !parsed.is_empty() || stale;
+    let mut invalid = Vec::new();
     for ((id, file), summary) in misses.iter().zip(parsed) {
+        // A file that is not a document is reported, never cached: once fixed it lists again.
+        let summary = match summary {
+            Ok(s) => s,
+            Err(e @ Error::InvalidSession { .. }) => {
+                invalid.push(e);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(summary) = summary {
             cache.entries.insert(
                 id.to_string(),
@@ -106,37 +117,31 @@ pub(super) fn summaries(
         cache.version = CACHE_VERSION;
         write_cache(cache_path, &cache);
     }
-    Ok(out)
+    Ok((out, invalid))
 }
 
 /// Parse the files the cache missed on every core: the first `ls` of a large store pays this.
 fn parse_parallel(
     misses: &[(&str, FileId)],
     parse: &(impl Fn(&str) -> Result<Option<SessionSummary>> + Sync),
-) -> Result<Vec<Option<SessionSummary>>> {
+) -> Result<Vec<Result<Option<SessionSummary>>>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     if misses.len() < 64 || threads == 1 {
-        return misses.iter().map(|(id, _)| parse(id)).collect();
+        return Ok(misses.iter().map(|(id, _)| parse(id)).collect());
     }
     let chunk = misses.len().div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = misses
             .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(id, _)| parse(id))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
+            .map(|part| s.spawn(move || part.iter().map(|(id, _)| parse(id)).collect::<Vec<_>>()))
             .collect();
         let mut all = Vec::with_capacity(misses.len());
         for h in handles {
             all.extend(
                 h.join()
-                    .map_err(|_| Error::Other("listing thread panicked".into()))??,
+                    .map_err(|_| Error::Other("listing thread panicked".into()))?,
             );
         }
         Ok(all)

@@ -50,6 +50,13 @@ pub trait SessionStore: Send + Sync {
         Ok(out)
     }
 
+    /// Summaries of every valid document, plus an `InvalidSession` error for each stored
+    /// document that is not one, so a listing can show the rest and report those. The default
+    /// is [`SessionStore::summaries`] with nothing invalid.
+    fn survey(&self) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
+        Ok((self.summaries()?, Vec::new()))
+    }
+
     /// Try to take the exclusive turn lock for `id` without waiting. `None` means another holder
     /// has it. The lock is released when the returned guard is dropped. The default grants it
     /// always: override it when several processes share the store.

@@ -985,3 +985,30 @@ fn ls_sees_every_change_despite_its_cache() {
     std::fs::write(env.data_dir().join("ls-cache.json"), "{garbage").unwrap();
     assert_eq!(ls(&env)[0]["id"], "b");
 }
+
+#[test]
+fn ls_lists_the_valid_sessions_and_names_a_corrupt_one() {
+    let env = TestEnv::new();
+    new_session(&env, &["--id", "good"]);
+    new_session(&env, &["--id", "bad"]);
+    std::fs::write(env.session_path("bad"), b"{not json").unwrap();
+    let out = env.cmd().args(["session", "ls", "--ids"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert_eq!(stdout(&out), "good\n");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&env.session_path("bad").display().to_string()),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert_eq!(
+        std::fs::read(env.session_path("bad")).unwrap(),
+        b"{not json"
+    );
+    // Fixed, it lists again: an invalid file is never cached.
+    std::fs::remove_file(env.session_path("bad")).unwrap();
+    new_session(&env, &["--id", "bad"]);
+    let out = env.cmd().args(["session", "ls", "--ids"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).lines().count(), 2);
+}
