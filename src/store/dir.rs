@@ -52,20 +52,10 @@ impl DirStore {
             .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
     }
 
-    /// Remove temp files a killed writer left for `id`. Only called with `id`'s lock held, so no
-    /// live writer owns them.
-    fn remove_stale_temps(&self, id: &str) {
-        let prefix = format!(".{id}.json.");
-        let Ok(entries) = fs::read_dir(self.sessions_dir()) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(".tmp") {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
+    /// The one temp name `id`'s writer uses. Writers hold the session's lock, so one name per
+    /// session is enough, and removing a stale one costs one unlink instead of a directory scan.
+    fn temp_path(&self, id: &str) -> PathBuf {
+        self.sessions_dir().join(format!(".{id}.json.tmp"))
     }
 
     fn read_file(&self, id: &str) -> Result<Option<Vec<u8>>> {
@@ -97,12 +87,16 @@ impl DirStore {
 }
 
 /// Write `bytes` to `path` atomically: the data goes to an unnamed file (`O_TMPFILE`) that is
-/// fsynced, given a temporary name and renamed over `path`. A crash while writing leaves no
-/// file behind at all; only the instant between naming and renaming can leave a temp file,
-/// which the next holder of the session's lock removes. Filesystems without `O_TMPFILE` get
-/// a named temp file from the start.
-fn write_atomic(dir: &Path, path: &Path, prefix: &str, bytes: &[u8]) -> std::io::Result<()> {
+/// fsynced, given the name `tmp` and renamed over `path`. A crash while writing leaves no file
+/// behind at all; only the instant between naming and renaming can leave `tmp`, which the next
+/// holder of the session's lock removes. Filesystems without `O_TMPFILE` write `tmp` directly.
+fn write_atomic(dir: &Path, path: &Path, tmp: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
+    // A stale name from a killed writer would make linkat fail with EEXIST.
+    match fs::remove_file(tmp) {
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
     let unnamed = OpenOptions::new()
         .write(true)
         .mode(0o600)
@@ -116,21 +110,24 @@ fn write_atomic(dir: &Path, path: &Path, prefix: &str, bytes: &[u8]) -> std::io:
                 Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
             ) =>
         {
-            let mut tmp = tempfile::Builder::new()
-                .prefix(prefix)
-                .suffix(".tmp")
-                .tempfile_in(dir)?;
-            tmp.write_all(bytes)?;
-            tmp.as_file().sync_all()?;
-            return tmp.persist(path).map(drop).map_err(|e| e.error);
+            let mut named = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(tmp)?;
+            let written = named.write_all(bytes).and_then(|()| named.sync_all());
+            return written
+                .and_then(|()| fs::rename(tmp, path))
+                .inspect_err(|_| {
+                    let _ = fs::remove_file(tmp);
+                });
         }
         Err(e) => return Err(e),
     };
     file.write_all(bytes)?;
     file.sync_all()?;
-    let name = dir.join(format!("{prefix}{:08x}.tmp", fastrand::u32(..)));
     let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-    let c_name = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str()))?;
+    let c_name = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(tmp.as_os_str()))?;
     // linkat through /proc with AT_SYMLINK_FOLLOW names an O_TMPFILE inode without privileges.
     let rc = unsafe {
         libc::linkat(
@@ -144,8 +141,8 @@ fn write_atomic(dir: &Path, path: &Path, prefix: &str, bytes: &[u8]) -> std::io:
     if rc != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    fs::rename(&name, path).inspect_err(|_| {
-        let _ = fs::remove_file(&name);
+    fs::rename(tmp, path).inspect_err(|_| {
+        let _ = fs::remove_file(tmp);
     })
 }
 
@@ -158,7 +155,7 @@ impl SessionStore for DirStore {
         let fail = |e: std::io::Error| Error::io(format!("cannot save {}", path.display()), e);
         let mut bytes = serde_json::to_vec_pretty(data).map_err(|e| Error::Other(e.to_string()))?;
         bytes.push(b'\n');
-        write_atomic(&dir, &path, &format!(".{id}.json."), &bytes).map_err(fail)?;
+        write_atomic(&dir, &path, &self.temp_path(id), &bytes).map_err(fail)?;
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))
@@ -255,7 +252,8 @@ impl SessionStore for DirStore {
             .map_err(|e| Error::io(format!("cannot open lock {}", path.display()), e))?;
         match file.try_lock() {
             Ok(()) => {
-                self.remove_stale_temps(id);
+                // Only a killed writer leaves this name behind; no live one can hold the lock.
+                let _ = fs::remove_file(self.temp_path(id));
                 Ok(Some(StoreLock::new(file)))
             }
             Err(fs::TryLockError::WouldBlock) => Ok(None),
