@@ -85,7 +85,13 @@ fn push(out: &mut Vec<Value>, role: &str, block: Value) {
     super::push_grouped(out, role, "content", block);
 }
 
+/// The `messages` array. Anthropic rejects `tool_use` and `tool_result` blocks for tools the
+/// request does not declare, so calls of undeclared tools (a turn run with `--no-tools`, or a
+/// JSON turn) and their results go as text: the model still sees what happened.
 pub(crate) fn messages(req: &Request) -> Vec<Value> {
+    let declared: std::collections::HashSet<&str> =
+        req.tools.iter().map(|t| t.name.as_str()).collect();
+    let mut as_text = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(req.messages.len());
     for m in &req.messages {
         match m.role {
@@ -104,6 +110,12 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
                     );
                 }
                 for c in &m.tool_calls {
+                    if !declared.contains(c.name.as_str()) {
+                        as_text.insert(c.id.as_str());
+                        let text = format!("[called tool {} with {}]", c.name, c.arguments);
+                        push(&mut out, "assistant", json!({"type": "text", "text": text}));
+                        continue;
+                    }
                     // `input` must be an object; other providers' malformed arguments are wrapped.
                     let input = match &c.arguments {
                         Value::Object(_) => c.arguments.clone(),
@@ -115,9 +127,17 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
                 }
             }
             Role::Tool => {
+                let call_id = m.tool_call_id.as_deref().unwrap_or_default();
+                if as_text.contains(call_id) {
+                    let name = m.name.as_deref().unwrap_or("tool");
+                    let failed = if m.is_error { " (error)" } else { "" };
+                    let text = format!("[result of tool {name}{failed}]\n{}", m.content);
+                    push(&mut out, "user", json!({"type": "text", "text": text}));
+                    continue;
+                }
                 let mut block = json!({
                     "type": "tool_result",
-                    "tool_use_id": tool_id(m.tool_call_id.as_deref().unwrap_or_default()),
+                    "tool_use_id": tool_id(call_id),
                 });
                 // `content` is optional; an empty text block would be rejected.
                 if !m.content.is_empty() {

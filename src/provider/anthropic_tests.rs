@@ -198,6 +198,11 @@ fn request_has_top_level_system_max_tokens_and_merged_tool_results() {
             Message::user("again"),
         ],
         stream: true,
+        tools: vec![ToolSpec {
+            name: "f".into(),
+            description: "f".into(),
+            parameters: json!({"type": "object"}),
+        }],
         ..Default::default()
     };
     let body = provider().request_body(&req);
@@ -217,6 +222,40 @@ fn request_has_top_level_system_max_tokens_and_merged_tool_results() {
             ]},
             {"role": "assistant", "content": [{"type": "text", "text": "done"}]},
             {"role": "user", "content": [{"type": "text", "text": "again"}]},
+        ])
+    );
+}
+
+#[test]
+fn calls_of_undeclared_tools_go_as_text() {
+    let call = ToolCall {
+        id: "call_a".into(),
+        name: "lookup".into(),
+        arguments: json!({"q": "x"}),
+    };
+    let mut asked = Message::assistant("");
+    asked.tool_calls = vec![call.clone()];
+    let req = Request {
+        model: "claude-haiku-4-5".into(),
+        messages: vec![
+            Message::user("hi"),
+            asked,
+            Message::tool_result(&call, "42"),
+            Message::assistant("It is 42."),
+            Message::user("and now?"),
+        ],
+        ..Default::default()
+    };
+    let body = provider().request_body(&req);
+    assert!(body.get("tools").is_none());
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "[called tool lookup with {\"q\":\"x\"}]"}]},
+            {"role": "user", "content": [{"type": "text", "text": "[result of tool lookup]\n42"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "It is 42."}]},
+            {"role": "user", "content": [{"type": "text", "text": "and now?"}]},
         ])
     );
 }
