@@ -8,15 +8,6 @@ use serde_json::Value;
 
 use crate::util::*;
 
-fn contents(body: &Value) -> Vec<String> {
-    body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn piped_lines_are_turns_and_the_second_sees_the_first() {
     let env = TestEnv::new();
@@ -34,7 +25,7 @@ fn piped_lines_are_turns_and_the_second_sees_the_first() {
         .success()
         .stdout("Hello!\nYou said hi.\n");
     assert_eq!(
-        contents(&server.body(1)),
+        contents(&server.body(1)["messages"]),
         ["hi", "Hello!", "what did I say?"]
     );
     assert_eq!(env.doc("s")["messages"].as_array().unwrap().len(), 4);
@@ -55,8 +46,11 @@ fn piped_multi_line_prompts_and_commands() {
         .write_stdin(script)
         .assert()
         .success();
-    assert_eq!(contents(&server.body(0)), ["one \ntwo"]);
-    assert_eq!(contents(&server.body(1)).last().unwrap(), "three\n\nfour");
+    assert_eq!(contents(&server.body(0)["messages"]), ["one \ntwo"]);
+    assert_eq!(
+        contents(&server.body(1)["messages"]).last().unwrap(),
+        "three\n\nfour"
+    );
     // After !fork the chat continues in the fork; the source stays as it was.
     assert_eq!(env.doc("s")["messages"].as_array().unwrap().len(), 4);
     assert_eq!(env.doc("f2")["messages"].as_array().unwrap().len(), 6);
@@ -214,7 +208,7 @@ fn typed_on_a_pseudo_terminal() {
         "{screen}"
     );
     assert_eq!(
-        contents(&server.body(1)),
+        contents(&server.body(1)["messages"]),
         ["hi there", "first reply", "and \nagain"]
     );
 }
@@ -251,7 +245,7 @@ fn ctrl_c_stops_the_reply_and_the_chat_goes_on() {
     });
     pty.finish();
     // The stopped turn is not in the history the next request carries.
-    assert_eq!(contents(&server.body(1)), ["next"]);
+    assert_eq!(contents(&server.body(1)["messages"]), ["next"]);
     assert_eq!(env.doc("c")["failed_turn"]["prompt"], "long one");
 }
 
@@ -278,7 +272,7 @@ fn piped_input_then_typing_on_the_terminal() {
     pty.wait(&env, "t", "the typed turn", |d| message_count(d) == 4);
     pty.finish();
     assert_eq!(
-        contents(&server.body(1)),
+        contents(&server.body(1)["messages"]),
         ["from the pipe", "read it", "from the keyboard"]
     );
 }

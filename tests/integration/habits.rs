@@ -6,26 +6,6 @@ use serde_json::{json, Value};
 
 use crate::util::*;
 
-fn new_session(env: &TestEnv, args: &[&str]) -> String {
-    let out = env
-        .cmd()
-        .args(["session", "new"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).trim().to_string()
-}
-
-fn contents(body: &Value) -> Vec<String> {
-    body["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn continue_picks_the_most_recently_used_session_not_the_newest() {
     let env = TestEnv::new();
@@ -45,7 +25,10 @@ fn continue_picks_the_most_recently_used_session_not_the_newest() {
         .assert()
         .success()
         .stdout("ok\n");
-    assert_eq!(contents(&server.body(1)), ["first", "ok", "second"]);
+    assert_eq!(
+        contents(&server.body(1)["messages"]),
+        ["first", "ok", "second"]
+    );
     assert_eq!(env.doc("old")["messages"].as_array().unwrap().len(), 4);
     assert_eq!(env.doc("newer")["messages"], json!([]));
 }
@@ -123,7 +106,7 @@ fn dry_run_prints_the_body_sends_nothing_and_changes_nothing() {
     assert!(text.starts_with("{\n  \""), "pretty JSON: {text}");
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
-        contents(&body),
+        contents(&body["messages"]),
         ["Be brief.", "I am Bob", "Hi Bob.", "Who am I?"]
     );
     assert_eq!(body["temperature"], 0.5);
@@ -163,7 +146,7 @@ fn dry_run_on_one_shots_json_and_create_saves_nothing() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let body: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(contents(&body), ["Sys.", "hi"]);
+    assert_eq!(contents(&body["messages"]), ["Sys.", "hi"]);
 
     let out = env
         .agent(&server)
@@ -303,7 +286,7 @@ fn dry_run_applies_the_context_policy_and_records_nothing() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let body: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let sent = contents(&body);
+    let sent = contents(&body["messages"]);
     assert_eq!(
         sent.len(),
         3,

@@ -19,14 +19,6 @@ fn new_with(env: &TestEnv, id: &str, messages: &[(&str, &str)], system: Option<&
         .success();
 }
 
-fn contents(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn usage_line_and_cost_on_every_reply() {
     let env = TestEnv::new();

@@ -37,17 +37,6 @@ fn new_prints_only_the_id_and_creates_a_private_file() {
     let _: Value = doc;
 }
 
-fn new_session(env: &TestEnv, args: &[&str]) -> String {
-    let out = env
-        .cmd()
-        .args(["session", "new"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out).trim().to_string()
-}
-
 fn roles_and_contents(doc: &Value) -> Vec<(String, String)> {
     doc["messages"]
         .as_array()

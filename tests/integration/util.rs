@@ -421,6 +421,27 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// `agent session new ARGS...`, asserting success; the printed id.
+pub fn new_session(env: &TestEnv, args: &[&str]) -> String {
+    let out = env
+        .cmd()
+        .args(["session", "new"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).trim().to_string()
+}
+
+/// The `content` of every message in a JSON array (a request's or a document's `messages`).
+pub fn contents(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Stdout of a finished command as text.
 pub fn stdout(out: &std::process::Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
