@@ -42,7 +42,7 @@ pub(crate) struct GlobalArgs {
     /// Data directory [default: $XDG_DATA_HOME/agent or ~/.local/share/agent]
     #[arg(long, global = true, env = "AGENT_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// Session store: dir:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db] or rediss://…
+    /// Session store: dir:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db] or rediss://...
     /// [default: dir:DATA_DIR]
     #[arg(
         long,
@@ -117,7 +117,7 @@ pub(crate) enum StoreCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct StoreCopyArgs {
-    /// Source store URL (dir:PATH, sqlite:PATH, redis://…)
+    /// Source store URL (dir:PATH, sqlite:PATH, redis://...)
     pub(crate) from: String,
     /// Destination store URL
     pub(crate) to: String,

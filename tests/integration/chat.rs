@@ -98,7 +98,9 @@ struct Pty {
 impl Pty {
     fn spawn(env: &TestEnv, server: &MockServer, args: &str) -> Option<Pty> {
         let agent = assert_cmd::cargo::cargo_bin!("agent");
-        Self::spawn_shell(env, server, &format!("{} {args}", agent.display()))
+        // `exec`: agent alone in the terminal's foreground group, so Ctrl-C reaches only
+        // it. Under a forking `sh -c`, the shell would get the SIGINT too and exit 130.
+        Self::spawn_shell(env, server, &format!("exec {} {args}", agent.display()))
     }
 
     /// Run the shell command line `inner` on the terminal.
@@ -120,7 +122,9 @@ impl Pty {
                 None => script.env_remove(k),
             };
         }
+        // script runs `$SHELL -c`: the same shell wherever the suite runs.
         let mut child = script
+            .env("SHELL", "/bin/sh")
             .env("TERM", "xterm")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -143,7 +147,12 @@ impl Pty {
         drop(self.stdin.take());
         let out = self.child.wait_with_output().unwrap();
         let screen = stdout(&out);
-        assert!(out.status.success(), "{screen}{}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "{}; the terminal showed:\n{screen}{}",
+            out.status,
+            stderr(&out)
+        );
         screen
     }
 }

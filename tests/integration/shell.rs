@@ -128,17 +128,20 @@ fn man_pages_render_without_warnings() {
     }
     for name in files_in(&repo("man")) {
         let path = repo("man").join(&name);
-        if man {
+        // Both an ASCII terminal (LANG unset, as in CI and cron) and a UTF-8 one: a
+        // character without an ASCII glyph warns in the first.
+        for locale in ["C", "C.UTF-8"].into_iter().filter(|_| man) {
             let out = Command::new("man")
                 .arg("-l")
                 .arg(&path)
+                .env("LC_ALL", locale)
                 .env("MANWIDTH", "80")
                 .env("MANPAGER", "cat")
                 .env("PAGER", "cat")
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{name}: {}", stderr(&out));
-            assert_eq!(stderr(&out), "", "man -l {name} warns");
+            assert_eq!(stderr(&out), "", "LC_ALL={locale} man -l {name} warns");
         }
         if groff {
             // -ww: every warning, which `man` keeps quiet about; -k: preconv, as man runs it,
