@@ -88,8 +88,8 @@ impl DirStore {
 
 /// Write `bytes` to `path` atomically: the data goes to an unnamed file (`O_TMPFILE`) that is
 /// fsynced, given the name `tmp` and renamed over `path`. A crash while writing leaves no file
-/// behind at all; only the instant between naming and renaming can leave `tmp`, which the next
-/// holder of the session's lock removes. Filesystems without `O_TMPFILE` write `tmp` directly.
+/// behind at all; only the instant between naming and renaming can leave `tmp` (a whole
+/// document, never a torn one), which the next save or removal of the session deletes. Filesystems without `O_TMPFILE` write `tmp` directly.
 fn write_atomic(dir: &Path, path: &Path, tmp: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     // A stale name from a killed writer would make linkat fail with EEXIST.
@@ -178,6 +178,8 @@ impl SessionStore for DirStore {
         let path = self.path(id);
         match fs::remove_file(&path) {
             Ok(()) => {
+                // A name a killed save left between naming and renaming goes with the session.
+                let _ = fs::remove_file(self.temp_path(id));
                 let _ = fs::remove_file(self.root.join("locks").join(format!("{id}.lock")));
                 Ok(true)
             }
