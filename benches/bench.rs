@@ -202,21 +202,34 @@ fn delta_server(n: usize) -> String {
 
 fn streaming() {
     println!("\n## Streaming a long reply to /dev/null\n");
-    println!("| deltas | reply size | time | deltas/s | peak RSS |\n|---|---|---|---|---|");
-    for n in [1_000usize, 100_000, 1_000_000] {
-        let env = TestEnv::new();
-        let url = delta_server(n);
-        let reply_bytes: usize = (0..n).map(|i| format!("w{i} ").len()).sum();
-        let mut c = agent(&env, None);
-        c.env("OPENAI_BASE_URL", url).args(["run", "go"]);
-        let (took, rss) = run_with_rss(c);
-        println!(
-            "| {n} | {:.1} MiB | {} | {:.0} | {:.1} MiB |",
-            reply_bytes as f64 / 1048576.0,
-            ms(took),
-            n as f64 / took.as_secs_f64(),
-            rss as f64 / 1024.0
-        );
+    println!(
+        "| command | deltas | reply size | time | deltas/s | peak RSS |\n|---|---|---|---|---|---|"
+    );
+    // `run` keeps the turn in memory; `session run` also saves it, fsynced, to a file.
+    for stored in [false, true] {
+        for n in [1_000usize, 100_000, 1_000_000] {
+            let env = TestEnv::new();
+            let mut c = agent(&env, None);
+            if stored {
+                let mut new = agent(&env, None);
+                let out = new.args(["session", "new", "--id", "s"]).output().unwrap();
+                assert!(out.status.success());
+                c.args(["session", "run", "s", "go"]);
+            } else {
+                c.args(["run", "go"]);
+            }
+            c.env("OPENAI_BASE_URL", delta_server(n));
+            let reply_bytes: usize = (0..n).map(|i| format!("w{i} ").len()).sum();
+            let (took, rss) = run_with_rss(c);
+            println!(
+                "| {} | {n} | {:.1} MiB | {} | {:.0} | {:.1} MiB |",
+                if stored { "session run" } else { "run" },
+                reply_bytes as f64 / 1048576.0,
+                ms(took),
+                n as f64 / took.as_secs_f64(),
+                rss as f64 / 1024.0
+            );
+        }
     }
 }
 

@@ -123,8 +123,7 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
             }
         }
     }
-    let response = turn.response().cloned().ok_or(Error::Interrupted)?;
-    drop(turn);
+    let response = turn.into_response().ok_or(Error::Interrupted)?;
     if plan.usage {
         eprintln!(
             "agent: {}",

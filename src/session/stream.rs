@@ -59,6 +59,11 @@ impl<'s> TurnStream<'s> {
         self.response.as_ref()
     }
 
+    /// The response, once the stream has ended successfully, without a copy of its text.
+    pub fn into_response(mut self) -> Option<Response> {
+        self.response.take()
+    }
+
     /// Read the stream to the end and return the response.
     pub async fn finish(mut self) -> Result<Response> {
         use futures_util::StreamExt;

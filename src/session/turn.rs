@@ -218,10 +218,14 @@ impl Turn {
             Err(e) => Err(e),
         };
         match outcome.map_err(|e| context_hint(e, &self.id)) {
-            Ok((added, response)) => {
+            Ok((added, mut response)) => {
                 if tx.send(Msg::Ready).await.is_err() || commit.await.is_err() {
                     return Err(Error::Interrupted);
                 }
+                // No await is left, so nothing can cancel the turn now: the partial reply
+                // (kept for a failed turn's record) is no longer needed.
+                drop(std::mem::take(&mut *self.partial.lock().unwrap()));
+                response.text = added.last().map(|m| m.content.clone()).unwrap_or_default();
                 if data
                     .failed_turn
                     .as_ref()
@@ -461,7 +465,9 @@ impl Turn {
             let reply = added.last().expect("just pushed");
             let response = Response {
                 session_id: self.id.clone(),
-                text: reply.content.clone(),
+                // Filled in by `run` once the partial reply is freed: a long reply is then
+                // held twice at most (three times while a store converts it).
+                text: String::new(),
                 usage: saw_usage.then_some(total),
                 cost_usd,
                 model: reply.model.clone(),

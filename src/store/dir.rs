@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{SessionStore, StoreLock};
-use crate::session::{validate_id, SessionSummary};
+use crate::session::{validate_id, SessionData, SessionSummary};
 use crate::{Error, Result};
 
 /// Documents larger than this are refused on load rather than read into memory.
@@ -90,7 +90,12 @@ impl DirStore {
 /// fsynced, given the name `tmp` and renamed over `path`. A crash while writing leaves no file
 /// behind at all; only the instant between naming and renaming can leave `tmp` (a whole
 /// document, never a torn one), which the next save or removal of the session deletes. Filesystems without `O_TMPFILE` write `tmp` directly.
-fn write_atomic(dir: &Path, path: &Path, tmp: &Path, bytes: &[u8]) -> std::io::Result<()> {
+fn write_atomic(
+    dir: &Path,
+    path: &Path,
+    tmp: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     // A stale name from a killed writer would make linkat fail with EEXIST.
     match fs::remove_file(tmp) {
@@ -115,7 +120,7 @@ fn write_atomic(dir: &Path, path: &Path, tmp: &Path, bytes: &[u8]) -> std::io::R
                 .create_new(true)
                 .mode(0o600)
                 .open(tmp)?;
-            let written = named.write_all(bytes).and_then(|()| named.sync_all());
+            let written = write_synced(&mut named, write);
             return written
                 .and_then(|()| fs::rename(tmp, path))
                 .inspect_err(|_| {
@@ -124,8 +129,7 @@ fn write_atomic(dir: &Path, path: &Path, tmp: &Path, bytes: &[u8]) -> std::io::R
         }
         Err(e) => return Err(e),
     };
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    write_synced(&mut file, write)?;
     let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
     let c_name = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(tmp.as_os_str()))?;
     // linkat through /proc with AT_SYMLINK_FOLLOW names an O_TMPFILE inode without privileges.
@@ -146,19 +150,51 @@ fn write_atomic(dir: &Path, path: &Path, tmp: &Path, bytes: &[u8]) -> std::io::R
     })
 }
 
-impl SessionStore for DirStore {
-    fn save(&self, id: &str, data: &Value) -> Result<()> {
+/// Write through a buffer (a document is serialized straight into the file, never held whole
+/// as bytes), then fsync.
+fn write_synced(
+    file: &mut File,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, &mut *file);
+    write(&mut buffered)?;
+    buffered.flush()?;
+    drop(buffered);
+    file.sync_all()
+}
+
+/// Pretty JSON and a final newline, as every session file is written.
+fn write_json(out: &mut dyn Write, doc: &impl serde::Serialize) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    out.write_all(b"\n")
+}
+
+impl DirStore {
+    /// Save `id` atomically with `write` producing its bytes.
+    fn save_with(
+        &self,
+        id: &str,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
         validate_id(id)?;
         let dir = self.sessions_dir();
         self.ensure_dir(&dir)?;
         let path = self.path(id);
         let fail = |e: std::io::Error| Error::io(format!("cannot save {}", path.display()), e);
-        let mut bytes = serde_json::to_vec_pretty(data).map_err(|e| Error::Other(e.to_string()))?;
-        bytes.push(b'\n');
-        write_atomic(&dir, &path, &self.temp_path(id), &bytes).map_err(fail)?;
+        write_atomic(&dir, &path, &self.temp_path(id), write).map_err(fail)?;
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))
+    }
+}
+
+impl SessionStore for DirStore {
+    fn save(&self, id: &str, data: &Value) -> Result<()> {
+        self.save_with(id, |out| write_json(out, data))
+    }
+
+    fn save_document(&self, data: &SessionData) -> Result<()> {
+        self.save_with(&data.id, |out| write_json(out, data))
     }
 
     fn load(&self, id: &str) -> Result<Option<Value>> {

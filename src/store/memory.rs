@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::{SessionStore, StoreLock};
+use crate::session::SessionData;
 use crate::Result;
 
 /// An in-process store (the default of an [`crate::Agent`]). Cloning shares the same map.
@@ -39,6 +40,13 @@ impl SessionStore for MemoryStore {
             .lock()
             .unwrap()
             .insert(id.to_string(), data.clone());
+        Ok(())
+    }
+
+    fn save_document(&self, data: &SessionData) -> Result<()> {
+        // One conversion, no clone of it.
+        let doc = data.to_value();
+        self.docs.lock().unwrap().insert(data.id.clone(), doc);
         Ok(())
     }
 

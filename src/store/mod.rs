@@ -64,6 +64,13 @@ pub trait SessionStore: Send + Sync {
         Ok(Some(StoreLock::none()))
     }
 
+    /// Store a typed document under its own id. The default converts it for
+    /// [`SessionStore::save`]; a store that writes bytes can serialize it straight to its
+    /// destination instead, so saving a long conversation does not hold it twice more.
+    fn save_document(&self, data: &SessionData) -> Result<()> {
+        self.save(&data.id, &data.to_value())
+    }
+
     /// A short description for messages (paths, redacted URLs).
     fn describe(&self) -> String {
         "custom store".to_string()
@@ -161,7 +168,7 @@ pub fn load_data(store: &dyn SessionStore, id: &str) -> Result<SessionData> {
 
 /// Save a document under its own id.
 pub fn save_data(store: &dyn SessionStore, data: &SessionData) -> Result<()> {
-    store.save(&data.id, &data.to_value())
+    store.save_document(data)
 }
 
 fn store_location(store: &dyn SessionStore, id: &str) -> String {
