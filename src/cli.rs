@@ -9,8 +9,8 @@ use crate::complete::{model_names, provider_names, session_ids};
 
 mod shell;
 pub(crate) use shell::{
-    ChatArgs, ChatOptions, ColorChoice, CompletionsArgs, GenerateCommand, LsSort, ManArgs,
-    RenameArgs, SessionChatArgs, Shell, ShowFormat,
+    ChatArgs, ColorChoice, CompletionsArgs, GenerateCommand, LsSort, ManArgs, RenameArgs,
+    SessionChatArgs, Shell, ShowFormat,
 };
 
 pub(crate) const EXIT_CODES: &str = "\
@@ -220,35 +220,42 @@ pub(crate) struct ModelArgs {
     pub(crate) timeout: Option<f64>,
 }
 
-/// Options of a conversational turn.
+/// Options of every exchange with the model: one-shot and session turns, and chats.
 #[derive(Debug, Args, Clone)]
-pub(crate) struct TurnArgs {
+pub(crate) struct ExchangeArgs {
     #[command(flatten)]
     pub(crate) model: ModelArgs,
-    /// Wait for the whole reply instead of streaming it
+    /// Wait for each whole reply instead of streaming it
     #[arg(long)]
     pub(crate) no_stream: bool,
-    /// Output format
-    #[arg(long, value_enum, default_value = "text")]
-    pub(crate) format: Format,
     /// Seconds to wait for another turn on the same session to finish [default: 300]
     #[arg(long, value_name = "SECS")]
     pub(crate) lock_timeout: Option<f64>,
-    /// Print token usage, cost and timings on stderr after the turn
+    /// Print token usage, cost and timings on stderr after each turn
     #[arg(short, long)]
     pub(crate) usage: bool,
-    /// Print the request body that would be sent (pretty JSON) and stop: nothing is sent or saved
-    #[arg(long)]
-    pub(crate) dry_run: bool,
     /// When the request would not fit the model's context window: fail, leave the oldest
     /// messages out of the request, or compact the history first
     #[arg(long, value_enum, value_name = "POLICY", default_value = "error")]
     pub(crate) context: ContextArg,
-    /// Compact the history before the turn when it is estimated above TOKENS [config: auto_compact]
+    /// Compact the history before a turn when it is estimated above TOKENS [config: auto_compact]
     #[arg(long, value_name = "TOKENS")]
     pub(crate) auto_compact: Option<u64>,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
+}
+
+/// Options of a conversational turn.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct TurnArgs {
+    #[command(flatten)]
+    pub(crate) exchange: ExchangeArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: Format,
+    /// Print the request body that would be sent (pretty JSON) and stop: nothing is sent or saved
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

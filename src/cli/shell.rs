@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCompleter;
 
-use super::{ContextArg, ModelArgs, ToolArgs};
+use super::ExchangeArgs;
 use crate::complete::session_ids;
 
 #[derive(Debug, Subcommand)]
@@ -43,31 +43,6 @@ pub(crate) struct ManArgs {
     pub(crate) dir: PathBuf,
 }
 
-/// Options of an interactive chat.
-#[derive(Debug, Args, Clone)]
-pub(crate) struct ChatOptions {
-    #[command(flatten)]
-    pub(crate) model: ModelArgs,
-    /// Wait for each whole reply instead of streaming it
-    #[arg(long)]
-    pub(crate) no_stream: bool,
-    /// Seconds to wait for another turn on the same session to finish [default: 300]
-    #[arg(long, value_name = "SECS")]
-    pub(crate) lock_timeout: Option<f64>,
-    /// Print token usage and timings on stderr after each turn
-    #[arg(short, long)]
-    pub(crate) usage: bool,
-    /// When the history outgrows the model's context window: fail, leave the oldest messages
-    /// out of the request, or compact the history first
-    #[arg(long, value_enum, value_name = "POLICY", default_value = "error")]
-    pub(crate) context: ContextArg,
-    /// Compact the history before a turn when it is estimated above TOKENS [config: auto_compact]
-    #[arg(long, value_name = "TOKENS")]
-    pub(crate) auto_compact: Option<u64>,
-    #[command(flatten)]
-    pub(crate) tools: ToolArgs,
-}
-
 #[derive(Debug, Args)]
 pub(crate) struct ChatArgs {
     /// System prompt of the new session
@@ -77,7 +52,7 @@ pub(crate) struct ChatArgs {
     #[arg(long)]
     pub(crate) title: Option<String>,
     #[command(flatten)]
-    pub(crate) chat: ChatOptions,
+    pub(crate) chat: ExchangeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -86,7 +61,7 @@ pub(crate) struct SessionChatArgs {
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     #[command(flatten)]
-    pub(crate) chat: ChatOptions,
+    pub(crate) chat: ExchangeArgs,
 }
 
 #[derive(Debug, Args)]

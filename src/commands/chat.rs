@@ -12,7 +12,7 @@ use agent::{Error, Session};
 
 use super::run::open_stored;
 use super::turn::{drive, run_options, Plan};
-use crate::cli::{ChatArgs, ChatOptions, Format, SessionChatArgs, TurnArgs};
+use crate::cli::{ChatArgs, ExchangeArgs, Format, SessionChatArgs};
 use crate::output::{write_out, Output};
 use crate::settings::Settings;
 use crate::toolset;
@@ -131,7 +131,7 @@ struct Chat<'a> {
     settings: &'a Settings,
     out: &'a Output,
     session: Session,
-    opts: ChatOptions,
+    opts: ExchangeArgs,
 }
 
 /// What the loop does after one prompt.
@@ -141,7 +141,7 @@ enum Next {
 }
 
 impl<'a> Chat<'a> {
-    fn new(settings: &'a Settings, out: &'a Output, session: Session, opts: ChatOptions) -> Self {
+    fn new(settings: &'a Settings, out: &'a Output, session: Session, opts: ExchangeArgs) -> Self {
         Chat {
             settings,
             out,
@@ -248,24 +248,13 @@ impl<'a> Chat<'a> {
         if let Some(command) = text.strip_prefix('!') {
             return self.command(command);
         }
-        let turn = TurnArgs {
-            model: self.opts.model.clone(),
-            no_stream: self.opts.no_stream,
-            format: Format::Text,
-            lock_timeout: self.opts.lock_timeout,
-            usage: self.opts.usage,
-            dry_run: false,
-            tools: self.opts.tools.clone(),
-            context: self.opts.context,
-            auto_compact: self.opts.auto_compact,
-        };
         let plan = Plan {
             prompt: text.to_string(),
-            options: run_options(&turn, self.settings),
+            options: run_options(&self.opts, self.settings),
             json: None,
             format: Format::Text,
             persist: true,
-            usage: turn.usage,
+            usage: self.opts.usage,
         };
         match drive(&mut self.session, plan, self.out).await {
             Ok(_) => Ok(Next::Continue),

@@ -45,7 +45,8 @@ pub(crate) fn print(
     turn: &TurnArgs,
     schema: Option<&Value>,
 ) -> Result<()> {
-    let request = session.preview_request(prompt, &run_options(turn, settings), schema)?;
+    let request =
+        session.preview_request(prompt, &run_options(&turn.exchange, settings), schema)?;
     // The key travels in a header, never in the body: the body is safe to print as it is.
     let body = session.agent().provider().request_body(&request);
     let mut bytes = serde_json::to_vec_pretty(&body)?;

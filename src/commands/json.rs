@@ -37,8 +37,8 @@ pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> R
         .await;
     }
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
-    let tools = toolset::resolve(settings, &args.json.turn.tools)?;
-    let session = ephemeral(settings, &args.json.turn.model, args.system)?;
+    let tools = toolset::resolve(settings, &args.json.turn.exchange.tools)?;
+    let session = ephemeral(settings, &args.json.turn.exchange.model, args.system)?;
     let mut session = toolset::equip(settings, session, tools)?;
     if args.json.turn.dry_run {
         return dry_run::print(settings, &session, &prompt, &args.json.turn, Some(&schema));
@@ -64,13 +64,19 @@ pub(crate) async fn session_json(
     agent::session::validate_id(&args.id)?;
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
     let opts = &args.json.turn;
-    let tools = toolset::resolve(settings, &opts.tools)?;
+    let tools = toolset::resolve(settings, &opts.exchange.tools)?;
     if opts.dry_run {
-        let session = dry_run::stored(settings, &args.id, &opts.model, None)?;
+        let session = dry_run::stored(settings, &args.id, &opts.exchange.model, None)?;
         let session = toolset::equip(settings, session, tools)?;
         return dry_run::print(settings, &session, &prompt, opts, Some(&schema));
     }
-    let session = open_stored(settings, &args.id, &opts.model, opts.lock_timeout, None)?;
+    let session = open_stored(
+        settings,
+        &args.id,
+        &opts.exchange.model,
+        opts.exchange.lock_timeout,
+        None,
+    )?;
     let mut session = toolset::equip(settings, session, tools)?;
     run(
         settings,
@@ -127,11 +133,11 @@ async fn run(
 ) -> Result<()> {
     let plan = Plan {
         prompt,
-        options: run_options(&opts.turn, settings),
+        options: run_options(&opts.turn.exchange, settings),
         json: Some((schema, opts.schema_retries)),
         format: opts.turn.format,
         persist,
-        usage: opts.turn.usage,
+        usage: opts.turn.exchange.usage,
     };
     let response = match drive(session, plan, out).await {
         Ok(r) => r,

@@ -61,11 +61,11 @@ pub(crate) fn ephemeral(
 fn plan(settings: &Settings, prompt: String, turn: &TurnArgs, persist: bool) -> Plan {
     Plan {
         prompt,
-        options: run_options(turn, settings),
+        options: run_options(&turn.exchange, settings),
         json: None,
         format: turn.format,
         persist,
-        usage: turn.usage,
+        usage: turn.exchange.usage,
     }
 }
 
@@ -77,21 +77,21 @@ pub(crate) async fn session_run(
 ) -> Result<()> {
     validate_id(&args.id)?;
     let prompt = read_prompt(&args.prompt)?;
-    let tools = toolset::resolve(settings, &args.turn.tools)?;
+    let tools = toolset::resolve(settings, &args.turn.exchange.tools)?;
     // A session this command creates remembers its tools; an existing one uses them this turn
     // only (like --system, they are part of what a session was created as).
     let creates = args.create && settings.store()?.load(&args.id)?.is_none();
     let create = args.create.then_some(args.system.clone());
     if args.turn.dry_run {
-        let session = dry_run::stored(settings, &args.id, &args.turn.model, create)?;
+        let session = dry_run::stored(settings, &args.id, &args.turn.exchange.model, create)?;
         let session = toolset::equip(settings, session, tools)?;
         return dry_run::print(settings, &session, &prompt, &args.turn, None);
     }
     let mut session = open_stored(
         settings,
         &args.id,
-        &args.turn.model,
-        args.turn.lock_timeout,
+        &args.turn.exchange.model,
+        args.turn.exchange.lock_timeout,
         create,
     )?;
     if creates && !tools.flags.is_empty() {
@@ -104,12 +104,12 @@ pub(crate) async fn session_run(
 
 /// `agent session retry ID`: re-send the prompt of the last failed turn.
 pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) -> Result<()> {
-    let tools = toolset::resolve(settings, &args.turn.tools)?;
+    let tools = toolset::resolve(settings, &args.turn.exchange.tools)?;
     let session = open_stored(
         settings,
         &args.id,
-        &args.turn.model,
-        args.turn.lock_timeout,
+        &args.turn.exchange.model,
+        args.turn.exchange.lock_timeout,
         None,
     )?;
     let mut session = toolset::equip(settings, session, tools)?;
@@ -156,11 +156,11 @@ pub(crate) async fn run(settings: &Settings, out: &Output, mut args: RunArgs) ->
         return session_run(settings, out, run_args).await;
     }
     let prompt = read_prompt(&args.prompt)?;
-    let tools = toolset::resolve(settings, &args.turn.tools)?;
+    let tools = toolset::resolve(settings, &args.turn.exchange.tools)?;
     if args.save && !args.turn.dry_run {
         return save(settings, out, args, prompt, tools).await;
     }
-    let session = ephemeral(settings, &args.turn.model, args.system)?;
+    let session = ephemeral(settings, &args.turn.exchange.model, args.system)?;
     let mut session = toolset::equip(settings, session, tools)?;
     if args.turn.dry_run {
         return dry_run::print(settings, &session, &prompt, &args.turn, None);
@@ -183,8 +183,8 @@ async fn save(
     let mut session = open_stored(
         settings,
         &id,
-        &args.turn.model,
-        args.turn.lock_timeout,
+        &args.turn.exchange.model,
+        args.turn.exchange.lock_timeout,
         Some(args.system),
     )?;
     if !tools.flags.is_empty() {

@@ -11,7 +11,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use agent::session::ContextPolicy;
 use agent::{Error, Event, Response, RunOptions, Session, Usage};
 
-use crate::cli::{ContextArg, Format, TurnArgs};
+use crate::cli::{ContextArg, ExchangeArgs, Format};
 use crate::output::{write_json_line, write_out, Output};
 
 /// What one turn should do and print.
@@ -27,7 +27,7 @@ pub(crate) struct Plan {
     pub(crate) usage: bool,
 }
 
-pub(crate) fn run_options(turn: &TurnArgs, settings: &crate::settings::Settings) -> RunOptions {
+pub(crate) fn run_options(turn: &ExchangeArgs, settings: &crate::settings::Settings) -> RunOptions {
     let mut options = RunOptions {
         temperature: turn.model.temperature,
         max_tokens: turn.model.max_tokens,

@@ -26,7 +26,10 @@ impl Session {
     /// assert_eq!(model.requests().len(), 1); // nothing was sent
     ///
     /// session.run("Who am I?").await?;
-    /// assert_eq!(model.requests()[1], preview); // exactly what the turn then sent
+    /// let mut sent = model.requests()[1].clone();
+    /// // Exactly what the turn then sent, but for the new message's time, taken as it starts.
+    /// sent.messages[2].created_at = preview.messages[2].created_at.clone();
+    /// assert_eq!(sent, preview);
     /// # Ok(()) }
     /// ```
     pub fn preview_request(
