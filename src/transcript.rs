@@ -70,6 +70,13 @@ pub(crate) fn text(data: &SessionData, last: Option<usize>, look: Look) -> Strin
     if let Some(system) = &data.system {
         let _ = writeln!(s, "\n{}\n{system}", look.paint(DIM, "[system]"));
     }
+    // The commands a turn may run are part of what the session is.
+    if !data.tools.is_empty() {
+        let _ = writeln!(s, "\n{}", look.paint(DIM, "[tools]"));
+        for t in &data.tools {
+            let _ = writeln!(s, "{}: {}", t.name, t.command.join(" "));
+        }
+    }
     let skip = last.map_or(0, |n| data.messages.len().saturating_sub(n));
     for m in &data.messages[skip..] {
         message(&mut s, m, look);
@@ -142,6 +149,9 @@ pub(crate) fn markdown(data: &SessionData, last: Option<usize>) -> String {
     let _ = writeln!(s, "- Updated: {}", data.updated_at);
     if let Some(f) = &data.forked_from {
         let _ = writeln!(s, "- Forked from: `{}` at message {}", f.id, f.messages);
+    }
+    for t in &data.tools {
+        let _ = writeln!(s, "- Tool `{}`: `{}`", t.name, t.command.join(" "));
     }
     if let Some(system) = &data.system {
         let _ = writeln!(s, "\n## System\n\n{}", system.trim_end());

@@ -296,6 +296,13 @@ fn forks_keep_the_tools_and_imports_name_their_commands() {
     assert_eq!(t.env.doc("f")["tools"], t.env.doc("s")["tools"]);
     let command = t.env.doc("s")["tools"][0]["command"].clone();
     assert_eq!(command, json!([fixture("orders.py"), "--verbose"]));
+    // `show` says what a turn of the session may run.
+    let shown = stdout(&t.agent().args(["session", "show", "f"]).output().unwrap());
+    let line = format!(
+        "\n[tools]\nget_user_orders: {} --verbose\n",
+        fixture("orders.py")
+    );
+    assert!(shown.contains(&line), "{shown}");
 
     let file = t.env.path().join("s.json");
     std::fs::write(&file, t.env.raw("s")).unwrap();
