@@ -68,9 +68,53 @@ impl Drop for Lease {
     }
 }
 
-/// A random owner token: 128 bits, so two holders never share one.
+/// A new owner token: where the holder runs (see [`here`]), its pid, and 128 random bits, so
+/// two holders never share one.
 pub(crate) fn token() -> String {
-    format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..))
+    format!(
+        "{}/{}/{:016x}{:016x}",
+        here(),
+        std::process::id(),
+        fastrand::u64(..),
+        fastrand::u64(..)
+    )
+}
+
+/// This boot of this machine and this pid namespace: where a pid means the same process.
+/// Empty when it cannot be told (not Linux), and then no holder is ever judged gone.
+fn here() -> &'static str {
+    static HERE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HERE.get_or_init(|| {
+        let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id");
+        let pid_ns = std::fs::read_link("/proc/self/ns/pid");
+        match (boot, pid_ns) {
+            (Ok(boot), Ok(ns)) => format!("{}:{}", boot.trim(), ns.display())
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == ':')
+                .collect(),
+            _ => String::new(),
+        }
+    })
+}
+
+/// Whether the holder that wrote `owner` is known to be dead: it ran here (same boot, same pid
+/// namespace: containers sharing a database file never judge each other) in another process,
+/// and no process has its pid. Its lock can then be taken at once instead of after the TTL. A
+/// holder elsewhere, or a token without a place, is left to expire.
+pub(crate) fn holder_is_gone(owner: &str) -> bool {
+    let mut parts = owner.splitn(3, '/');
+    let (Some(place), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<u32>() else {
+        return false;
+    };
+    if place.is_empty() || place != here() || pid == std::process::id() || pid > i32::MAX as u32 {
+        return false;
+    }
+    // Signal 0 checks existence only; EPERM means it exists under another user.
+    let rc = unsafe { libc::kill(pid as i32, 0) };
+    rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
 /// Milliseconds since the Unix epoch (lock expiries compare wall clocks on one machine for SQLite).
@@ -87,4 +131,32 @@ pub(crate) fn lost_lock(id: &str, store: &str) -> Error {
         "lost the turn lock of session '{id}' in {store} (this process stalled past the lock TTL \
          and another turn took it); nothing was saved"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_dead_process_here_is_gone() {
+        assert!(!holder_is_gone(&token()), "this process");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let alive = format!("{}/{}/00", here(), std::process::id());
+        assert!(!holder_is_gone(&alive));
+        child.wait().unwrap();
+        assert!(
+            holder_is_gone(&format!("{}/{pid}/00", here())),
+            "exited and reaped"
+        );
+        assert!(
+            !holder_is_gone(&format!("elsewhere/{pid}/00")),
+            "another machine"
+        );
+        assert!(
+            !holder_is_gone("0123456789abcdef0123456789abcdef"),
+            "an old token"
+        );
+        assert!(!holder_is_gone(&format!("/{pid}/00")), "a place unknown");
+    }
 }

@@ -33,6 +33,12 @@ const RELEASE: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0";
 
+/// Take over a lock whose holder died, only if that holder's token is still the one there.
+const TAKE_OVER: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) and 1
+end
+return 0";
+
 /// Sessions in Redis (`redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS).
 ///
 /// Keys (all under `agent:`): `session:<id>` holds the document (the same JSON a
@@ -61,6 +67,7 @@ struct Inner {
     held: Mutex<HashMap<String, String>>,
     renew: Script,
     release: Script,
+    take_over: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -145,6 +152,7 @@ impl RedisStore {
                 held: Mutex::default(),
                 renew: Script::new(RENEW),
                 release: Script::new(RELEASE),
+                take_over: Script::new(TAKE_OVER),
             }),
             lock_ttl: DEFAULT_LOCK_TTL,
         })
@@ -211,6 +219,29 @@ impl Inner {
             text = text.replace(secret.as_str(), "***");
         }
         Error::Other(text)
+    }
+}
+
+impl RedisStore {
+    /// Take the lock at `key` when its holder ran on this machine and has died, rather than
+    /// waiting out the TTL.
+    fn take_over_from_the_dead(&self, key: &str, token: &str, ttl: u64) -> Result<bool> {
+        let owner: Option<String> = self.run("cannot read a lock", |c| {
+            redis::cmd("GET").arg(key).query(c)
+        })?;
+        let Some(owner) = owner.filter(|o| lease::holder_is_gone(o)) else {
+            return Ok(false);
+        };
+        let taken: i64 = self.run("cannot take over a lock", |c| {
+            self.inner
+                .take_over
+                .key(key)
+                .arg(&owner)
+                .arg(token)
+                .arg(ttl)
+                .invoke(c)
+        })?;
+        Ok(taken == 1)
     }
 }
 
@@ -329,7 +360,7 @@ impl SessionStore for RedisStore {
                 .arg(ttl)
                 .query(c)
         })?;
-        if reply.is_none() {
+        if reply.is_none() && !self.take_over_from_the_dead(&key, &token, ttl)? {
             return Ok(None);
         }
         locked(&self.inner.held).insert(id.to_string(), token.clone());

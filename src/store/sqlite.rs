@@ -278,21 +278,39 @@ impl SessionStore for SqliteStore {
         rows.collect::<rusqlite::Result<_>>().map_err(fail)
     }
 
-    /// Insert a lock row, or take over one whose holder stopped renewing it; one statement, so
-    /// no transaction is held open.
+    /// Insert a lock row, or take over one whose holder stopped renewing it or died on this
+    /// machine; single statements, so no transaction is held open.
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
         validate_id(id)?;
         let token = lease::token();
         let now = lease::now_ms();
         let ttl = self.lock_ttl.as_millis() as i64;
-        let taken = locked(&self.inner.conn)
+        let fail = |e| self.fail(&format!("cannot lock '{id}'"), e);
+        let conn = locked(&self.inner.conn);
+        let mut taken = conn
             .execute(
                 "INSERT INTO locks (id, owner, expires_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
                  WHERE locks.expires_at <= ?4",
                 params![id, token, now + ttl, now],
             )
-            .map_err(|e| self.fail(&format!("cannot lock '{id}'"), e))?;
+            .map_err(fail)?;
+        if taken == 0 {
+            let owner: Option<String> = conn
+                .query_row("SELECT owner FROM locks WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(fail)?;
+            if let Some(owner) = owner.filter(|o| lease::holder_is_gone(o)) {
+                // Compare-and-set: only if the dead holder's row is still the one there.
+                taken = conn
+                    .execute(
+                        "UPDATE locks SET owner = ?1, expires_at = ?2 WHERE id = ?3 AND owner = ?4",
+                        params![token, now + ttl, id, owner],
+                    )
+                    .map_err(fail)?;
+            }
+        }
+        drop(conn);
         if taken == 0 {
             return Ok(None);
         }

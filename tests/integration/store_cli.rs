@@ -434,3 +434,64 @@ fn every_command_on_sqlite() {
 fn every_command_on_redis() {
     every_command(Kind::Redis);
 }
+
+/// A turn killed with `kill -9` holds its lock until the TTL (30 s) on a shared store; on the
+/// same machine the next turn sees the holder is dead and goes ahead at once.
+fn a_dead_holders_lock_is_taken_at_once(kind: Kind) {
+    let f = Fixture::new(kind);
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    let url = f.url();
+    ok(&env
+        .cmd()
+        .args(["--store", &url, "session", "new", "--id", "s"])
+        .output()
+        .unwrap());
+    let slow: Vec<&str> = vec!["tick "; 100];
+    server.push(MockResponse::openai_stream(&slow).slow(Duration::from_millis(50)));
+    server.push(MockResponse::openai_stream(&["after"]));
+    let mut victim = to_std(
+        env.agent(&server)
+            .args(["--store", &url, "session", "run", "s", "first"]),
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    // The lock is taken before the request is sent.
+    for _ in 0..250 {
+        if !server.requests().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.requests().len(), 1, "the first turn never started");
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    // Far below the TTL: only a take-over lets this turn run.
+    let out = env
+        .agent(&server)
+        .args([
+            "--store",
+            &url,
+            "session",
+            "run",
+            "s",
+            "--lock-timeout",
+            "5",
+            "next",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "after\n");
+    assert_eq!(contents(&server.body(1)["messages"]), ["next"]);
+}
+
+#[test]
+fn a_dead_holders_lock_is_taken_at_once_on_sqlite() {
+    a_dead_holders_lock_is_taken_at_once(Kind::Sqlite);
+}
+
+#[test]
+fn a_dead_holders_lock_is_taken_at_once_on_redis() {
+    a_dead_holders_lock_is_taken_at_once(Kind::Redis);
+}
