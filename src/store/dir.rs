@@ -86,10 +86,11 @@ impl DirStore {
     }
 }
 
-/// Write `bytes` to `path` atomically: the data goes to an unnamed file (`O_TMPFILE`) that is
-/// fsynced, given the name `tmp` and renamed over `path`. A crash while writing leaves no file
-/// behind at all; only the instant between naming and renaming can leave `tmp` (a whole
-/// document, never a torn one), which the next save or removal of the session deletes. Filesystems without `O_TMPFILE` write `tmp` directly.
+/// Replace `path` atomically with what `write` writes: the data goes to an unnamed file
+/// (`O_TMPFILE`) that is fsynced, given the name `tmp` and renamed over `path`. A crash while
+/// writing leaves no file behind at all; only the instant between naming and renaming can leave
+/// `tmp` (a whole document, never a torn one), which the next save or removal of the session
+/// deletes. Filesystems without `O_TMPFILE` write `tmp` directly.
 fn write_atomic(
     dir: &Path,
     path: &Path,

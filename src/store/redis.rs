@@ -171,6 +171,27 @@ impl RedisStore {
     fn location(&self, id: &str) -> String {
         format!("'{id}' in {}", self.inner.shown)
     }
+
+    /// Take the lock at `key` when its holder ran on this machine and has died, rather than
+    /// waiting out the TTL.
+    fn take_over_from_the_dead(&self, key: &str, token: &str, ttl: u64) -> Result<bool> {
+        let owner: Option<String> = self.run("cannot read a lock", |c| {
+            redis::cmd("GET").arg(key).query(c)
+        })?;
+        let Some(owner) = owner.filter(|o| lease::holder_is_gone(o)) else {
+            return Ok(false);
+        };
+        let taken: i64 = self.run("cannot take over a lock", |c| {
+            self.inner
+                .take_over
+                .key(key)
+                .arg(&owner)
+                .arg(token)
+                .arg(ttl)
+                .invoke(c)
+        })?;
+        Ok(taken == 1)
+    }
 }
 
 impl Inner {
@@ -219,29 +240,6 @@ impl Inner {
             text = text.replace(secret.as_str(), "***");
         }
         Error::Other(text)
-    }
-}
-
-impl RedisStore {
-    /// Take the lock at `key` when its holder ran on this machine and has died, rather than
-    /// waiting out the TTL.
-    fn take_over_from_the_dead(&self, key: &str, token: &str, ttl: u64) -> Result<bool> {
-        let owner: Option<String> = self.run("cannot read a lock", |c| {
-            redis::cmd("GET").arg(key).query(c)
-        })?;
-        let Some(owner) = owner.filter(|o| lease::holder_is_gone(o)) else {
-            return Ok(false);
-        };
-        let taken: i64 = self.run("cannot take over a lock", |c| {
-            self.inner
-                .take_over
-                .key(key)
-                .arg(&owner)
-                .arg(token)
-                .arg(ttl)
-                .invoke(c)
-        })?;
-        Ok(taken == 1)
     }
 }
 
