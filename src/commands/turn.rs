@@ -27,22 +27,23 @@ pub(crate) struct Plan {
     pub(crate) usage: bool,
 }
 
-pub(crate) fn run_options(turn: &ExchangeArgs, settings: &crate::settings::Settings) -> RunOptions {
+/// The library's options for a turn with these flags (and the config's `auto_compact`).
+pub(crate) fn run_options(args: &ExchangeArgs, settings: &crate::settings::Settings) -> RunOptions {
     let mut options = RunOptions {
-        temperature: turn.model.temperature,
-        max_tokens: turn.model.max_tokens,
+        temperature: args.model.temperature,
+        max_tokens: args.model.max_tokens,
         model: None, // resolved into the agent
-        stream: !turn.no_stream,
+        stream: !args.no_stream,
         ..RunOptions::default()
     };
-    options.tools = !turn.tools.no_tools;
-    options.context = match turn.context {
+    options.tools = !args.tools.no_tools;
+    options.context = match args.context {
         ContextArg::Error => ContextPolicy::Error,
         ContextArg::Trim => ContextPolicy::Trim,
         ContextArg::Compact => ContextPolicy::Compact,
     };
-    options.auto_compact = turn.auto_compact.or(settings.config.auto_compact);
-    if let Some(n) = turn.tools.max_steps {
+    options.auto_compact = args.auto_compact.or(settings.config.auto_compact);
+    if let Some(n) = args.tools.max_steps {
         options.max_steps = n;
     }
     options
