@@ -1,7 +1,8 @@
 //! `Lease`: a lock held in a shared database (SQLite row, Redis key) with an expiry, renewed by a
 //! small thread while its guard lives and released by its owner on drop.
 
-use std::sync::mpsc;
+use std::collections::HashMap;
+use std::sync::{mpsc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -64,6 +65,36 @@ impl Drop for Lease {
         }
         if let Some(release) = self.release.take() {
             release();
+        }
+    }
+}
+
+/// A poison-tolerant lock: a panic elsewhere must not wedge a store, whose database keeps its
+/// own state consistent.
+pub(crate) fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The owner tokens of the locks one store holds, so a save under a lock that was lost (taken
+/// over after this process stalled past the TTL) fails instead of overwriting a newer turn.
+#[derive(Debug, Default)]
+pub(crate) struct Held(Mutex<HashMap<String, String>>);
+
+impl Held {
+    /// Our token for `id`'s lock, if we hold it.
+    pub(crate) fn token(&self, id: &str) -> Option<String> {
+        locked(&self.0).get(id).cloned()
+    }
+
+    pub(crate) fn insert(&self, id: &str, token: &str) {
+        locked(&self.0).insert(id.to_string(), token.to_string());
+    }
+
+    /// Forget `id`'s lock on release, unless it is already a newer lock of ours.
+    pub(crate) fn forget(&self, id: &str, token: &str) {
+        let mut held = locked(&self.0);
+        if held.get(id).is_some_and(|t| t == token) {
+            held.remove(id);
         }
     }
 }

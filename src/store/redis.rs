@@ -1,13 +1,13 @@
 //! `RedisStore`: sessions in Redis, so runners on several machines continue the same session.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use redis::{Connection, RedisResult, Script};
 use serde_json::Value;
 
-use super::lease::{self, Lease, DEFAULT_LOCK_TTL};
+use super::lease::{self, locked, Held, Lease, DEFAULT_LOCK_TTL};
 use super::open::redact;
 use super::{SessionStore, StoreLock};
 use crate::session::{validate_id, SessionSummary};
@@ -64,7 +64,7 @@ struct Inner {
     /// The password, scrubbed from any error text that might echo it.
     secret: Option<String>,
     conn: Mutex<Option<Connection>>,
-    held: Mutex<HashMap<String, String>>,
+    held: Held,
     renew: Script,
     release: Script,
     take_over: Script,
@@ -76,10 +76,6 @@ impl std::fmt::Debug for RedisStore {
             .field("url", &self.inner.shown)
             .finish()
     }
-}
-
-fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn doc_key(id: &str) -> String {
@@ -149,7 +145,7 @@ impl RedisStore {
                 shown,
                 secret,
                 conn: Mutex::new(None),
-                held: Mutex::default(),
+                held: Held::default(),
                 renew: Script::new(RENEW),
                 release: Script::new(RELEASE),
                 take_over: Script::new(TAKE_OVER),
@@ -253,7 +249,7 @@ impl SessionStore for RedisStore {
             .map_or_else(lease::now_ms, |d| d.as_millis() as i64);
         let summary = serde_json::to_string(&Entry::from(summary))
             .map_err(|e| Error::Other(e.to_string()))?;
-        let token = locked(&self.inner.held).get(id).cloned();
+        let token = self.inner.held.token(id);
         let (doc_key, lock_key) = (doc_key(id), lock_key(id));
         let saved = self.run(&format!("cannot save '{id}'"), |c| {
             // Under our lock, WATCH it: if it expired and changed hands, EXEC does nothing.
@@ -361,7 +357,7 @@ impl SessionStore for RedisStore {
         if reply.is_none() && !self.take_over_from_the_dead(&key, &token, ttl)? {
             return Ok(None);
         }
-        locked(&self.inner.held).insert(id.to_string(), token.clone());
+        self.inner.held.insert(id, &token);
         // Weak, so renewal stops when the store is gone (the process is ending) and the key
         // then expires, as it would after a crash.
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
@@ -385,11 +381,7 @@ impl SessionStore for RedisStore {
         let id = id.to_string();
         let release = move || {
             if let Some(inner) = weak.upgrade() {
-                let mut held = locked(&inner.held);
-                if held.get(&id) == Some(&token) {
-                    held.remove(&id);
-                }
-                drop(held);
+                inner.held.forget(&id, &token);
                 let _: Result<i64> = inner.run("cannot release a lock", |c| {
                     inner.release.key(&key).arg(&token).invoke(c)
                 });

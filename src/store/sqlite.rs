@@ -1,18 +1,17 @@
 //! `SqliteStore`: every session in one SQLite file, with index columns for listings and a lock
 //! table for turns.
 
-use std::collections::HashMap;
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
-use super::lease::{self, Lease, DEFAULT_LOCK_TTL};
+use super::lease::{self, locked, Held, Lease, DEFAULT_LOCK_TTL};
 use super::{SessionStore, StoreLock};
 use crate::session::{validate_id, SessionSummary};
 use crate::{Error, Result};
@@ -59,9 +58,7 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     conn: Mutex<Connection>,
-    /// Tokens of the locks this store holds, so a save under a lock that was lost (taken over
-    /// after this process stalled past the TTL) fails instead of overwriting a newer turn.
-    held: Mutex<HashMap<String, String>>,
+    held: Held,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -70,11 +67,6 @@ impl std::fmt::Debug for SqliteStore {
             .field("path", &self.inner.path)
             .finish()
     }
-}
-
-fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not wedge the store: SQLite keeps its own state consistent.
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl SqliteStore {
@@ -86,7 +78,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 conn: Mutex::new(conn),
-                held: Mutex::default(),
+                held: Held::default(),
             }),
             lock_ttl: DEFAULT_LOCK_TTL,
         })
@@ -180,7 +172,7 @@ impl SessionStore for SqliteStore {
         validate_id(id)?;
         let doc = serde_json::to_string(data).map_err(|e| Error::Other(e.to_string()))?;
         let s = super::summary_of(id, data);
-        let token = locked(&self.inner.held).get(id).cloned();
+        let token = self.inner.held.token(id);
         let mut conn = locked(&self.inner.conn);
         let fail = |e| self.fail(&format!("cannot save '{id}'"), e);
         let tx = conn
@@ -314,7 +306,7 @@ impl SessionStore for SqliteStore {
         if taken == 0 {
             return Ok(None);
         }
-        locked(&self.inner.held).insert(id.to_string(), token.clone());
+        self.inner.held.insert(id, &token);
         // The thread holds only a weak reference: when the store is gone (the process is
         // ending), renewal stops and the row expires, as it would after a crash.
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
@@ -334,11 +326,7 @@ impl SessionStore for SqliteStore {
         let id = id.to_string();
         let release = move || {
             if let Some(inner) = weak.upgrade() {
-                let mut held = locked(&inner.held);
-                if held.get(&id) == Some(&token) {
-                    held.remove(&id);
-                }
-                drop(held);
+                inner.held.forget(&id, &token);
                 let _ = locked(&inner.conn).execute(
                     "DELETE FROM locks WHERE id = ?1 AND owner = ?2",
                     params![id, token],

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::stores::{Fixture, Kind};
+use crate::stores::{per_store, Fixture, Kind};
 use crate::util::*;
 
 fn ok(out: &std::process::Output) -> String {
@@ -180,16 +180,6 @@ fn parallel_runs(kind: Kind) {
         (0..10).map(|k| 2 * k + 1).collect::<Vec<_>>(),
         "turns ran one after another"
     );
-}
-
-#[test]
-fn parallel_runs_on_sqlite() {
-    parallel_runs(Kind::Sqlite);
-}
-
-#[test]
-fn parallel_runs_on_redis() {
-    parallel_runs(Kind::Redis);
 }
 
 /// Two runners with their own data dirs (two machines) continue one session kept in Redis.
@@ -425,16 +415,6 @@ fn every_command(kind: Kind) {
     assert_eq!(gone.status.code(), Some(5));
 }
 
-#[test]
-fn every_command_on_sqlite() {
-    every_command(Kind::Sqlite);
-}
-
-#[test]
-fn every_command_on_redis() {
-    every_command(Kind::Redis);
-}
-
 /// A turn killed with `kill -9` holds its lock until the TTL (30 s) on a shared store; on the
 /// same machine the next turn sees the holder is dead and goes ahead at once.
 fn a_dead_holders_lock_is_taken_at_once(kind: Kind) {
@@ -486,12 +466,8 @@ fn a_dead_holders_lock_is_taken_at_once(kind: Kind) {
     assert_eq!(contents(&server.body(1)["messages"]), ["next"]);
 }
 
-#[test]
-fn a_dead_holders_lock_is_taken_at_once_on_sqlite() {
-    a_dead_holders_lock_is_taken_at_once(Kind::Sqlite);
-}
-
-#[test]
-fn a_dead_holders_lock_is_taken_at_once_on_redis() {
-    a_dead_holders_lock_is_taken_at_once(Kind::Redis);
-}
+per_store!(sqlite: Sqlite, redis: Redis; [
+    parallel_runs,
+    every_command,
+    a_dead_holders_lock_is_taken_at_once,
+]);

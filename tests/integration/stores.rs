@@ -345,28 +345,31 @@ fn doc_of(f: &Fixture, id: &str) -> Value {
     f.open().load(id).unwrap().unwrap()
 }
 
-macro_rules! contract {
-    ($($test:ident),* $(,)?) => {
-        mod dir {
-            $(#[test] fn $test() { super::$test(super::Kind::Dir) })*
-        }
-        mod sqlite {
-            $(#[test] fn $test() { super::$test(super::Kind::Sqlite) })*
-            #[test] fn lock_expires_after_a_crash() { super::lock_expires_after_a_crash(super::Kind::Sqlite) }
-            #[test] fn lost_lock_refuses_the_save() { super::lost_lock_refuses_the_save(super::Kind::Sqlite) }
-        }
-        mod redis {
-            $(#[test] fn $test() { super::$test(super::Kind::Redis) })*
-            #[test] fn lock_expires_after_a_crash() { super::lock_expires_after_a_crash(super::Kind::Redis) }
-            #[test] fn lost_lock_refuses_the_save() { super::lost_lock_refuses_the_save(super::Kind::Redis) }
+/// One `#[test]` per store and scenario: `per_store!(sqlite: Sqlite; [crud])` makes
+/// `sqlite::crud`, which runs `crud(Kind::Sqlite)`.
+macro_rules! per_store {
+    ($($module:ident: $kind:ident),+; $scenarios:tt) => {
+        $(per_store!(@one $module $kind $scenarios);)+
+    };
+    (@one $module:ident $kind:ident [$($scenario:ident),* $(,)?]) => {
+        mod $module {
+            $(#[test] fn $scenario() { super::$scenario(crate::stores::Kind::$kind) })*
         }
     };
 }
+pub(crate) use per_store;
 
-contract!(
+per_store!(dir: Dir, sqlite: Sqlite, redis: Redis; [
     crud,
     unknown_fields_survive,
     lock_is_exclusive,
     concurrent_turns,
     corrupt_data_is_reported,
-);
+]);
+
+// Leases with an expiry exist on the shared stores only; the directory store's flock dies
+// with its process.
+per_store!(sqlite_lease: Sqlite, redis_lease: Redis; [
+    lock_expires_after_a_crash,
+    lost_lock_refuses_the_save,
+]);
