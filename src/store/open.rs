@@ -11,7 +11,8 @@ use crate::{Error, Result};
 ///
 /// - `dir:PATH`: one JSON file per session under `PATH` ([`DirStore`])
 /// - `sqlite:PATH`: one SQLite file ([`SqliteStore`], created 0600 if missing)
-/// - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS): [`RedisStore`]
+/// - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS): [`RedisStore`], with optional
+///   `?prefix=NAME` (keys under `NAME:` instead of `agent:`) and `?lock_ttl=SECS`
 ///
 /// A leading `~/` in a path is the home directory. Errors never show the URL's credentials.
 pub fn open(url: &str) -> Result<Arc<dyn SessionStore>> {

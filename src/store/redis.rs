@@ -13,12 +13,9 @@ use super::{SessionStore, StoreLock};
 use crate::session::{validate_id, SessionSummary};
 use crate::{Error, Result};
 
-/// Every key starts with this, so one Redis can serve other programs too.
-const PREFIX: &str = "agent:";
-/// Sorted set: id by last update (ms since the epoch).
-const INDEX: &str = "agent:sessions";
-/// Hash: id to summary JSON.
-const SUMMARIES: &str = "agent:summaries";
+/// Every key starts with this and a colon unless the URL says `?prefix=`, so one Redis can
+/// serve other programs, and several teams, too.
+const DEFAULT_PREFIX: &str = "agent";
 
 /// Renew a lock only if we still own it.
 const RENEW: &str = r"if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -41,7 +38,8 @@ return 0";
 
 /// Sessions in Redis (`redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS).
 ///
-/// Keys (all under `agent:`): `session:<id>` holds the document (the same JSON a
+/// Keys (all under `agent:`, or the URL's `?prefix=NAME` and a colon; `?lock_ttl=SECS` sets the
+/// lock TTL): `session:<id>` holds the document (the same JSON a
 /// [`super::DirStore`] file holds); `sessions` is a sorted set of ids by last update (ms);
 /// `summaries` is a hash of id → summary JSON, so [`SessionStore::summaries`] reads the index
 /// only; `lock:<id>` is a turn lock taken with `SET NX PX`, renewed while held and released by a
@@ -68,6 +66,7 @@ struct Inner {
     renew: Script,
     release: Script,
     take_over: Script,
+    keys: Keys,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -78,12 +77,67 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-fn doc_key(id: &str) -> String {
-    format!("{PREFIX}session:{id}")
+/// The keys of one store: every one starts with its prefix.
+#[derive(Debug)]
+struct Keys {
+    prefix: String,
+    /// Sorted set: id by last update (ms since the epoch).
+    index: String,
+    /// Hash: id to summary JSON.
+    summaries: String,
 }
 
-fn lock_key(id: &str) -> String {
-    format!("{PREFIX}lock:{id}")
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        Keys {
+            prefix: prefix.to_string(),
+            index: format!("{prefix}:sessions"),
+            summaries: format!("{prefix}:summaries"),
+        }
+    }
+
+    fn doc(&self, id: &str) -> String {
+        format!("{}:session:{id}", self.prefix)
+    }
+
+    fn lock(&self, id: &str) -> String {
+        format!("{}:lock:{id}", self.prefix)
+    }
+}
+
+/// The URL without agent's own query parameters, the key prefix and the lock TTL they set.
+fn own_params(url: &str, shown: &str) -> Result<(String, String, Option<Duration>)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), DEFAULT_PREFIX.to_string(), None));
+    };
+    let bad = |what: &str| Error::Usage(format!("invalid Redis URL '{shown}': {what}"));
+    let (mut prefix, mut ttl, mut rest) = (DEFAULT_PREFIX.to_string(), None, Vec::new());
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("prefix", p)) => {
+                let ok = (1..=64).contains(&p.len())
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+                if !ok {
+                    return Err(bad("prefix must be 1 to 64 of A-Z a-z 0-9 . _ : -"));
+                }
+                prefix = p.to_string();
+            }
+            Some(("lock_ttl", t)) => {
+                let secs: f64 = t.parse().map_err(|_| bad("lock_ttl must be seconds"))?;
+                if !(0.1..=86_400.0).contains(&secs) {
+                    return Err(bad("lock_ttl must be between 0.1 and 86400 seconds"));
+                }
+                ttl = Some(Duration::from_secs_f64(secs));
+            }
+            _ => rest.push(pair),
+        }
+    }
+    let url = match rest.is_empty() {
+        true => base.to_string(),
+        false => format!("{base}?{}", rest.join("&")),
+    };
+    Ok((url, prefix, ttl))
 }
 
 /// A summary as kept in the `summaries` hash. Its own type because [`SessionSummary`] reads
@@ -131,7 +185,8 @@ impl RedisStore {
     /// A store at `url`. Nothing connects until the first call.
     pub fn open(url: &str) -> Result<Self> {
         let shown = redact(url);
-        let client = redis::Client::open(url)
+        let (url, prefix, ttl) = own_params(url, &shown)?;
+        let client = redis::Client::open(url.as_str())
             .map_err(|e| Error::Usage(format!("invalid Redis URL '{shown}': {e}")))?;
         let secret = client
             .get_connection_info()
@@ -149,8 +204,9 @@ impl RedisStore {
                 renew: Script::new(RENEW),
                 release: Script::new(RELEASE),
                 take_over: Script::new(TAKE_OVER),
+                keys: Keys::new(&prefix),
             }),
-            lock_ttl: DEFAULT_LOCK_TTL,
+            lock_ttl: ttl.unwrap_or(DEFAULT_LOCK_TTL),
         })
     }
 
@@ -250,7 +306,7 @@ impl SessionStore for RedisStore {
         let summary = serde_json::to_string(&Entry::from(summary))
             .map_err(|e| Error::Other(e.to_string()))?;
         let token = self.inner.held.token(id);
-        let (doc_key, lock_key) = (doc_key(id), lock_key(id));
+        let (doc_key, lock_key) = (self.inner.keys.doc(id), self.inner.keys.lock(id));
         let saved = self.run(&format!("cannot save '{id}'"), |c| {
             // Under our lock, WATCH it: if it expired and changed hands, EXEC does nothing.
             if let Some(token) = &token {
@@ -264,8 +320,8 @@ impl SessionStore for RedisStore {
             let reply: redis::Value = redis::pipe()
                 .atomic()
                 .set(&doc_key, &doc)
-                .zadd(INDEX, id, score)
-                .hset(SUMMARIES, id, &summary)
+                .zadd(&self.inner.keys.index, id, score)
+                .hset(&self.inner.keys.summaries, id, &summary)
                 .query(c)?;
             Ok(!matches!(reply, redis::Value::Nil))
         })?;
@@ -278,7 +334,7 @@ impl SessionStore for RedisStore {
 
     fn load(&self, id: &str) -> Result<Option<Value>> {
         validate_id(id)?;
-        let key = doc_key(id);
+        let key = self.inner.keys.doc(id);
         let bytes: Option<Vec<u8>> = self.run(&format!("cannot load '{id}'"), |c| {
             redis::cmd("GET").arg(&key).query(c)
         })?;
@@ -294,13 +350,13 @@ impl SessionStore for RedisStore {
 
     fn delete(&self, id: &str) -> Result<bool> {
         validate_id(id)?;
-        let key = doc_key(id);
+        let key = self.inner.keys.doc(id);
         let (removed, _, _): (i64, i64, i64) = self.run(&format!("cannot delete '{id}'"), |c| {
             redis::pipe()
                 .atomic()
                 .del(&key)
-                .zrem(INDEX, id)
-                .hdel(SUMMARIES, id)
+                .zrem(&self.inner.keys.index, id)
+                .hdel(&self.inner.keys.summaries, id)
                 .query(c)
         })?;
         Ok(removed > 0)
@@ -308,7 +364,11 @@ impl SessionStore for RedisStore {
 
     fn list_sessions(&self) -> Result<Vec<String>> {
         self.run("cannot list sessions", |c| {
-            redis::cmd("ZRANGE").arg(INDEX).arg(0).arg(-1).query(c)
+            redis::cmd("ZRANGE")
+                .arg(&self.inner.keys.index)
+                .arg(0)
+                .arg(-1)
+                .query(c)
         })
     }
 
@@ -319,11 +379,11 @@ impl SessionStore for RedisStore {
             self.run("cannot list sessions", |c| {
                 redis::pipe()
                     .cmd("ZREVRANGE")
-                    .arg(INDEX)
+                    .arg(&self.inner.keys.index)
                     .arg(0)
                     .arg(-1)
                     .cmd("HGETALL")
-                    .arg(SUMMARIES)
+                    .arg(&self.inner.keys.summaries)
                     .query(c)
             })?;
         let mut out = Vec::with_capacity(ids.len());
@@ -342,7 +402,7 @@ impl SessionStore for RedisStore {
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
         validate_id(id)?;
-        let key = lock_key(id);
+        let key = self.inner.keys.lock(id);
         let token = lease::token();
         let ttl = self.lock_ttl.as_millis() as u64;
         let reply: Option<String> = self.run(&format!("cannot lock '{id}'"), |c| {

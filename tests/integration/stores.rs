@@ -341,6 +341,46 @@ fn corrupt_data_is_reported(kind: Kind) {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// `?prefix=` keeps stores apart on one Redis; `?lock_ttl=` sets how long a lock outlives its
+/// holder; both are agent's, not passed on to the Redis client; bad values are usage errors.
+#[test]
+fn redis_url_parameters() {
+    let f = Fixture::new(Kind::Redis);
+    let url = f.url();
+    let team = |name: &str| store::open(&format!("{url}?prefix={name}&lock_ttl=0.5")).unwrap();
+    let (a, b) = (team("team-a"), team("team-b"));
+    a.save("s", &doc("s", "a's", 0)).unwrap();
+    assert_eq!(b.load("s").unwrap(), None);
+    assert_eq!(b.list_sessions().unwrap(), Vec::<String>::new());
+    assert_eq!(a.list_sessions().unwrap(), ["s"]);
+    assert_eq!(
+        f.open().load("s").unwrap(),
+        None,
+        "the default prefix is apart too"
+    );
+
+    let mut conn = ::redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let exists: bool = ::redis::cmd("EXISTS")
+        .arg("team-a:session:s")
+        .query(&mut conn)
+        .unwrap();
+    assert!(exists);
+    let _held = a.try_lock("s").unwrap().unwrap();
+    let pttl: i64 = ::redis::cmd("PTTL")
+        .arg("team-a:lock:s")
+        .query(&mut conn)
+        .unwrap();
+    assert!((1..=500).contains(&pttl), "{pttl}");
+
+    for bad in ["?prefix=", "?prefix=a b", "?lock_ttl=soon", "?lock_ttl=0"] {
+        let err = store::open(&format!("{url}{bad}")).err().unwrap();
+        assert_eq!(err.exit_code(), 2, "{bad}: {err}");
+    }
+}
+
 fn doc_of(f: &Fixture, id: &str) -> Value {
     f.open().load(id).unwrap().unwrap()
 }
