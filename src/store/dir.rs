@@ -86,69 +86,98 @@ impl DirStore {
     }
 }
 
-/// Replace `path` atomically with what `write` writes: the data goes to an unnamed file
-/// (`O_TMPFILE`) that is fsynced, given the name `tmp` and renamed over `path`. A crash while
-/// writing leaves no file behind at all; only the instant between naming and renaming can leave
-/// `tmp` (a whole document, never a torn one), which the next save or removal of the session
-/// deletes. Filesystems without `O_TMPFILE` write `tmp` directly.
+/// Replace `path` atomically with what `write` writes: the data is written and fsynced under
+/// the name `tmp` (see [`write_named`]), then renamed over `path`. A kill in the instant before
+/// the rename can leave `tmp` (a whole document, never a torn one), which the next save or
+/// removal of the session deletes.
 fn write_atomic(
     dir: &Path,
     path: &Path,
     tmp: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // A stale name from a killed writer would make linkat fail with EEXIST.
+    // A stale name from a killed writer would make the new one fail with EEXIST.
     match fs::remove_file(tmp) {
         Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    let unnamed = OpenOptions::new()
-        .write(true)
-        .mode(0o600)
-        .custom_flags(libc::O_TMPFILE)
-        .open(dir);
-    let mut file = match unnamed {
-        Ok(f) => f,
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
-            ) =>
-        {
-            let mut named = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(tmp)?;
-            let written = write_synced(&mut named, write);
-            return written
-                .and_then(|()| fs::rename(tmp, path))
-                .inspect_err(|_| {
-                    let _ = fs::remove_file(tmp);
-                });
-        }
-        Err(e) => return Err(e),
-    };
-    write_synced(&mut file, write)?;
-    let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
-    let c_name = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(tmp.as_os_str()))?;
-    // linkat through /proc with AT_SYMLINK_FOLLOW names an O_TMPFILE inode without privileges.
-    let rc = unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            proc_path.as_ptr(),
-            libc::AT_FDCWD,
-            c_name.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error());
+    write_named(dir, tmp, write)
+        .and_then(|()| fs::rename(tmp, path))
+        .inspect_err(|_| {
+            let _ = fs::remove_file(tmp);
+        })
+}
+
+/// Write the data, synced, under the name `tmp`. On Linux the file is written unnamed
+/// (`O_TMPFILE`) and named only once complete, so a crash mid-write leaves no file at all;
+/// elsewhere, and on filesystems without `O_TMPFILE`, it is written at `tmp` directly.
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
+fn write_named(
+    dir: &Path,
+    tmp: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if let Some(mut file) = unnamed::open(dir)? {
+        write_synced(&mut file, write)?;
+        return unnamed::link(&file, tmp);
     }
-    fs::rename(tmp, path).inspect_err(|_| {
-        let _ = fs::remove_file(tmp);
-    })
+    let mut named = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)?;
+    write_synced(&mut named, write)
+}
+
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use std::fs::{File, OpenOptions};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::path::Path;
+
+    /// An unnamed file in `dir`, or `None` where its filesystem has no `O_TMPFILE`.
+    pub(super) fn open(dir: &Path) -> std::io::Result<Option<File>> {
+        let opened = OpenOptions::new()
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_TMPFILE)
+            .open(dir);
+        match opened {
+            Ok(file) => Ok(Some(file)),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Give the unnamed `file` the name `name`: linkat through /proc with AT_SYMLINK_FOLLOW
+    /// names an `O_TMPFILE` inode without privileges.
+    pub(super) fn link(file: &File, name: &Path) -> std::io::Result<()> {
+        let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+        let name =
+            std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(name.as_os_str()))?;
+        let rc = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                proc_path.as_ptr(),
+                libc::AT_FDCWD,
+                name.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        match rc {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        }
+    }
 }
 
 /// Write through a buffer (a document is serialized straight into the file, never held whole
