@@ -10,7 +10,7 @@ use rustyline::DefaultEditor;
 
 use agent::{Error, Session};
 
-use super::run::open_stored;
+use super::run::{open_equipped, open_stored};
 use super::turn::{drive, run_options, Plan};
 use crate::cli::{ChatArgs, ExchangeArgs, Format, SessionChatArgs};
 use crate::output::{write_out, Output};
@@ -60,10 +60,7 @@ pub(crate) async fn session_chat(
     out: &Output,
     args: SessionChatArgs,
 ) -> Result<()> {
-    let opts = &args.chat;
-    let tools = toolset::resolve(settings, &opts.tools)?;
-    let session = open_stored(settings, &args.id, &opts.model, opts.lock_timeout, None)?;
-    let session = toolset::equip(settings, session, tools)?;
+    let session = open_equipped(settings, &args.id, &args.chat)?;
     Chat::new(settings, out, session, args.chat).run().await
 }
 
@@ -312,15 +309,7 @@ impl<'a> Chat<'a> {
 
     /// Point the loop at session `id`, resolving provider and model again (`!fork`, `!model`).
     fn reopen(&mut self, id: &str) -> Result<()> {
-        let tools = toolset::resolve(self.settings, &self.opts.tools)?;
-        let session = open_stored(
-            self.settings,
-            id,
-            &self.opts.model,
-            self.opts.lock_timeout,
-            None,
-        )?;
-        self.session = toolset::equip(self.settings, session, tools)?;
+        self.session = open_equipped(self.settings, id, &self.opts)?;
         Ok(())
     }
 }

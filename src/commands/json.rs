@@ -8,7 +8,7 @@ use serde_json::Value;
 use agent::schema::{self, SchemaSource};
 use agent::Error;
 
-use super::run::{ephemeral, open_stored};
+use super::run::{ephemeral, open_equipped};
 use super::turn::{drive, run_options, Plan};
 use super::{dry_run, read_prompt, read_stdin};
 use crate::cli::{JsonArgs, JsonOptions, SessionJsonArgs};
@@ -64,20 +64,13 @@ pub(crate) async fn session_json(
     agent::session::validate_id(&args.id)?;
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
     let opts = &args.json.turn;
-    let tools = toolset::resolve(settings, &opts.exchange.tools)?;
     if opts.dry_run {
+        let tools = toolset::resolve(settings, &opts.exchange.tools)?;
         let session = dry_run::stored(settings, &args.id, &opts.exchange.model, None)?;
         let session = toolset::equip(settings, session, tools)?;
         return dry_run::print(settings, &session, &prompt, opts, Some(&schema));
     }
-    let session = open_stored(
-        settings,
-        &args.id,
-        &opts.exchange.model,
-        opts.exchange.lock_timeout,
-        None,
-    )?;
-    let mut session = toolset::equip(settings, session, tools)?;
+    let mut session = open_equipped(settings, &args.id, &opts.exchange)?;
     run(
         settings,
         out,

@@ -8,10 +8,18 @@ use agent::{Error, Session, SessionOptions};
 
 use super::turn::{drive, run_options, Plan};
 use super::{dry_run, listing, read_prompt};
-use crate::cli::{ModelArgs, RetryArgs, RunArgs, SessionRunArgs, TurnArgs};
+use crate::cli::{ExchangeArgs, ModelArgs, RetryArgs, RunArgs, SessionRunArgs, TurnArgs};
 use crate::output::Output;
 use crate::settings::Settings;
 use crate::toolset::{self, TurnTools};
+
+/// The stored session `id` opened with these flags' model and lock wait, and equipped with their
+/// tools (a bad tool file is reported before the session is looked up).
+pub(crate) fn open_equipped(settings: &Settings, id: &str, args: &ExchangeArgs) -> Result<Session> {
+    let tools = toolset::resolve(settings, &args.tools)?;
+    let session = open_stored(settings, id, &args.model, args.lock_timeout, None)?;
+    toolset::equip(settings, session, tools)
+}
 
 /// The stored session `id` with an agent resolved for it; with `create`, a missing session is
 /// made (with `system`) instead of being an error.
@@ -104,15 +112,7 @@ pub(crate) async fn session_run(
 
 /// `agent session retry ID`: re-send the prompt of the last failed turn.
 pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) -> Result<()> {
-    let tools = toolset::resolve(settings, &args.turn.exchange.tools)?;
-    let session = open_stored(
-        settings,
-        &args.id,
-        &args.turn.exchange.model,
-        args.turn.exchange.lock_timeout,
-        None,
-    )?;
-    let mut session = toolset::equip(settings, session, tools)?;
+    let mut session = open_equipped(settings, &args.id, &args.turn.exchange)?;
     let Some(failed) = session.data().failed_turn.clone() else {
         return Err(
             Error::Usage(format!("session '{}' has no failed turn to retry", args.id)).into(),
