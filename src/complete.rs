@@ -20,6 +20,7 @@ use clap_complete::CompleteEnv;
 use agent::{DirStore, SessionStore};
 
 use crate::cli::{Cli, Shell};
+use crate::settings::{default_config_file, default_data_dir, env_path};
 
 /// The variable that turns a run of `agent` into a completion request.
 pub(crate) const VAR: &str = "AGENT_COMPLETE";
@@ -67,12 +68,6 @@ fn zsh_autoloadable(script: &str) -> String {
     )
 }
 
-fn env(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
 /// The value of `--NAME VALUE` or `--NAME=VALUE` already typed on the line being completed:
 /// completers get only the current word, but the whole line is in this process's arguments.
 fn flag_on_line(name: &str) -> Option<String> {
@@ -94,23 +89,15 @@ fn flag_on_line(name: &str) -> Option<String> {
 fn data_dir() -> Option<PathBuf> {
     flag_on_line("data-dir")
         .map(PathBuf::from)
-        .or_else(|| env("AGENT_DATA_DIR"))
-        .or_else(|| {
-            env("XDG_DATA_HOME")
-                .or_else(|| env("HOME").map(|h| h.join(".local/share")))
-                .map(|d| d.join("agent"))
-        })
+        .or_else(|| env_path("AGENT_DATA_DIR"))
+        .or_else(default_data_dir)
 }
 
 fn config_file() -> Option<PathBuf> {
     flag_on_line("config")
         .map(PathBuf::from)
-        .or_else(|| env("AGENT_CONFIG"))
-        .or_else(|| {
-            env("XDG_CONFIG_HOME")
-                .or_else(|| env("HOME").map(|h| h.join(".config")))
-                .map(|d| d.join("agent/config.yaml"))
-        })
+        .or_else(|| env_path("AGENT_CONFIG"))
+        .or_else(default_config_file)
 }
 
 /// The store as `Settings` picks it (`--store`, AGENT_STORE, the config's `store:`), else the

@@ -71,8 +71,25 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn home() -> Option<PathBuf> {
-    env("HOME").map(PathBuf::from)
+/// A path-valued variable; empty counts as unset, as XDG says.
+pub(crate) fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The data directory when neither `--data-dir` nor `AGENT_DATA_DIR` names one.
+pub(crate) fn default_data_dir() -> Option<PathBuf> {
+    env_path("XDG_DATA_HOME")
+        .or_else(|| env_path("HOME").map(|h| h.join(".local/share")))
+        .map(|d| d.join("agent"))
+}
+
+/// The config file when neither `--config` nor `AGENT_CONFIG` names one.
+pub(crate) fn default_config_file() -> Option<PathBuf> {
+    env_path("XDG_CONFIG_HOME")
+        .or_else(|| env_path("HOME").map(|h| h.join(".config")))
+        .map(|d| d.join("agent/config.yaml"))
 }
 
 fn secs(value: f64, what: &str) -> Result<Duration> {
@@ -85,24 +102,16 @@ impl Settings {
     pub(crate) fn load(global: &GlobalArgs) -> Result<Settings> {
         let data_dir = match &global.data_dir {
             Some(dir) => dir.clone(),
-            None => env("XDG_DATA_HOME")
-                .map(PathBuf::from)
-                .or_else(|| home().map(|h| h.join(".local/share")))
-                .context("cannot find a data directory: set HOME, XDG_DATA_HOME or AGENT_DATA_DIR")?
-                .join("agent"),
+            None => default_data_dir().context(
+                "cannot find a data directory: set HOME, XDG_DATA_HOME or AGENT_DATA_DIR",
+            )?,
         };
         let config = match &global.config {
             Some(path) => read_config(path)?,
-            None => {
-                let default = env("XDG_CONFIG_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| home().map(|h| h.join(".config")))
-                    .map(|d| d.join("agent/config.yaml"));
-                match default {
-                    Some(path) if path.exists() => read_config(&path)?,
-                    _ => Config::default(),
-                }
-            }
+            None => match default_config_file() {
+                Some(path) if path.exists() => read_config(&path)?,
+                _ => Config::default(),
+            },
         };
         let store_url = global.store.clone().or_else(|| config.store.clone());
         Ok(Settings {
