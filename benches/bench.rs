@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agent::session::SessionData;
 use agent::store::{load_data, save_data};
+use agent::SessionData;
 use agent::{DirStore, Message};
 use util::{MockResponse, MockServer, TestEnv};
 
@@ -309,7 +309,7 @@ fn fill_sqlite(path: &Path, n: usize) {
     let mut db = rusqlite::Connection::open(path).unwrap();
     let tx = db.transaction().unwrap();
     for d in fixture_docs(n) {
-        let s = agent::session::SessionSummary::of(&d);
+        let s = agent::document::SessionSummary::of(&d);
         tx.execute(
             "INSERT INTO sessions (id, doc, title, created_at, updated_at, provider, model, message_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             rusqlite::params![d.id, serde_json::to_string(&d.to_value()).unwrap(), s.title, s.created_at, s.updated_at, s.provider, s.model, s.message_count as i64],

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
+use crate::document::{validate_id, SessionData};
 use crate::provider::{self, ApiKey, Endpoint, Provider};
-use crate::session::{validate_id, Session, SessionData, SessionOptions};
+use crate::session::{Session, SessionOptions};
 use crate::store::{self, MemoryStore, SessionStore};
 use crate::tool::ToolApproval;
 use crate::{Error, Result, Tool};
@@ -169,9 +170,7 @@ impl Agent {
             self.notify(&Notice::WaitingForLock { id: id.clone() })
         })?;
         if !options.overwrite && store.load(&id)?.is_some() {
-            return Err(Error::Usage(format!(
-                "session '{id}' already exists (use --force to replace it)"
-            )));
+            return Err(Error::SessionExists { id });
         }
         let mut data = SessionData::new(&id);
         data.title = options.title;

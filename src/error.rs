@@ -1,22 +1,28 @@
-//! The one public error type, and the exit code each kind of failure maps to.
+//! The one public error type, grouped by what a caller does about a failure.
+//!
+//! Messages say what happened in the library's terms; they name no command-line flag. The
+//! `agent` binary maps each variant to its documented exit code and adds its own hints.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Result alias used throughout the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong in `agent`, grouped by what a caller does about it.
 ///
-/// Match on the variant to tell a provider outage from a bad session file; the CLI maps each
-/// variant to a documented exit code with [`Error::exit_code`].
+/// Match on the variant to tell a provider outage from a bad session file. Variants that wrap
+/// another error ([`Error::Io`], [`Error::Backend`]) display only what was being done and
+/// return the cause from [`std::error::Error::source`], so a report that walks the chain
+/// prints it once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The caller asked for something impossible: a bad id, a bad flag value, a bad schema.
+    /// The caller asked for something impossible: a bad id, a bad value, a bad schema.
     #[error("{0}")]
     Usage(String),
     /// The provider answered with an error, the network failed, or a stream broke.
-    #[error("{}", .0)]
+    #[error("{0}")]
     Provider(ProviderError),
     /// The model's output did not validate against the schema (after correction retries).
     #[error("{message}")]
@@ -32,6 +38,12 @@ pub enum Error {
         /// The id that was asked for.
         id: String,
     },
+    /// A session with this id exists already and replacing it was not asked for.
+    #[error("session '{id}' already exists")]
+    SessionExists {
+        /// The id.
+        id: String,
+    },
     /// A stored document is not valid JSON or not a valid session document.
     #[error("invalid session {location}: {reason}")]
     InvalidSession {
@@ -41,18 +53,39 @@ pub enum Error {
         reason: String,
     },
     /// Another process held the session's lock for longer than the lock timeout.
-    #[error("session '{id}' is busy: another turn held its lock for {waited_secs:.1}s (see --lock-timeout)")]
+    #[error("session '{id}' is busy: another turn held its lock for {waited_secs:.1}s")]
     Busy {
         /// The session id.
         id: String,
         /// How long we waited, in seconds.
         waited_secs: f64,
     },
+    /// The request does not fit the model's context window: by our estimate before sending,
+    /// or by the provider's own error.
+    #[error("{}", context_overflow(.id, .model, *.estimate, *.window, .provider.as_deref()))]
+    ContextOverflow {
+        /// The session id.
+        id: String,
+        /// The model asked.
+        model: String,
+        /// Our estimate of the request, in tokens (when we refused it ourselves).
+        estimate: Option<u64>,
+        /// The model's context window, in tokens (when known).
+        window: Option<u64>,
+        /// The provider's error, when it refused the request.
+        provider: Option<Box<ProviderError>>,
+    },
+    /// The model was still calling tools when the turn's request limit was reached.
+    #[error("the model was still calling tools after {steps} requests")]
+    TooManySteps {
+        /// Requests made, the first included.
+        steps: u32,
+    },
     /// The turn was interrupted (Ctrl-C, SIGTERM, or the caller cancelled it).
     #[error("interrupted")]
     Interrupted,
     /// An I/O failure, with what we were doing.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What was being done, naming the path.
         context: String,
@@ -60,13 +93,39 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A database store failed (SQLite, Redis), with what we were doing.
+    #[error("{context}")]
+    Backend {
+        /// What was being done, naming the store.
+        context: String,
+        /// The database client's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Anything else (a bug, or a failure with no better category).
     #[error("{0}")]
     Other(String),
 }
 
+fn context_overflow(
+    id: &str,
+    model: &str,
+    estimate: Option<u64>,
+    window: Option<u64>,
+    provider: Option<&ProviderError>,
+) -> String {
+    match (provider, estimate, window) {
+        (Some(p), _, _) => p.to_string(),
+        (None, Some(e), Some(w)) => format!(
+            "session '{id}' needs about {e} tokens, more than {model}'s context window of {w}"
+        ),
+        _ => format!("session '{id}' does not fit {model}'s context window"),
+    }
+}
+
 /// A provider failure in one line: who, HTTP status, error type and message.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ProviderError {
     /// Provider name (`openai`, `anthropic`, ...).
     pub provider: String,
@@ -76,10 +135,13 @@ pub struct ProviderError {
     pub kind: Option<String>,
     /// Human-readable message.
     pub message: String,
-    /// Whether sending the same request again may succeed (429, 5xx, connection errors).
+    /// Whether sending the same request again may succeed and cannot have been processed
+    /// (a connection refused, a 429 or 5xx answer).
     pub retryable: bool,
     /// Server-requested delay before retrying (`Retry-After`).
-    pub retry_after: Option<std::time::Duration>,
+    pub retry_after: Option<Duration>,
+    /// The failure is our own timeout expiring (no answer, or a stream that went quiet).
+    pub timed_out: bool,
 }
 
 impl fmt::Display for ProviderError {
@@ -109,30 +171,55 @@ impl ProviderError {
             message: message.into(),
             retryable,
             retry_after: None,
+            timed_out: false,
         }
+    }
+
+    /// An HTTP error answer: `status`, the provider's error type and message.
+    pub fn http(provider: &str, status: u16, kind: Option<String>, message: String) -> Self {
+        ProviderError {
+            status: Some(status),
+            kind,
+            ..ProviderError::network(provider, message, false)
+        }
+    }
+
+    /// Our own timeout expired.
+    pub(crate) fn timeout(provider: &str, message: impl Into<String>) -> Self {
+        ProviderError {
+            timed_out: true,
+            ..ProviderError::network(provider, message, false)
+        }
+    }
+
+    /// Whether the provider said the request is longer than the model's context window.
+    pub fn is_context_overflow(&self) -> bool {
+        let kind = self.kind.as_deref().unwrap_or("");
+        let msg = self.message.to_ascii_lowercase();
+        kind.contains("context_length")
+            || msg.contains("context length")
+            || msg.contains("context window")
+            || msg.contains("prompt is too long")
     }
 }
 
 impl Error {
-    /// The process exit code the CLI uses for this error (see the README's table).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Usage(_) => 2,
-            Error::Provider(_) => 3,
-            Error::Validation { .. } => 4,
-            Error::SessionNotFound { .. } => 5,
-            Error::InvalidSession { .. } => 6,
-            Error::Busy { .. } => 7,
-            Error::Interrupted => 130,
-            Error::Io { .. } | Error::Other(_) => 1,
-        }
-    }
-
     /// Wrap an I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// Wrap a database client's error with what was being done.
+    pub fn backend(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Backend {
+            context: context.into(),
+            source: Box::new(source),
         }
     }
 
@@ -143,30 +230,20 @@ impl Error {
     pub(crate) fn provider(e: ProviderError) -> Self {
         Error::Provider(e)
     }
-}
 
-/// The exit code for any error chain: the first `agent::Error` found decides, else 1.
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<Error>() {
-            return e.exit_code();
+    /// The error and its causes on one line (`cannot save …: No space left on device`),
+    /// each cause once: what a failed turn records and what a report prints.
+    pub fn line(&self) -> String {
+        let mut line = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            source = cause.source();
         }
-        if let Some(e) = cause.downcast_ref::<clap::Error>() {
-            return e.exit_code() as u8;
-        }
+        line.replace('\n', " ")
     }
-    1
-}
-
-/// True when the error chain is a closed stdout (`agent ... | head -1`), which is not a failure.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        let io = cause
-            .downcast_ref::<std::io::Error>()
-            .or(match cause.downcast_ref::<Error>() {
-                Some(Error::Io { source, .. }) => Some(source),
-                _ => None,
-            });
-        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

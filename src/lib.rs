@@ -301,6 +301,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod document;
 pub mod error;
 pub mod message;
 pub mod pricing;
@@ -312,13 +313,18 @@ pub mod time;
 pub mod tool;
 
 pub use crate::agent::{Agent, AgentBuilder, Notice};
+pub use crate::document::SessionData;
 pub use crate::error::{Error, ProviderError, Result};
 pub use crate::message::{Message, Role, ToolCall, Usage};
 pub use crate::provider::Event;
 pub use crate::session::{
-    JsonResponse, Response, RunOptions, Session, SessionData, SessionOptions, Stats, TurnStream,
+    JsonResponse, Response, RunOptions, Session, SessionOptions, Stats, TurnStream,
 };
-pub use crate::store::{DirStore, MemoryStore, RedisStore, SessionStore, SqliteStore};
+#[cfg(feature = "redis")]
+pub use crate::store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use crate::store::SqliteStore;
+pub use crate::store::{DirStore, MemoryStore, SessionStore};
 pub use crate::tool::{ExecSpec, ExecTool, Tool, ToolApproval};
 /// Re-exported so `stream.next().await` works without another dependency.
 pub use futures_util::StreamExt;

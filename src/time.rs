@@ -25,23 +25,6 @@ pub fn new_session_id() -> String {
     )
 }
 
-/// "3m ago", "2h ago", "5d ago": for tables people read.
-pub fn relative(ts: &str) -> String {
-    let Some(t) = parse(ts) else {
-        return ts.to_string();
-    };
-    let secs = SystemTime::now()
-        .duration_since(t)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    match secs {
-        0..=59 => format!("{secs}s ago"),
-        60..=3599 => format!("{}m ago", secs / 60),
-        3600..=86_399 => format!("{}h ago", secs / 3600),
-        _ => format!("{}d ago", secs / 86_400),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,7 +33,7 @@ mod tests {
     fn ids_are_valid_and_sortable() {
         let a = new_session_id();
         assert_eq!(a.len(), 22, "{a}");
-        crate::session::validate_id(&a).unwrap();
+        crate::document::validate_id(&a).unwrap();
         assert!(parse(&now()).is_some());
     }
 }

@@ -14,8 +14,8 @@ use std::sync::OnceLock;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::http::{self, kind_message, stream_error, SseProtocol};
 use super::sse::SseDecoder;
+use super::transport::{self as http, kind_message, stream_error, SseProtocol};
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Message, Result, Role, ToolCall, Usage};
 

@@ -3,19 +3,19 @@
 
 mod anthropic;
 mod gemini;
-mod http;
 mod ndjson;
 mod ollama;
 mod openai;
 mod scripted;
 pub mod sse;
+mod transport;
 
 pub use anthropic::Anthropic;
 pub use gemini::Gemini;
-pub use http::ApiKey;
 pub use ollama::Ollama;
 pub use openai::OpenAi;
 pub use scripted::Scripted;
+pub use transport::ApiKey;
 
 use std::pin::Pin;
 use std::time::Duration;

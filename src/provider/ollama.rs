@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::http::{self, stream_error, WireParser};
 use super::ndjson::LineDecoder;
+use super::transport::{self as http, stream_error, WireParser};
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Result, Role, ToolCall, Usage};
 

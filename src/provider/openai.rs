@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::http::{self, stream_error, SseProtocol};
 use super::sse::SseDecoder;
+use super::transport::{self as http, stream_error, SseProtocol};
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Result, Role, ToolCall, Usage};
 
@@ -445,7 +445,7 @@ impl SseProtocol for Chunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::http::WireParser;
+    use crate::provider::transport::WireParser;
 
     #[test]
     fn decodes_text_tool_fragments_and_usage() {

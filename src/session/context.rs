@@ -88,19 +88,15 @@ pub(crate) fn trim(request: &mut Request, limit: u64) -> usize {
     dropped
 }
 
-/// The error for a request that does not fit, suggesting what to do.
+/// The error for a request that does not fit.
 pub(crate) fn too_large(id: &str, model: &str, estimate: u64, window: u64) -> Error {
-    Error::Provider(crate::ProviderError {
-        provider: "agent".into(),
-        status: None,
-        kind: Some("context_length_exceeded".into()),
-        message: format!(
-            "session '{id}' needs about {estimate} tokens, more than {model}'s context window of {window}: \
-             run `agent session compact {id}`, or use --context trim or --context compact"
-        ),
-        retryable: false,
-        retry_after: None,
-    })
+    Error::ContextOverflow {
+        id: id.to_string(),
+        model: model.to_string(),
+        estimate: Some(estimate),
+        window: Some(window),
+        provider: None,
+    }
 }
 
 /// Options of a compaction.

@@ -1,17 +1,17 @@
 //! Sessions: a conversation with history, kept in the agent's store, advanced one turn at a time.
 
 mod context;
-mod document;
+
 mod preview;
+mod round;
 mod stats;
 mod stream;
-mod tools;
 mod turn;
 
 pub use context::{
     estimate_request, estimate_text, system_prompt, CompactOptions, ContextPolicy, SUMMARY_HEADING,
 };
-pub use document::{validate_id, FailedTurn, ForkedFrom, SessionData, SessionSummary, VERSION};
+
 pub use stats::Stats;
 pub use stream::TurnStream;
 
@@ -21,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::document::{ForkedFrom, SessionData};
 use crate::store;
 use crate::{Agent, Error, Message, Result, Usage};
 use turn::{JsonSpec, Turn};
@@ -380,7 +381,7 @@ impl Session {
         let keep = at.unwrap_or(src.messages.len());
         if keep > src.messages.len() {
             return Err(Error::Usage(format!(
-                "--at {keep} is past the end of session '{}' ({} messages)",
+                "cannot fork session '{}' after message {keep}: it has {} messages",
                 src.id,
                 src.messages.len()
             )));

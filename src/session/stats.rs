@@ -1,6 +1,6 @@
 //! `Stats`: totals over a session's history, for `session stats` and `ls --usage`.
 
-use super::SessionData;
+use crate::document::SessionData;
 
 /// Totals over a session's history (archived messages included).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]

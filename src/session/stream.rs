@@ -10,7 +10,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::turn::{self, Msg};
-use super::{Response, Session, SessionData};
+use super::{Response, Session};
+use crate::document::SessionData;
 use crate::provider::Event;
 use crate::{store, Error, Result};
 

@@ -8,10 +8,10 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use super::context::{self, ContextPolicy};
-use super::tools::run_round;
-use super::{FailedTurn, Response, RunOptions, SessionData};
+use super::round::run_round;
+use super::{Response, RunOptions};
 use crate::agent::Notice;
-use crate::error::ProviderError;
+use crate::document::{FailedTurn, SessionData};
 use crate::provider::{Event, JsonFormat, Request};
 use crate::store;
 use crate::{Agent, Error, Message, Result, ToolCall, Usage};
@@ -102,23 +102,16 @@ pub(crate) fn title_from(prompt: &str) -> Option<String> {
     Some(format!("{cut}…"))
 }
 
-/// A provider's own "context too long" error gets the same advice as ours.
-fn context_hint(e: Error, id: &str) -> Error {
+/// A provider's own "context too long" error becomes the same error as ours.
+fn context_error(e: Error, id: &str, model: &str) -> Error {
     match e {
-        Error::Provider(mut pe) => {
-            let kind = pe.kind.as_deref().unwrap_or("");
-            let msg = pe.message.to_ascii_lowercase();
-            let overflow = kind.contains("context_length")
-                || msg.contains("context length")
-                || msg.contains("context window")
-                || msg.contains("prompt is too long");
-            if overflow && pe.provider != "agent" {
-                pe.message.push_str(&format!(
-                    " (run `agent session compact {id}`, or use --context trim or --context compact)"
-                ));
-            }
-            Error::Provider(pe)
-        }
+        Error::Provider(pe) if pe.is_context_overflow() => Error::ContextOverflow {
+            id: id.to_string(),
+            model: model.to_string(),
+            estimate: None,
+            window: None,
+            provider: Some(Box::new(pe)),
+        },
         other => other,
     }
 }
@@ -217,7 +210,7 @@ impl Turn {
             Ok(()) => self.exchange(&data, &tx).await,
             Err(e) => Err(e),
         };
-        match outcome.map_err(|e| context_hint(e, &self.id)) {
+        match outcome.map_err(|e| context_error(e, &self.id, &self.model())) {
             Ok((added, mut response)) => {
                 if tx.send(Msg::Ready).await.is_err() || commit.await.is_err() {
                     return Err(Error::Interrupted);
@@ -379,13 +372,7 @@ impl Turn {
 
             if !calls.is_empty() && !tools.is_empty() {
                 if steps >= self.options.max_steps {
-                    return Err(Error::Provider(ProviderError::network(
-                        provider.name(),
-                        format!(
-                            "the model was still calling tools after {steps} requests (raise --max-steps)"
-                        ),
-                        false,
-                    )));
+                    return Err(Error::TooManySteps { steps });
                 }
                 reply.tool_calls = calls.clone();
                 price(agent, &mut reply);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{SessionStore, StoreLock};
-use crate::session::{validate_id, SessionData, SessionSummary};
+use crate::document::{validate_id, SessionData, SessionSummary};
 use crate::{Error, Result};
 
 /// Documents larger than this are refused on load rather than read into memory.
@@ -299,7 +299,7 @@ impl SessionStore for DirStore {
                     reason: e.to_string(),
                 })
         };
-        super::listing::summaries(
+        super::dir_cache::summaries(
             &self.sessions_dir(),
             &self.root.join("ls-cache.json"),
             parse,

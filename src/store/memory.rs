@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 use super::{SessionStore, StoreLock};
-use crate::session::SessionData;
+use crate::document::SessionData;
 use crate::Result;
 
 /// An in-process store (the default of an [`crate::Agent`]). Cloning shares the same map.

@@ -6,26 +6,32 @@
 //! the four.
 
 mod dir;
+mod dir_cache;
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 mod lease;
-mod listing;
 mod memory;
-mod open;
+#[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sqlite")]
 mod sqlite;
+mod url;
 
 pub use dir::{DirStore, MAX_DOCUMENT_BYTES};
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
-pub use open::{open, redact};
+#[cfg(feature = "redis")]
 pub use redis::RedisStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
+pub use url::{open, redact};
 
 use std::any::Any;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::session::{SessionData, SessionSummary};
+use crate::document::{SessionData, SessionSummary};
 use crate::{Error, Result};
 
 /// Where sessions are kept. Implement the first four methods for your own backend.
@@ -159,7 +165,7 @@ pub fn lock(
 
 /// Load and validate the document for `id`, or fail with `SessionNotFound`.
 pub fn load_data(store: &dyn SessionStore, id: &str) -> Result<SessionData> {
-    crate::session::validate_id(id)?;
+    crate::document::validate_id(id)?;
     match store.load(id)? {
         Some(value) => SessionData::from_value(value, &store_location(store, id)),
         None => Err(Error::SessionNotFound { id: id.to_string() }),
@@ -177,6 +183,7 @@ fn store_location(store: &dyn SessionStore, id: &str) -> String {
 
 /// The index fields of a document, read leniently: a store keeps whatever it is given, and
 /// `agent store check` is where invalid documents are reported.
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 pub(crate) fn summary_of(id: &str, doc: &Value) -> SessionSummary {
     let text = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
     SessionSummary {

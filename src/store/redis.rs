@@ -8,9 +8,9 @@ use redis::{Connection, RedisResult, Script};
 use serde_json::Value;
 
 use super::lease::{self, locked, Held, Lease, DEFAULT_LOCK_TTL};
-use super::open::redact;
+use super::url::redact;
 use super::{SessionStore, StoreLock};
-use crate::session::{validate_id, SessionSummary};
+use crate::document::{validate_id, SessionSummary};
 use crate::{Error, Result};
 
 /// Every key starts with this and a colon unless the URL says `?prefix=`, so one Redis can
@@ -287,13 +287,29 @@ impl Inner {
     }
 
     fn error(&self, what: &str, e: redis::RedisError) -> Error {
-        let mut text = format!("{}: {what}: {e}", self.shown);
-        if let Some(secret) = &self.secret {
-            text = text.replace(secret.as_str(), "***");
+        let context = format!("{}: {what}", self.shown);
+        // The client's own text may quote the URL it was given: never let a password through.
+        match &self.secret {
+            Some(secret) if e.to_string().contains(secret.as_str()) => Error::backend(
+                context,
+                Redacted(e.to_string().replace(secret.as_str(), "***")),
+            ),
+            _ => Error::backend(context, e),
         }
-        Error::Other(text)
     }
 }
+
+/// A client error whose text quoted a secret, with the secret taken out.
+#[derive(Debug)]
+struct Redacted(String);
+
+impl std::fmt::Display for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Redacted {}
 
 impl SessionStore for RedisStore {
     fn save(&self, id: &str, data: &Value) -> Result<()> {

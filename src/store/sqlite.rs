@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::lease::{self, locked, Held, Lease, DEFAULT_LOCK_TTL};
 use super::{SessionStore, StoreLock};
-use crate::session::{validate_id, SessionSummary};
+use crate::document::{validate_id, SessionSummary};
 use crate::{Error, Result};
 
 /// The schema this build writes (`PRAGMA user_version`).
@@ -105,7 +105,7 @@ impl SqliteStore {
 }
 
 fn sql_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
-    Error::Other(format!("sqlite:{}: {what}: {e}", path.display()))
+    Error::backend(format!("sqlite:{}: {what}", path.display()), e)
 }
 
 /// Create the file privately before SQLite sees it (SQLite would use the umask), then set up

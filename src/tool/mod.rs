@@ -6,7 +6,7 @@ mod exec;
 mod spec;
 
 pub use exec::{ExecTool, OUTPUT_LIMIT, PROVIDER_KEY_VARS};
-pub use spec::{files_in, ExecSpec, DEFAULT_TIMEOUT};
+pub use spec::{ExecSpec, DEFAULT_TIMEOUT};
 
 use std::fmt;
 use std::sync::Arc;

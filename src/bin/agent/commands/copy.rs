@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use serde_json::Value;
 
-use agent::session::{validate_id, SessionData, SessionSummary};
+use agent::document::{validate_id, SessionData, SessionSummary};
 use agent::store::{self, SessionStore};
 use agent::Error;
 

@@ -2,23 +2,23 @@
 
 use anyhow::Result;
 
-use agent::session::validate_id;
+use agent::document::validate_id;
 use agent::store::load_data;
 use agent::{Error, Session, SessionOptions};
 
-use super::turn::{drive, run_options, Plan};
-use super::{dry_run, listing, read_prompt};
+use super::drive::{drive, run_options, Plan};
+use super::{dry_run, ls, read_prompt};
 use crate::cli::{ExchangeArgs, ModelArgs, RetryArgs, RunArgs, SessionRunArgs, TurnArgs};
+use crate::equip::{self, TurnTools};
 use crate::output::Output;
 use crate::settings::Settings;
-use crate::toolset::{self, TurnTools};
 
 /// The stored session `id` opened with these flags' model and lock wait, and equipped with their
 /// tools (a bad tool file is reported before the session is looked up).
 pub(crate) fn open_equipped(settings: &Settings, id: &str, args: &ExchangeArgs) -> Result<Session> {
-    let tools = toolset::resolve(settings, &args.tools)?;
+    let tools = equip::resolve(settings, &args.tools)?;
     let session = open_stored(settings, id, &args.model, args.lock_timeout, None)?;
-    toolset::equip(settings, session, tools)
+    equip::equip(settings, session, tools)
 }
 
 /// The stored session `id` with an agent resolved for it; with `create`, a missing session is
@@ -47,7 +47,7 @@ pub(crate) fn open_stored(
             match agent.session_with(opts) {
                 Ok(s) => s,
                 // Another process created it between our look and our create: continue it.
-                Err(Error::Usage(_)) => agent.load_session(id)?,
+                Err(Error::SessionExists { .. }) => agent.load_session(id)?,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -85,14 +85,14 @@ pub(crate) async fn session_run(
 ) -> Result<()> {
     validate_id(&args.id)?;
     let prompt = read_prompt(&args.prompt)?;
-    let tools = toolset::resolve(settings, &args.turn.exchange.tools)?;
+    let tools = equip::resolve(settings, &args.turn.exchange.tools)?;
     // A session this command creates remembers its tools; an existing one uses them this turn
     // only (like --system, they are part of what a session was created as).
     let creates = args.create && settings.store()?.load(&args.id)?.is_none();
     let create = args.create.then_some(args.system.clone());
     if args.turn.dry_run {
         let session = dry_run::stored(settings, &args.id, &args.turn.exchange.model, create)?;
-        let session = toolset::equip(settings, session, tools)?;
+        let session = equip::equip(settings, session, tools)?;
         return dry_run::print(settings, &session, &prompt, &args.turn, None);
     }
     let mut session = open_stored(
@@ -105,7 +105,7 @@ pub(crate) async fn session_run(
     if creates && !tools.flags.is_empty() {
         session.edit(|d| d.tools = tools.flags.clone())?;
     }
-    let mut session = toolset::equip(settings, session, tools)?;
+    let mut session = equip::equip(settings, session, tools)?;
     drive(&mut session, plan(settings, prompt, &args.turn, true), out).await?;
     Ok(())
 }
@@ -134,7 +134,7 @@ pub(crate) async fn retry(settings: &Settings, out: &Output, args: RetryArgs) ->
 /// or `--save` (a new stored session).
 pub(crate) async fn run(settings: &Settings, out: &Output, mut args: RunArgs) -> Result<()> {
     if args.continue_last {
-        let id = listing::most_recent(&*settings.store()?)?.ok_or_else(|| {
+        let id = ls::most_recent(&*settings.store()?)?.ok_or_else(|| {
             Error::Usage("no stored session to continue (-c): start one with --save".into())
         })?;
         args.session = Some(id);
@@ -156,12 +156,12 @@ pub(crate) async fn run(settings: &Settings, out: &Output, mut args: RunArgs) ->
         return session_run(settings, out, run_args).await;
     }
     let prompt = read_prompt(&args.prompt)?;
-    let tools = toolset::resolve(settings, &args.turn.exchange.tools)?;
+    let tools = equip::resolve(settings, &args.turn.exchange.tools)?;
     if args.save && !args.turn.dry_run {
         return save(settings, out, args, prompt, tools).await;
     }
     let session = ephemeral(settings, &args.turn.exchange.model, args.system)?;
-    let mut session = toolset::equip(settings, session, tools)?;
+    let mut session = equip::equip(settings, session, tools)?;
     if args.turn.dry_run {
         return dry_run::print(settings, &session, &prompt, &args.turn, None);
     }
@@ -190,7 +190,7 @@ async fn save(
     if !tools.flags.is_empty() {
         session.edit(|d| d.tools = tools.flags.clone())?;
     }
-    let mut session = toolset::equip(settings, session, tools)?;
+    let mut session = equip::equip(settings, session, tools)?;
     eprintln!("agent: saved as session {}", session.session_id());
     drive(&mut session, plan(settings, prompt, &args.turn, true), out).await?;
     Ok(())

@@ -10,12 +10,12 @@ use rustyline::DefaultEditor;
 
 use agent::{Error, Session};
 
+use super::drive::{drive, run_options, Plan};
 use super::run::{open_equipped, open_stored};
-use super::turn::{drive, run_options, Plan};
 use crate::cli::{ChatArgs, ExchangeArgs, Format, SessionChatArgs};
+use crate::equip;
 use crate::output::{write_out, Output};
 use crate::settings::Settings;
-use crate::toolset;
 use crate::transcript::{self, Look};
 
 const HELP: &str = "\
@@ -32,7 +32,7 @@ pub(crate) async fn new_chat(settings: &Settings, out: &Output, args: ChatArgs) 
     let id = agent::time::new_session_id();
     let opts = &args.chat;
     // Tool files are read before the session exists: a bad one creates nothing.
-    let tools = toolset::resolve(settings, &opts.tools)?;
+    let tools = equip::resolve(settings, &opts.tools)?;
     let mut session = open_stored(
         settings,
         &id,
@@ -50,7 +50,7 @@ pub(crate) async fn new_chat(settings: &Settings, out: &Output, args: ChatArgs) 
         })?;
     }
     eprintln!("agent: session {id}");
-    let session = toolset::equip(settings, session, tools)?;
+    let session = equip::equip(settings, session, tools)?;
     Chat::new(settings, out, session, args.chat).run().await
 }
 

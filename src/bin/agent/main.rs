@@ -2,10 +2,12 @@
 
 mod cli;
 mod commands;
-mod complete;
+mod completion;
+mod equip;
+mod exit;
+mod fields;
 mod output;
 mod settings;
-mod toolset;
 mod transcript;
 
 use std::process::ExitCode;
@@ -14,7 +16,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     // Before anything touches stdout: a TAB in the shell runs us with AGENT_COMPLETE set.
-    complete::handle_env();
+    completion::handle_env();
     // A file-size limit (`ulimit -f`) should fail a save with EFBIG, reported like a full disk,
     // not kill the process mid-turn.
     unsafe {
@@ -36,27 +38,10 @@ fn main() -> ExitCode {
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) if agent::error::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let code = agent::error::exit_code(&err);
-            eprintln!("agent: error: {}", one_line(&err));
-            ExitCode::from(code)
+            eprintln!("agent: error: {}", exit::message(&err));
+            ExitCode::from(exit::code(&err))
         }
     }
-}
-
-/// The error and its causes on one line, without repeating a cause already in the message.
-fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line.replace('\n', " ")
 }

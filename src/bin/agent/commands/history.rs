@@ -6,12 +6,13 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use serde_json::json;
 
-use agent::session::{CompactOptions, SessionData, SessionSummary, Stats};
+use agent::document::{SessionData, SessionSummary};
+use agent::session::{CompactOptions, Stats};
 use agent::store::{self, load_data};
 use agent::{Error, SessionStore};
 
+use super::drive::dollars;
 use super::run::open_stored;
-use super::turn::dollars;
 use crate::cli::{CompactArgs, StatsArgs, UndoArgs};
 use crate::output::write_out;
 use crate::settings::Settings;
@@ -89,7 +90,7 @@ pub(crate) async fn compact(settings: &Settings, args: CompactArgs) -> Result<()
 /// `session undo ID [N]`: what was removed goes to stderr, so nothing vanishes unseen.
 pub(crate) fn undo(settings: &Settings, args: UndoArgs) -> Result<()> {
     let store = settings.store()?;
-    agent::session::validate_id(&args.id)?;
+    agent::document::validate_id(&args.id)?;
     let data = load_data(&*store, &args.id)?;
     let agent = settings.agent(
         &crate::cli::ModelArgs::default(),

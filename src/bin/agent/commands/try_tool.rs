@@ -11,9 +11,9 @@ use agent::Error;
 
 use super::read_stdin;
 use crate::cli::ToolTestArgs;
+use crate::equip;
 use crate::output::{write_out, Output};
 use crate::settings::Settings;
-use crate::toolset;
 
 /// Prints the result the model would get on stdout (an error result too) and the usual
 /// per-call line on stderr; exits 1 when the result is an error. No confirmation is asked:
@@ -32,8 +32,8 @@ pub(crate) async fn test(settings: &Settings, out: &Output, args: ToolTestArgs) 
         serde_json::from_str(&raw)
             .map_err(|e| Error::Usage(format!("the arguments are not JSON: {e}")))?
     };
-    agent::session::validate_id(&args.session_id)?;
-    let tool = toolset::executable(settings, spec)?;
+    agent::document::validate_id(&args.session_id)?;
+    let tool = equip::executable(settings, spec)?;
     let start = Instant::now();
     let result = tool.invoke(arguments.clone(), &args.session_id).await;
     let ms = start.elapsed().as_millis() as u64;
@@ -42,7 +42,7 @@ pub(crate) async fn test(settings: &Settings, out: &Output, args: ToolTestArgs) 
         Err(text) => (false, text),
     };
     if !out.quiet() {
-        let line = toolset::result_line(tool.name(), &arguments.to_string(), ok, &content, ms);
+        let line = equip::result_line(tool.name(), &arguments.to_string(), ok, &content, ms);
         eprintln!("{line}");
     }
     let mut text = content.into_bytes();

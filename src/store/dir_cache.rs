@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::session::{validate_id, SessionSummary};
+use crate::document::{validate_id, SessionSummary};
 use crate::{Error, Result};
 
 const CACHE_VERSION: u32 = 1;

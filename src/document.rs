@@ -329,7 +329,7 @@ mod tests {
         let err =
             SessionData::from_value(serde_json::json!({"version": 2, "id": "s"}), "p").unwrap_err();
         assert!(err.to_string().contains("newer agent"), "{err}");
-        assert_eq!(err.exit_code(), 6);
+        assert!(matches!(err, Error::InvalidSession { .. }), "{err}");
     }
 
     #[test]

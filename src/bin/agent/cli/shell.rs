@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCompleter;
 
 use super::ExchangeArgs;
-use crate::complete::session_ids;
+use crate::completion::session_ids;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum GenerateCommand {

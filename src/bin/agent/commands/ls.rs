@@ -4,7 +4,7 @@
 use anyhow::Result;
 use serde_json::Value;
 
-use agent::session::SessionSummary;
+use agent::document::SessionSummary;
 use agent::SessionStore;
 
 use crate::cli::{LsArgs, LsSort};

@@ -5,11 +5,11 @@ use std::io::Write;
 use anyhow::Result;
 use serde_json::Value;
 
-use agent::session::{validate_id, SessionData};
+use agent::document::{validate_id, SessionData};
 use agent::store::{self, load_data, save_data};
 use agent::{Error, Message, Role, SessionOptions};
 
-use super::listing;
+use super::ls;
 use super::{read_input, read_stdin};
 use crate::cli::ModelArgs;
 use crate::cli::{AddArgs, ForkArgs, ImportArgs, LsArgs, NewArgs, RmArgs, ShowArgs, ShowFormat};
@@ -54,7 +54,7 @@ pub(crate) fn new(settings: &Settings, args: NewArgs) -> Result<()> {
         Some(path) => parse_messages(&read_input(path)?, &path.display().to_string())?,
         None => Vec::new(),
     };
-    let tools = crate::toolset::load_files(&args.tools)?;
+    let tools = crate::equip::load_files(&args.tools)?;
     let agent = offline_agent(settings, args.provider, args.model)?;
     let mut opts = SessionOptions::new()
         .messages(messages)
@@ -133,7 +133,7 @@ pub(crate) fn show(settings: &Settings, out: &Output, args: ShowArgs) -> Result<
 /// `session ls`: most recently used first; a table on a terminal, `--json` or `--ids` for scripts.
 pub(crate) fn ls(settings: &Settings, out: &Output, args: LsArgs) -> Result<()> {
     let store = settings.store()?;
-    let (sessions, invalid) = listing::select(&*store, &args)?;
+    let (sessions, invalid) = ls::select(&*store, &args)?;
     let mut text = Vec::new();
     if args.usage {
         text = super::history::ls_usage(&*store, &sessions, args.json)?;

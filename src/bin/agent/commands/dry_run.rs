@@ -4,11 +4,11 @@
 use anyhow::Result;
 use serde_json::Value;
 
-use agent::session::{validate_id, SessionData};
+use agent::document::{validate_id, SessionData};
 use agent::store::load_data;
 use agent::{Error, Session};
 
-use super::turn::run_options;
+use super::drive::run_options;
 use crate::cli::{ModelArgs, TurnArgs};
 use crate::output::write_out;
 use crate::settings::Settings;

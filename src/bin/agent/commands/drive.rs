@@ -68,7 +68,7 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
     let mut stdout_open = true;
     let mut text_ends_line = true;
     let mut printed = false;
-    let mut tool_log = crate::toolset::ToolLog::new(out.quiet(), out.stdout_tty);
+    let mut tool_log = crate::equip::ToolLog::new(out.quiet(), out.stdout_tty);
     loop {
         let next = tokio::select! {
             ev = turn.next() => ev,

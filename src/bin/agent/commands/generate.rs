@@ -10,7 +10,7 @@ use clap_mangen::roff::{bold, italic, roman, Roff};
 use clap_mangen::Man;
 
 use crate::cli::{Cli, CompletionsArgs, ManArgs, Shell};
-use crate::complete::registration;
+use crate::completion::registration;
 use crate::output::write_out;
 
 /// The file name each shell looks for (bash-completion, zsh `fpath`, fish `complete/`).
@@ -176,7 +176,7 @@ fn files(roff: &mut Roff) {
 /// The exit-code table of `--help` (cli::EXIT_CODES), as a list.
 fn exit_status(roff: &mut Roff) {
     roff.control("SH", ["EXIT STATUS"]);
-    let codes: Vec<(&str, &str)> = crate::cli::EXIT_CODES
+    let codes: Vec<(&str, &str)> = crate::exit::TABLE
         .lines()
         .skip(1)
         .filter_map(|l| l.trim().split_once(char::is_whitespace))

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use clap_complete::engine::ArgValueCompleter;
 
-use crate::complete::{model_names, provider_names, session_ids};
+use crate::completion::{model_names, provider_names, session_ids};
 
 mod shell;
 pub(crate) use shell::{
@@ -13,23 +13,11 @@ pub(crate) use shell::{
     SessionChatArgs, Shell, ShowFormat,
 };
 
-pub(crate) const EXIT_CODES: &str = "\
-Exit status:
-  0    success
-  1    internal error
-  2    usage error (bad flag, bad id, bad schema, no prompt)
-  3    provider or network error (HTTP error, broken stream, timeout)
-  4    output failed schema validation
-  5    session not found
-  6    session file invalid (not JSON, not a session document, too large)
-  7    session busy (another turn held the lock past --lock-timeout)
-  130  interrupted (Ctrl-C or SIGTERM)";
-
 /// Multi-turn conversations with language models, for shell pipelines, scripts and CI.
 ///
 /// Replies stream to stdout; progress, warnings and errors go to stderr.
 #[derive(Debug, Parser)]
-#[command(name = "agent", version, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "agent", version, after_help = crate::exit::TABLE, max_term_width = 100)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use agent::session::SessionData;
+use agent::document::SessionData;
 use agent::{Agent, DirStore, Error, Notice, SessionStore};
 
 use crate::cli::{GlobalArgs, ModelArgs};
@@ -325,7 +325,7 @@ fn read_config(path: &Path) -> Result<Config> {
         .map_err(|e| Error::Usage(format!("invalid config {}: {e}", path.display())))?;
     let dir = path.parent().unwrap_or(Path::new("."));
     for tool in &mut config.tools {
-        *tool = crate::toolset::config_path(dir, tool);
+        *tool = crate::equip::config_path(dir, tool);
     }
     Ok(config)
 }

@@ -1,17 +1,17 @@
 //! One function per verb. Commands take resolved settings, never clap types beyond their args.
 
 mod chat;
+mod copy;
+mod drive;
 mod dry_run;
 mod generate;
 mod history;
 mod json;
-mod listing;
+mod ls;
+mod manage;
 mod models;
 mod run;
-mod session;
-mod store;
-mod tool;
-mod turn;
+mod try_tool;
 
 use std::io::{IsTerminal, Read};
 
@@ -38,29 +38,29 @@ pub(crate) async fn dispatch(cli: Cli) -> Result<()> {
         Command::Chat(args) => chat::new_chat(&settings, &out, args).await,
         Command::Generate(_) => unreachable!("handled above"),
         Command::Models(args) => models::list(&settings, args).await,
-        Command::Tool(ToolCommand::Test(args)) => tool::test(&settings, &out, args).await,
+        Command::Tool(ToolCommand::Test(args)) => try_tool::test(&settings, &out, args).await,
         Command::Session(cmd) => match cmd {
-            SessionCommand::New(args) => session::new(&settings, args),
+            SessionCommand::New(args) => manage::new(&settings, args),
             SessionCommand::Run(args) => run::session_run(&settings, &out, args).await,
             SessionCommand::Retry(args) => run::retry(&settings, &out, args).await,
-            SessionCommand::Fork(args) => session::fork(&settings, args),
-            SessionCommand::Show(args) => session::show(&settings, &out, args),
-            SessionCommand::Ls(args) => session::ls(&settings, &out, args),
-            SessionCommand::Rm(args) => session::rm(&settings, args),
-            SessionCommand::Clear(args) => session::clear(&settings, &args.id),
-            SessionCommand::Add(args) => session::add(&settings, args),
-            SessionCommand::Export(args) => session::export(&settings, &args.id),
-            SessionCommand::Import(args) => session::import(&settings, args),
+            SessionCommand::Fork(args) => manage::fork(&settings, args),
+            SessionCommand::Show(args) => manage::show(&settings, &out, args),
+            SessionCommand::Ls(args) => manage::ls(&settings, &out, args),
+            SessionCommand::Rm(args) => manage::rm(&settings, args),
+            SessionCommand::Clear(args) => manage::clear(&settings, &args.id),
+            SessionCommand::Add(args) => manage::add(&settings, args),
+            SessionCommand::Export(args) => manage::export(&settings, &args.id),
+            SessionCommand::Import(args) => manage::import(&settings, args),
             SessionCommand::Json(args) => json::session_json(&settings, &out, args).await,
             SessionCommand::Chat(args) => chat::session_chat(&settings, &out, args).await,
-            SessionCommand::Rename(args) => session::rename(&settings, &args.id, &args.title),
+            SessionCommand::Rename(args) => manage::rename(&settings, &args.id, &args.title),
             SessionCommand::Stats(args) => history::stats(&settings, args),
             SessionCommand::Compact(args) => history::compact(&settings, args).await,
             SessionCommand::Undo(args) => history::undo(&settings, args),
         },
         Command::Store(cmd) => match cmd {
-            StoreCommand::Copy(args) => store::copy(&settings, args),
-            StoreCommand::Check(args) => store::check(&settings, args),
+            StoreCommand::Copy(args) => copy::copy(&settings, args),
+            StoreCommand::Check(args) => copy::check(&settings, args),
         },
     }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
 
-use agent::session::{SessionData, SessionSummary};
+use agent::document::{SessionData, SessionSummary};
 use agent::{Message, Role};
 
 /// How a text transcript is drawn.
@@ -199,7 +199,7 @@ pub(crate) fn table(sessions: &[SessionSummary], color: bool) -> String {
             };
             [
                 s.id.clone(),
-                agent::time::relative(&s.updated_at),
+                relative(&s.updated_at),
                 s.message_count.to_string(),
                 model,
                 s.title.clone().unwrap_or_default(),
@@ -239,4 +239,21 @@ pub(crate) fn table(sessions: &[SessionSummary], color: bool) -> String {
         let _ = writeln!(out, "{line}");
     }
     out
+}
+
+/// "3m ago", "2h ago", "5d ago": for tables people read.
+fn relative(ts: &str) -> String {
+    let Some(t) = agent::time::parse(ts) else {
+        return ts.to_string();
+    };
+    let secs = std::time::SystemTime::now()
+        .duration_since(t)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    match secs {
+        0..=59 => format!("{secs}s ago"),
+        60..=3599 => format!("{}m ago", secs / 60),
+        3600..=86_399 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{DirStore, RedisStore, SessionStore, SqliteStore};
+use super::{DirStore, SessionStore};
 use crate::{Error, Result};
 
 /// Open the store a URL names, the way the CLI's `--store` / `AGENT_STORE` / `store:` do:
@@ -21,15 +21,29 @@ pub fn open(url: &str) -> Result<Arc<dyn SessionStore>> {
         return Ok(Arc::new(DirStore::new(local_path(path, url)?)));
     }
     if let Some(path) = url.strip_prefix("sqlite:") {
-        return Ok(Arc::new(SqliteStore::open(local_path(path, url)?)?));
+        #[cfg(feature = "sqlite")]
+        return Ok(Arc::new(super::SqliteStore::open(local_path(path, url)?)?));
+        #[cfg(not(feature = "sqlite"))]
+        return Err(not_built(path, "sqlite"));
     }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
-        return Ok(Arc::new(RedisStore::open(url)?));
+        #[cfg(feature = "redis")]
+        return Ok(Arc::new(super::RedisStore::open(url)?));
+        #[cfg(not(feature = "redis"))]
+        return Err(not_built(url, "redis"));
     }
     Err(Error::Usage(format!(
         "unknown store '{}': use dir:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db] or rediss://…",
         redact(url)
     )))
+}
+
+/// A store whose feature this build was compiled without.
+#[cfg(not(all(feature = "sqlite", feature = "redis")))]
+fn not_built(_url: &str, feature: &str) -> Error {
+    Error::Usage(format!(
+        "this build of agent has no {feature} store (enable the crate's `{feature}` feature)"
+    ))
 }
 
 /// `url` with any `user:password@` replaced by `***@`, for messages and `-v` output.
@@ -74,7 +88,7 @@ mod tests {
     #[test]
     fn unknown_schemes_are_usage_errors_without_secrets() {
         let err = open("postgres://u:secret@h/db").err().unwrap();
-        assert_eq!(err.exit_code(), 2);
+        assert!(matches!(err, Error::Usage(_)), "{err}");
         assert!(!err.to_string().contains("secret"), "{err}");
         assert!(open("sqlite:").is_err());
     }

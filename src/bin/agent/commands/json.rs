@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde_json::Value;
 
-use agent::schema::{self, SchemaSource};
+use crate::fields::{self, SchemaSource};
 use agent::Error;
 
+use super::drive::{drive, run_options, Plan};
 use super::run::{ephemeral, open_equipped};
-use super::turn::{drive, run_options, Plan};
 use super::{dry_run, read_prompt, read_stdin};
 use crate::cli::{JsonArgs, JsonOptions, SessionJsonArgs};
+use crate::equip;
 use crate::output::{write_out, Output};
 use crate::settings::Settings;
-use crate::toolset;
 
 /// `agent json --schema SCHEMA [PROMPT]...`
 pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> Result<()> {
@@ -37,9 +37,9 @@ pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> R
         .await;
     }
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
-    let tools = toolset::resolve(settings, &args.json.turn.exchange.tools)?;
+    let tools = equip::resolve(settings, &args.json.turn.exchange.tools)?;
     let session = ephemeral(settings, &args.json.turn.exchange.model, args.system)?;
-    let mut session = toolset::equip(settings, session, tools)?;
+    let mut session = equip::equip(settings, session, tools)?;
     if args.json.turn.dry_run {
         return dry_run::print(settings, &session, &prompt, &args.json.turn, Some(&schema));
     }
@@ -61,13 +61,13 @@ pub(crate) async fn session_json(
     out: &Output,
     args: SessionJsonArgs,
 ) -> Result<()> {
-    agent::session::validate_id(&args.id)?;
+    agent::document::validate_id(&args.id)?;
     let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
     let opts = &args.json.turn;
     if opts.dry_run {
-        let tools = toolset::resolve(settings, &opts.exchange.tools)?;
+        let tools = equip::resolve(settings, &opts.exchange.tools)?;
         let session = dry_run::stored(settings, &args.id, &opts.exchange.model, None)?;
-        let session = toolset::equip(settings, session, tools)?;
+        let session = equip::equip(settings, session, tools)?;
         return dry_run::print(settings, &session, &prompt, opts, Some(&schema));
     }
     let mut session = open_equipped(settings, &args.id, &opts.exchange)?;
@@ -85,7 +85,7 @@ pub(crate) async fn session_json(
 
 /// Load and check the schema before anything else: a bad schema sends no request.
 fn schema_and_prompt(opts: &JsonOptions, prompt_args: &[String]) -> Result<(Value, String)> {
-    let source = schema::parse_source(&opts.schema).map_err(Error::Usage)?;
+    let source = fields::parse_source(&opts.schema).map_err(Error::Usage)?;
     let mut schema = match source {
         SchemaSource::Inline(v) | SchemaSource::Fields(v) => v,
         SchemaSource::Stdin => {
@@ -95,18 +95,18 @@ fn schema_and_prompt(opts: &JsonOptions, prompt_args: &[String]) -> Result<(Valu
                 )
                 .into());
             }
-            schema::parse_document(&read_stdin()?, "the schema on stdin").map_err(Error::Usage)?
+            fields::parse_document(&read_stdin()?, "the schema on stdin").map_err(Error::Usage)?
         }
         SchemaSource::File(path) => {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::Usage(format!("cannot read schema {}: {e}", path.display())))?;
-            schema::parse_document(&text, &path.display().to_string()).map_err(Error::Usage)?
+            fields::parse_document(&text, &path.display().to_string()).map_err(Error::Usage)?
         }
     };
     if opts.multi {
-        schema = schema::multi(schema);
+        schema = fields::multi(schema);
     }
-    schema::compile(&schema).map_err(Error::Usage)?;
+    agent::schema::compile(&schema).map_err(Error::Usage)?;
     let prompt = if opts.schema.trim() == "-" {
         prompt_args.join(" ")
     } else {

@@ -132,14 +132,13 @@ pub(crate) async fn send(
     let mut attempt = 0;
     loop {
         let err = match tokio::time::timeout(endpoint.timeout, build().send()).await {
-            Err(_) => ProviderError::network(
-                provider,
-                format!(
-                    "no response within {}s (see --timeout)",
-                    endpoint.timeout.as_secs()
-                ),
-                true,
-            ),
+            Err(_) => ProviderError {
+                retryable: true,
+                ..ProviderError::timeout(
+                    provider,
+                    format!("no response within {}s", endpoint.timeout.as_secs()),
+                )
+            },
             Ok(Err(e)) => ProviderError::network(provider, describe(&e, endpoint), true),
             Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
             Ok(Ok(resp)) => error_response(provider, endpoint, parse_error, resp).await,
@@ -215,6 +214,7 @@ async fn error_response(
         message,
         retryable: matches!(status, 408 | 409 | 429 | 500..=599),
         retry_after,
+        timed_out: false,
     }
 }
 
@@ -273,10 +273,10 @@ pub(crate) fn events(
             match tokio::time::timeout(st.timeout, st.body.next()).await {
                 Err(_) => {
                     let secs = st.timeout.as_secs();
-                    return fail(
-                        st,
-                        format!("stream stalled: nothing received for {secs}s (see --timeout)"),
-                    );
+                    st.ended = true;
+                    let msg = format!("stream stalled: nothing received for {secs}s");
+                    let err = Error::provider(ProviderError::timeout(&st.provider, msg));
+                    return Some((Err(err), st));
                 }
                 Ok(Some(Err(e))) => {
                     return fail(st, format!("stream broken: {e}"));

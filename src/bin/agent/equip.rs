@@ -12,7 +12,7 @@ use anyhow::Result;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
 
-use agent::tool::{files_in, ExecSpec, ExecTool, ToolApproval};
+use agent::tool::{ExecSpec, ExecTool, ToolApproval};
 use agent::{Error, Event, Session, Tool};
 
 use crate::cli::{ToolArgs, ToolFileArgs};
@@ -54,6 +54,27 @@ fn load_paths(paths: &[PathBuf]) -> Result<Vec<ExecSpec>> {
         specs.push(spec);
     }
     Ok(specs)
+}
+
+/// The tool files of a directory: every `*.yaml`, `*.yml` and `*.json`, sorted by name so the
+/// order (and any duplicate-name error) is the same on every machine.
+fn files_in(dir: &Path) -> agent::Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::Usage(format!(
+            "cannot read tools directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Load the tools of one turn: `--no-tools` loads nothing (not even a broken config file).

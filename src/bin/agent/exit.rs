@@ -1,0 +1,120 @@
+//! How a failure ends the process: its exit code (the README's table, `--help`'s list), the hint
+//! the command line adds to the library's message, and the one line that reports it. A closed
+//! stdout (`agent … | head -1`) is not a failure at all.
+
+use agent::Error;
+
+/// The documented exit codes, for `--help` and the man page's EXIT STATUS.
+pub(crate) const TABLE: &str = "\
+Exit status:
+  0    success
+  1    internal error
+  2    usage error (bad flag, bad id, bad schema, no prompt)
+  3    provider or network error (HTTP error, broken stream, timeout)
+  4    output failed schema validation
+  5    session not found
+  6    session file invalid (not JSON, not a session document, too large)
+  7    session busy (another turn held the lock past --lock-timeout)
+  130  interrupted (Ctrl-C or SIGTERM)";
+
+/// The exit code of an error chain: the first library error decides, else 1.
+pub(crate) fn code(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<Error>() {
+            return code_of(e);
+        }
+        if let Some(e) = cause.downcast_ref::<clap::Error>() {
+            return e.exit_code() as u8;
+        }
+    }
+    1
+}
+
+/// The exit code of one library error.
+pub(crate) fn code_of(e: &Error) -> u8 {
+    match e {
+        Error::Usage(_) | Error::SessionExists { .. } => 2,
+        Error::Provider(_) | Error::ContextOverflow { .. } | Error::TooManySteps { .. } => 3,
+        Error::Validation { .. } => 4,
+        Error::SessionNotFound { .. } => 5,
+        Error::InvalidSession { .. } => 6,
+        Error::Busy { .. } => 7,
+        Error::Interrupted => 130,
+        _ => 1,
+    }
+}
+
+/// True when the error chain is a closed stdout, which is not a failure.
+pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let io = cause
+            .downcast_ref::<std::io::Error>()
+            .or(match cause.downcast_ref::<Error>() {
+                Some(Error::Io { source, .. }) => Some(source),
+                _ => None,
+            });
+        io.is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// What the command line adds to a library error: the flag or command that helps.
+fn hint(e: &Error) -> Option<String> {
+    Some(match e {
+        Error::SessionExists { .. } => " (use --force to replace it)".to_string(),
+        Error::Busy { .. } => " (see --lock-timeout)".to_string(),
+        Error::TooManySteps { .. } => " (raise --max-steps)".to_string(),
+        Error::ContextOverflow { id, .. } => format!(
+            ": run `agent session compact {id}`, or use --context trim or --context compact"
+        ),
+        Error::Provider(p) if p.timed_out => " (see --timeout)".to_string(),
+        _ => return None,
+    })
+}
+
+/// The error, its causes and the command line's hint on one line, each cause once.
+pub(crate) fn message(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    let mut hinted = None;
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+        if hinted.is_none() {
+            hinted = cause.downcast_ref::<Error>().and_then(hint);
+        }
+    }
+    if let Some(h) = hinted {
+        line.push_str(&h);
+    }
+    line.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_hints() {
+        let busy = anyhow::Error::from(Error::Busy {
+            id: "s".into(),
+            waited_secs: 1.0,
+        });
+        assert_eq!(code(&busy), 7);
+        assert_eq!(
+            message(&busy),
+            "session 's' is busy: another turn held its lock for 1.0s (see --lock-timeout)"
+        );
+        let io = anyhow::Error::from(Error::io(
+            "cannot save /x",
+            std::io::Error::other("disk full"),
+        ));
+        assert_eq!(message(&io), "cannot save /x: disk full");
+        assert_eq!(code(&io), 1);
+        let pipe = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&pipe));
+    }
+}
