@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use crate::document::{validate_id, SessionData};
 use crate::provider::{self, ApiKey, Endpoint, Provider};
-use crate::session::{Session, SessionOptions};
-use crate::store::{self, MemoryStore, SessionStore};
+use crate::store::{MemoryStore, SessionStore};
 use crate::tool::ToolApproval;
 use crate::{Error, Result, Tool};
 
@@ -145,53 +143,9 @@ impl Agent {
             lock_timeout: Some(inner.lock_timeout),
             notice: inner.notice.clone(),
             approve: inner.approve.clone(),
+            prices: inner.prices.clone(),
             ..AgentBuilder::default()
         }
-    }
-
-    /// A new session with a generated id, saved in the store.
-    pub fn session(&self) -> Session {
-        self.session_with(SessionOptions::default())
-            .expect("a session with a generated id can always be created in memory")
-    }
-
-    /// A new session with options (id, system prompt, history, title), saved in the store.
-    /// An id that already exists is an error unless [`SessionOptions::overwrite`] is set.
-    pub fn session_with(&self, options: SessionOptions) -> Result<Session> {
-        let id = match options.session_id {
-            Some(id) => {
-                validate_id(&id)?;
-                id
-            }
-            None => crate::time::new_session_id(),
-        };
-        let store = self.store();
-        let _lock = store::lock(&**store, &id, self.lock_timeout(), &mut || {
-            self.notify(&Notice::WaitingForLock { id: id.clone() })
-        })?;
-        if !options.overwrite && store.load(&id)?.is_some() {
-            return Err(Error::SessionExists { id });
-        }
-        let mut data = SessionData::new(&id);
-        data.title = options.title;
-        data.system = options.system;
-        data.provider = Some(self.provider().name().to_string());
-        data.model = Some(self.model().to_string());
-        data.messages = options.messages;
-        data.tools = options.tools;
-        store::save_data(&**store, &data)?;
-        Ok(Session::from_parts(self.clone(), data))
-    }
-
-    /// A session from a document already loaded from this agent's store (saves a second read).
-    pub fn resume(&self, data: SessionData) -> Session {
-        Session::from_parts(self.clone(), data)
-    }
-
-    /// The stored session `id`.
-    pub fn load_session(&self, id: &str) -> Result<Session> {
-        let data = store::load_data(&**self.store(), id)?;
-        Ok(Session::from_parts(self.clone(), data))
     }
 }
 
@@ -205,6 +159,7 @@ pub struct AgentBuilder {
     model: Option<String>,
     base_url: Option<String>,
     api_key: Option<ApiKey>,
+    endpoint: Option<Endpoint>,
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
     retries: Option<u32>,
@@ -247,15 +202,25 @@ impl AgentBuilder {
         self
     }
 
-    /// The base URL (else the kind's variable, e.g. `OPENAI_BASE_URL`, else its default).
+    /// The base URL (else the kind's variable, e.g. `OPENAI_BASE_URL`, for the built-in provider
+    /// of that name only, else the kind's default).
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self
     }
 
-    /// The API key (else the kind's variable, e.g. `OPENAI_API_KEY`).
+    /// The API key (else the kind's variable, e.g. `OPENAI_API_KEY`, for the built-in provider
+    /// of that name only).
     pub fn api_key(mut self, key: ApiKey) -> Self {
         self.api_key = Some(key);
+        self
+    }
+
+    /// Where and how to reach the provider, all at once: nothing is read from the environment,
+    /// and [`Self::base_url`], [`Self::api_key`], [`Self::header`], [`Self::timeout`] and
+    /// [`Self::retries`] are ignored.
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = Some(endpoint);
         self
     }
 
@@ -350,25 +315,37 @@ impl AgentBuilder {
                     .provider
                     .unwrap_or_else(|| DEFAULT_PROVIDER.to_string());
                 let kind = self.kind.unwrap_or_else(|| name.clone());
-                let (url_var, default_url, key_var) =
-                    provider::kind_defaults(&kind).ok_or_else(|| {
-                        Error::Usage(format!(
-                            "unknown provider '{kind}' (known: {})",
-                            provider::KINDS.join(", ")
-                        ))
-                    })?;
-                let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-                let endpoint = Endpoint {
-                    base_url: self
-                        .base_url
-                        .or_else(|| env(url_var))
-                        .unwrap_or_else(|| default_url.to_string()),
-                    api_key: self
-                        .api_key
-                        .or_else(|| key_var.and_then(env).map(ApiKey::new)),
-                    headers: self.headers,
-                    timeout: self.timeout.unwrap_or(Duration::from_secs(600)),
-                    retries: self.retries.unwrap_or(2),
+                let endpoint = match self.endpoint {
+                    Some(endpoint) => endpoint,
+                    None => {
+                        let (url_var, default_url, key_var) = provider::kind_defaults(&kind)
+                            .ok_or_else(|| {
+                                Error::Usage(format!(
+                                    "unknown provider '{kind}' (known: {})",
+                                    provider::KINDS.join(", ")
+                                ))
+                            })?;
+                        // A kind's variables belong to the built-in provider of that name: a
+                        // provider with a name of its own (a proxy speaking OpenAI's protocol)
+                        // never gets OPENAI_API_KEY or OPENAI_BASE_URL.
+                        let env = |k: &str| {
+                            (name == kind)
+                                .then(|| std::env::var(k).ok().filter(|v| !v.is_empty()))
+                                .flatten()
+                        };
+                        Endpoint {
+                            base_url: self
+                                .base_url
+                                .or_else(|| env(url_var))
+                                .unwrap_or_else(|| default_url.to_string()),
+                            api_key: self
+                                .api_key
+                                .or_else(|| key_var.and_then(env).map(ApiKey::new)),
+                            headers: self.headers,
+                            timeout: self.timeout.unwrap_or(Duration::from_secs(600)),
+                            retries: self.retries.unwrap_or(2),
+                        }
+                    }
                 };
                 Arc::from(provider::by_kind(&kind, &name, endpoint)?)
             }

@@ -227,10 +227,6 @@ impl Error {
         Error::Usage(msg.into())
     }
 
-    pub(crate) fn provider(e: ProviderError) -> Self {
-        Error::Provider(e)
-    }
-
     /// The error and its causes on one line (`cannot save …: No space left on device`),
     /// each cause once: what a failed turn records and what a report prints.
     pub fn line(&self) -> String {

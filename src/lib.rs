@@ -21,7 +21,7 @@
 //!     .reply("Your name is Alice and you are a software engineer.");
 //! let agent = Agent::builder().provider_impl(model.clone()).model("gpt-4o").build()?;
 //!
-//! let mut session = agent.session();
+//! let mut session = agent.session().await?;
 //! session.run("My name is Alice").await?;
 //! session.run("I'm a software engineer").await?;
 //! let response = session.run("What do you know about me?").await?;
@@ -37,17 +37,18 @@
 //! ```no_run
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> agent::Result<()> {
 //! let agent = agent::Agent::new("openai", "gpt-4o")?;
-//! let mut session = agent.session();
+//! let mut session = agent.session().await?;
 //! println!("{}", session.run("My name is Alice").await?.text);
 //! # Ok(()) }
 //! ```
 //!
-//! Programs without an async runtime use [`Session::run_blocking`]:
+//! Every method that waits for the store, a lock or the model is `async` and needs a Tokio
+//! runtime. Programs without one use [`Session::run_blocking`] and [`block_on`]:
 //!
 //! ```
 //! # fn main() -> agent::Result<()> {
 //! # let agent = agent::Agent::builder().provider_impl(agent::provider::Scripted::new()).build()?;
-//! let mut session = agent.session();
+//! let mut session = agent::block_on(agent.session())?;
 //! assert_eq!(session.run_blocking("hi")?.text, "You said: hi");
 //! # Ok(()) }
 //! ```
@@ -62,12 +63,12 @@
 //! let model = Scripted::new();
 //! let agent = Agent::builder().provider_impl(model.clone()).build()?;
 //!
-//! let session = agent.session_with(SessionOptions::new().session_id("user-123-conv-456"))?;
+//! let session = agent.session_with(SessionOptions::new().session_id("user-123-conv-456")).await?;
 //! assert_eq!(session.session_id(), "user-123-conv-456");
 //!
-//! let mut coder = agent.session_with(
-//!     SessionOptions::new().system("You are a helpful coding assistant. Always provide code examples."),
-//! )?;
+//! let mut coder = agent
+//!     .session_with(SessionOptions::new().system("You are a helpful coding assistant. Always provide code examples."))
+//!     .await?;
 //! coder.run("How do I read a file in Python?").await?;
 //! assert_eq!(model.requests()[0].system.as_deref(), Some("You are a helpful coding assistant. Always provide code examples."));
 //!
@@ -75,7 +76,7 @@
 //!     Message::user("What's the capital of France?"),
 //!     Message::assistant("The capital of France is Paris."),
 //! ];
-//! let mut geo = agent.session_with(SessionOptions::new().messages(history))?;
+//! let mut geo = agent.session_with(SessionOptions::new().messages(history)).await?;
 //! geo.run("What about Germany?").await?;
 //! assert_eq!(model.requests()[1].messages.len(), 3);
 //! # Ok(()) }
@@ -93,7 +94,7 @@
 //!     .reply("Once upon a time.")
 //!     .reply(r#"{"key_points": ["a story"], "conclusion": "short"}"#);
 //! let agent = Agent::builder().provider_impl(model.clone()).build()?;
-//! let mut session = agent.session();
+//! let mut session = agent.session().await?;
 //!
 //! let options = RunOptions { temperature: Some(0.7), max_tokens: Some(500), ..RunOptions::default() };
 //! session.run_with("Explain this concept", options).await?;
@@ -126,7 +127,7 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> agent::Result<()> {
 //! use agent::{provider::Scripted, Agent, Message};
 //! # let agent = Agent::builder().provider_impl(Scripted::new()).build()?;
-//! let mut session = agent.session();
+//! let mut session = agent.session().await?;
 //! session.run("Hello").await?;
 //!
 //! let messages = session.messages(); // a copy
@@ -135,11 +136,11 @@
 //! }
 //! assert_eq!(messages.len(), 2);
 //!
-//! session.clear()?;
+//! session.clear().await?;
 //! assert_eq!(session.messages().len(), 0);
 //!
-//! session.add_message(Message::user("Custom user message"))?;
-//! session.add_message(Message::assistant("Custom assistant response"))?;
+//! session.add_message(Message::user("Custom user message")).await?;
+//! session.add_message(Message::assistant("Custom assistant response")).await?;
 //! assert_eq!(session.messages().len(), 2);
 //! # Ok(()) }
 //! ```
@@ -151,11 +152,11 @@
 //! use agent::{provider::Scripted, Agent};
 //! let model = Scripted::new();
 //! let agent = Agent::builder().provider_impl(model.clone()).build()?;
-//! let mut session = agent.session();
+//! let mut session = agent.session().await?;
 //! session.run("We're planning a trip to Japan").await?;
 //! session.run("I want to visit Tokyo and Kyoto").await?;
 //!
-//! let mut alt = session.fork(Some("alternative-plan"))?;
+//! let mut alt = session.fork(Some("alternative-plan")).await?;
 //! alt.run("Actually, let's focus on Osaka instead").await?;
 //!
 //! session.run("What cities are we visiting?").await?; // still Tokyo and Kyoto
@@ -174,13 +175,13 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> agent::Result<()> {
 //! use agent::{provider::Scripted, Agent, Session};
 //! # let agent = Agent::builder().provider_impl(Scripted::new()).build()?;
-//! let mut session = agent.session();
+//! let mut session = agent.session().await?;
 //! session.run("Remember the number 42").await?;
 //! let data = session.to_value();
 //! let text = serde_json::to_string(&data).unwrap(); // write it anywhere
 //!
 //! let other = Agent::builder().provider_impl(Scripted::new()).build()?;
-//! let mut restored = Session::from_value(serde_json::from_str(&text).unwrap(), &other)?;
+//! let mut restored = Session::from_value(serde_json::from_str(&text).unwrap(), &other).await?;
 //! restored.run("Where were we?").await?;
 //! assert_eq!(restored.messages().len(), 4);
 //! # Ok(()) }
@@ -196,16 +197,16 @@
 //! use agent::{provider::Scripted, Agent, DirStore, MemoryStore, Session, SessionStore};
 //! let store = MemoryStore::new();
 //! # let agent = Agent::builder().provider_impl(Scripted::new()).build()?;
-//! let session = agent.session();
+//! let session = agent.session().await?;
 //! store.save("session-1", &session.to_value())?;
 //! assert!(store.load("session-1")?.is_some());
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let agent = Agent::builder().provider_impl(Scripted::new()).store(DirStore::new(dir.path())).build()?;
-//! let mut session = agent.session();
+//! let mut session = agent.session().await?;
 //! session.run("Hello").await?;
 //! // Later, in another process:
-//! let mut again = agent.load_session(session.session_id())?;
+//! let mut again = agent.load_session(session.session_id()).await?;
 //! assert_eq!(again.messages().len(), 2);
 //! # Ok(()) }
 //! ```
@@ -242,7 +243,7 @@
 //!     .provider_impl(agent::provider::Scripted::new())
 //!     .store(KvStore::default())
 //!     .build()?;
-//! let mut session = agent.session();
+//! let mut session = agent::block_on(agent.session())?;
 //! session.run_blocking("hi")?;
 //! assert_eq!(agent.store().list_sessions()?, [session.session_id()]);
 //! # Ok(()) }
@@ -270,7 +271,7 @@
 //!     .reply("You have two orders: a laptop (shipped) and a mouse (delivered).")
 //!     .reply("Order 1 has shipped and should arrive soon.");
 //! let agent = Agent::builder().provider_impl(model.clone()).model("gpt-4o").tools([get_user_orders]).build()?;
-//! let mut session = agent.session_with(SessionOptions::new().system("You are a customer service assistant."))?;
+//! let mut session = agent.session_with(SessionOptions::new().system("You are a customer service assistant.")).await?;
 //!
 //! session.run("I'm user-123, what are my recent orders?").await?;
 //! session.run("When will order 1 arrive?").await?;
@@ -288,7 +289,7 @@
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> agent::Result<()> {
 //! use agent::{provider::Scripted, Agent, Error};
 //! let agent = Agent::builder().provider_impl(Scripted::new().fail("overloaded")).build()?;
-//! let mut session = agent.session();
+//! let mut session = agent.session().await?;
 //! match session.run("Hello").await {
 //!     Err(Error::Provider(e)) => eprintln!("Error: {e}. Please try again."),
 //!     other => panic!("{other:?}"),
@@ -301,6 +302,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+mod blocking;
 pub mod document;
 pub mod error;
 pub mod message;
@@ -313,6 +315,7 @@ pub mod time;
 pub mod tool;
 
 pub use crate::agent::{Agent, AgentBuilder, Notice};
+pub use crate::blocking::block_on;
 pub use crate::document::SessionData;
 pub use crate::error::{Error, ProviderError, Result};
 pub use crate::message::{Message, Role, ToolCall, Usage};

@@ -6,13 +6,12 @@
 //! forced call of a tool whose `input_schema` is the schema; its input is the JSON reply and is
 //! emitted as text, so the engine validates it like any other provider's.
 
-use std::sync::OnceLock;
-
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 use super::sse::SseDecoder;
-use super::transport::{self as http, kind_message, stream_error, SseProtocol};
+use super::transport::{Auth, Protocol, Transport};
+use super::wire::{self, head, kind_message, stream_error, SseProtocol};
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Result, Role, ToolCall, Usage};
 
@@ -21,36 +20,30 @@ const VERSION: &str = "2023-06-01";
 /// `max_tokens` is required by the API; this is sent when `--max-tokens` is not given.
 pub(crate) const DEFAULT_MAX_TOKENS: u32 = 4096;
 
+/// How Anthropic is reached: the key in `x-api-key` and the API version in `anthropic-version`
+/// (<https://docs.anthropic.com/en/api/overview#authentication>, `/en/api/versioning`).
+static PROTOCOL: Protocol = Protocol {
+    kind: "anthropic",
+    auth: Auth::Header("x-api-key"),
+    headers: &[("anthropic-version", VERSION)],
+    parse_error,
+};
+
 /// The Anthropic Messages protocol.
 pub struct Anthropic {
-    name: String,
-    endpoint: Endpoint,
-    client: OnceLock<reqwest::Client>,
+    transport: Transport,
 }
 
 impl Anthropic {
     /// A provider called `name` at `endpoint` (base URL without `/v1`).
     pub fn new(name: &str, endpoint: Endpoint) -> Self {
         Anthropic {
-            name: name.to_string(),
-            endpoint,
-            client: OnceLock::new(),
+            transport: Transport::new(name, endpoint, &PROTOCOL),
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}/v1/{path}", self.endpoint.base_url.trim_end_matches('/'))
-    }
-
-    fn with_headers(&self, mut b: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        if let Some(key) = &self.endpoint.api_key {
-            b = b.header("x-api-key", key.expose());
-        }
-        b = b.header("anthropic-version", VERSION);
-        for (k, v) in &self.endpoint.headers {
-            b = b.header(k, v);
-        }
-        b
+        format!("{}/v1/{path}", self.transport.base())
     }
 }
 
@@ -155,7 +148,7 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
 
 impl Provider for Anthropic {
     fn name(&self) -> &str {
-        &self.name
+        self.transport.name()
     }
 
     fn request_body(&self, req: &Request) -> Value {
@@ -201,37 +194,29 @@ impl Provider for Anthropic {
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
         Box::pin(async move {
-            http::require_key(&self.name, &self.endpoint, "anthropic")?;
-            let client = http::cached_client(&self.client, &self.endpoint)?;
-            let body = self.request_body(req);
-            let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                self.with_headers(client.post(self.url("messages")).json(&body))
-            })
-            .await?;
-            let parser = Events::new(&self.name, json_tool(req));
+            let t = &self.transport;
+            let resp = t
+                .post(&self.url("messages"), &self.request_body(req))
+                .await?;
+            let parser = Events::new(t.name(), json_tool(req));
             if req.stream {
-                Ok(http::events(&self.name, &self.endpoint, resp, parser))
+                t.events(resp, parser)
             } else {
-                let v = http::json_body(&self.name, resp).await?;
-                Ok(http::replay(parser.complete(&v)?))
+                let v = t.json(resp).await?;
+                Ok(wire::replay(parser.complete(&v)?))
             }
         })
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
         Box::pin(async move {
-            http::require_key(&self.name, &self.endpoint, "anthropic")?;
-            let client = http::cached_client(&self.client, &self.endpoint)?;
+            let t = &self.transport;
             let mut ids = Vec::new();
             let mut after: Option<String> = None;
             loop {
                 let mut query = vec![("limit", "1000".to_string())];
                 query.extend(after.clone().map(|a| ("after_id", a)));
-                let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                    self.with_headers(client.get(self.url("models")).query(&query))
-                })
-                .await?;
-                let v = http::json_body(&self.name, resp).await?;
+                let v = t.json(t.get(&self.url("models"), &query).await?).await?;
                 let page = v["data"].as_array().cloned().unwrap_or_default();
                 ids.extend(
                     page.iter()
@@ -378,8 +363,10 @@ impl Events {
 
     fn event(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
         let v: Value = serde_json::from_str(data).map_err(|e| {
-            let head: String = data.chars().take(80).collect();
-            stream_error(&self.provider, format!("bad stream event ({e}): {head}"))
+            stream_error(
+                &self.provider,
+                format!("bad stream event ({e}): {}", head(data)),
+            )
         })?;
         let index = v["index"].as_u64().unwrap_or(0);
         let in_json_mode = self.json_tool.is_some();

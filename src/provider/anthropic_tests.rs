@@ -2,7 +2,7 @@
 //! the Messages streaming reference.
 
 use super::*;
-use crate::provider::transport::WireParser;
+use crate::provider::wire::WireParser;
 use crate::provider::{JsonFormat, ToolSpec};
 use crate::Message;
 

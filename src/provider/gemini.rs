@@ -9,60 +9,49 @@
 //! lives here as `responseMimeType: application/json` plus `responseJsonSchema`.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 use super::sse::SseDecoder;
-use super::transport::{self as http, kind_message, stream_error, SseProtocol};
+use super::transport::{Auth, Protocol, Transport};
+use super::wire::{self, head, kind_message, stream_error, SseProtocol};
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Message, Result, Role, ToolCall, Usage};
 
 /// The key of the data kept on assistant messages (see [`Event::ProviderData`]).
 const EXTRA_KEY: &str = "gemini";
 
+/// How Gemini is reached: the key in `x-goog-api-key`
+/// (<https://ai.google.dev/gemini-api/docs/api-key>).
+static PROTOCOL: Protocol = Protocol {
+    kind: "gemini",
+    auth: Auth::Header("x-goog-api-key"),
+    headers: &[],
+    parse_error,
+};
+
 /// The Gemini API protocol.
 pub struct Gemini {
-    name: String,
-    endpoint: Endpoint,
-    client: OnceLock<reqwest::Client>,
+    transport: Transport,
 }
 
 impl Gemini {
     /// A provider called `name` at `endpoint` (base URL without `/v1beta`).
     pub fn new(name: &str, endpoint: Endpoint) -> Self {
         Gemini {
-            name: name.to_string(),
-            endpoint,
-            client: OnceLock::new(),
+            transport: Transport::new(name, endpoint, &PROTOCOL),
         }
-    }
-
-    fn base(&self) -> &str {
-        self.endpoint.base_url.trim_end_matches('/')
     }
 
     fn url(&self, req: &Request) -> String {
         let model = req.model.strip_prefix("models/").unwrap_or(&req.model);
+        let base = self.transport.base();
         if req.stream {
-            format!(
-                "{}/v1beta/models/{model}:streamGenerateContent?alt=sse",
-                self.base()
-            )
+            format!("{base}/v1beta/models/{model}:streamGenerateContent?alt=sse")
         } else {
-            format!("{}/v1beta/models/{model}:generateContent", self.base())
+            format!("{base}/v1beta/models/{model}:generateContent")
         }
-    }
-
-    fn with_headers(&self, mut b: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        if let Some(key) = &self.endpoint.api_key {
-            b = b.header("x-goog-api-key", key.expose());
-        }
-        for (k, v) in &self.endpoint.headers {
-            b = b.header(k, v);
-        }
-        b
     }
 }
 
@@ -139,7 +128,7 @@ fn assistant(m: &Message, out: &mut Vec<Value>, issued: &mut HashSet<String>) {
 
 impl Provider for Gemini {
     fn name(&self) -> &str {
-        &self.name
+        self.transport.name()
     }
 
     fn request_body(&self, req: &Request) -> Value {
@@ -179,43 +168,32 @@ impl Provider for Gemini {
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
         Box::pin(async move {
-            http::require_key(&self.name, &self.endpoint, "gemini")?;
-            let client = http::cached_client(&self.client, &self.endpoint)?;
-            let body = self.request_body(req);
-            let url = self.url(req);
-            let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                self.with_headers(client.post(&url).json(&body))
-            })
-            .await?;
-            let mut parser = Chunks::new(&self.name);
+            let t = &self.transport;
+            let resp = t.post(&self.url(req), &self.request_body(req)).await?;
+            let mut parser = Chunks::new(t.name());
             if req.stream {
-                Ok(http::events(&self.name, &self.endpoint, resp, parser))
+                t.events(resp, parser)
             } else {
-                let v = http::json_body(&self.name, resp).await?;
+                let v = t.json(resp).await?;
                 let mut out = Vec::new();
                 parser.chunk(&v, &mut out)?;
                 parser.on_end(&mut out)?;
-                Ok(http::replay(out))
+                Ok(wire::replay(out))
             }
         })
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
         Box::pin(async move {
-            http::require_key(&self.name, &self.endpoint, "gemini")?;
-            let client = http::cached_client(&self.client, &self.endpoint)?;
+            let t = &self.transport;
+            let url = format!("{}/v1beta/models", t.base());
             let mut ids = Vec::new();
             let mut token: Option<String> = None;
             loop {
-                let url = format!("{}/v1beta/models", self.base());
                 // Page tokens are opaque and may hold `=` or `+`: let the query encoder quote them.
                 let mut query = vec![("pageSize", "1000".to_string())];
                 query.extend(token.clone().map(|t| ("pageToken", t)));
-                let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                    self.with_headers(client.get(&url).query(&query))
-                })
-                .await?;
-                let v = http::json_body(&self.name, resp).await?;
+                let v = t.json(t.get(&url, &query).await?).await?;
                 let page = v["models"].as_array().cloned().unwrap_or_default();
                 ids.extend(page.iter().filter_map(|m| {
                     let name = m["name"].as_str()?;
@@ -301,8 +279,10 @@ impl Chunks {
 
     fn data(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
         let v: Value = serde_json::from_str(data).map_err(|e| {
-            let head: String = data.chars().take(80).collect();
-            stream_error(&self.provider, format!("bad stream chunk ({e}): {head}"))
+            stream_error(
+                &self.provider,
+                format!("bad stream chunk ({e}): {}", head(data)),
+            )
         })?;
         self.chunk(&v, out)
     }
@@ -352,7 +332,7 @@ impl Chunks {
                         self.ids.push(json!(id));
                         id.to_string()
                     }
-                    None => http::generated_call_id(),
+                    None => wire::generated_call_id(),
                 };
                 if let Some(sig) = signature {
                     self.signatures.insert(id.clone(), json!(sig));

@@ -1,7 +1,7 @@
 //! Unit tests of the Gemini request conversion and stream decoder (CRLF-framed, as Gemini sends).
 
 use super::*;
-use crate::provider::transport::WireParser;
+use crate::provider::wire::WireParser;
 use crate::provider::{JsonFormat, ToolSpec};
 
 fn decode(stream: &str, cut: usize) -> Result<Vec<Event>> {

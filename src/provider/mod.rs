@@ -7,15 +7,16 @@ mod ndjson;
 mod ollama;
 mod openai;
 mod scripted;
-pub mod sse;
+mod sse;
 mod transport;
+mod wire;
 
 pub use anthropic::Anthropic;
 pub use gemini::Gemini;
 pub use ollama::Ollama;
 pub use openai::OpenAi;
 pub use scripted::Scripted;
-pub use transport::ApiKey;
+pub use transport::{ApiKey, MAX_SERVER_WAIT};
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -183,7 +184,7 @@ pub(crate) fn push_grouped(out: &mut Vec<Value>, role: &str, key: &str, item: Va
 /// Construct a built-in provider by kind.
 pub fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<dyn Provider>> {
     match kind {
-        "openai" => Ok(Box::new(OpenAi::new(name, endpoint)?)),
+        "openai" => Ok(Box::new(OpenAi::new(name, endpoint))),
         "anthropic" => Ok(Box::new(Anthropic::new(name, endpoint))),
         "gemini" => Ok(Box::new(Gemini::new(name, endpoint))),
         "ollama" => Ok(Box::new(Ollama::new(name, endpoint))),

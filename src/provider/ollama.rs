@@ -5,21 +5,27 @@
 //! fed back as `{"role": "tool", "tool_name", "content"}`. Structured output lives here as
 //! `format: <schema>`. (Ollama's OpenAI-compatible `/v1` is reached with `--provider openai`.)
 
-use std::sync::OnceLock;
-
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 use super::ndjson::LineDecoder;
-use super::transport::{self as http, stream_error, WireParser};
+use super::transport::{Auth, Protocol, Transport};
+use super::wire::{self, stream_error, WireParser};
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Result, Role, ToolCall, Usage};
 
+/// How Ollama is reached: no key locally; one set for a proxy in front of it goes as a bearer
+/// token (<https://github.com/ollama/ollama/blob/main/docs/api.md>).
+static PROTOCOL: Protocol = Protocol {
+    kind: "ollama",
+    auth: Auth::Bearer,
+    headers: &[],
+    parse_error,
+};
+
 /// The Ollama native protocol.
 pub struct Ollama {
-    name: String,
-    endpoint: Endpoint,
-    client: OnceLock<reqwest::Client>,
+    transport: Transport,
 }
 
 impl Ollama {
@@ -38,28 +44,12 @@ impl Ollama {
             };
         }
         Ollama {
-            name: name.to_string(),
-            endpoint,
-            client: OnceLock::new(),
+            transport: Transport::new(name, endpoint, &PROTOCOL),
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!(
-            "{}/api/{path}",
-            self.endpoint.base_url.trim_end_matches('/')
-        )
-    }
-
-    fn with_headers(&self, mut b: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        // No key is needed locally; one set for a proxy in front of Ollama is sent as a bearer.
-        if let Some(key) = &self.endpoint.api_key {
-            b = b.bearer_auth(key.expose());
-        }
-        for (k, v) in &self.endpoint.headers {
-            b = b.header(k, v);
-        }
-        b
+        format!("{}/api/{path}", self.transport.base())
     }
 }
 
@@ -94,7 +84,7 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
 
 impl Provider for Ollama {
     fn name(&self) -> &str {
-        &self.name
+        self.transport.name()
     }
 
     fn request_body(&self, req: &Request) -> Value {
@@ -133,35 +123,27 @@ impl Provider for Ollama {
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
         Box::pin(async move {
-            let client = http::cached_client(&self.client, &self.endpoint)?;
-            let body = self.request_body(req);
-            let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                self.with_headers(client.post(self.url("chat")).json(&body))
-            })
-            .await?;
-            let mut parser = Lines::new(&self.name);
+            let t = &self.transport;
+            let resp = t.post(&self.url("chat"), &self.request_body(req)).await?;
+            let mut parser = Lines::new(t.name());
             if req.stream {
-                Ok(http::events(&self.name, &self.endpoint, resp, parser))
+                t.events(resp, parser)
             } else {
-                let v = http::json_body(&self.name, resp).await?;
+                let v = t.json(resp).await?;
                 let mut out = Vec::new();
                 parser.object(v, &mut out)?;
                 if !parser.done {
-                    return Err(stream_error(&self.name, "response has no \"done\": true"));
+                    return Err(stream_error(t.name(), "response has no \"done\": true"));
                 }
-                Ok(http::replay(out))
+                Ok(wire::replay(out))
             }
         })
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
         Box::pin(async move {
-            let client = http::cached_client(&self.client, &self.endpoint)?;
-            let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                self.with_headers(client.get(self.url("tags")))
-            })
-            .await?;
-            let v = http::json_body(&self.name, resp).await?;
+            let t = &self.transport;
+            let v = t.json(t.get(&self.url("tags"), &[]).await?).await?;
             Ok(v["models"]
                 .as_array()
                 .into_iter()
@@ -229,7 +211,7 @@ impl Lines {
             self.called_tools = true;
             let id = c["id"]
                 .as_str()
-                .map_or_else(http::generated_call_id, str::to_string);
+                .map_or_else(wire::generated_call_id, str::to_string);
             let arguments = match &c["function"]["arguments"] {
                 Value::Null => json!({}),
                 args => args.clone(),
@@ -396,12 +378,12 @@ mod tests {
             timeout: std::time::Duration::from_secs(5),
             retries: 0,
         };
-        let p = Ollama::new("ollama", endpoint);
-        assert_eq!(p.url("chat"), "http://127.0.0.1:11434/api/chat");
         let bare = Endpoint {
             base_url: "0.0.0.0".into(),
-            ..p.endpoint.clone()
+            ..endpoint.clone()
         };
+        let p = Ollama::new("ollama", endpoint);
+        assert_eq!(p.url("chat"), "http://127.0.0.1:11434/api/chat");
         assert_eq!(
             Ollama::new("ollama", bare).url("tags"),
             "http://0.0.0.0:11434/api/tags"

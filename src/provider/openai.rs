@@ -4,38 +4,35 @@
 //! Structured output lives here as `response_format: json_schema`; tools as `tools` /
 //! `tool_calls` / `role: tool`.
 
-use std::sync::OnceLock;
-
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
 use super::sse::SseDecoder;
-use super::transport::{self as http, stream_error, SseProtocol};
+use super::transport::{Auth, Protocol, Transport};
+use super::wire::{self, head, stream_error, SseProtocol};
 use super::{Endpoint, Event, EventStream, Provider, Request};
 use crate::{Result, Role, ToolCall, Usage};
 
+/// How OpenAI is reached: `Authorization: Bearer KEY`
+/// (<https://platform.openai.com/docs/api-reference/authentication>).
+static PROTOCOL: Protocol = Protocol {
+    kind: "openai",
+    auth: Auth::Bearer,
+    headers: &[],
+    parse_error,
+};
+
 /// The OpenAI Chat Completions protocol.
 pub struct OpenAi {
-    name: String,
-    endpoint: Endpoint,
-    client: OnceLock<reqwest::Client>,
+    transport: Transport,
 }
 
 impl OpenAi {
     /// A provider called `name` at `endpoint`.
-    pub fn new(name: &str, endpoint: Endpoint) -> Result<Self> {
-        Ok(OpenAi {
-            name: name.to_string(),
-            endpoint,
-            client: OnceLock::new(),
-        })
-    }
-
-    fn url(&self) -> String {
-        format!(
-            "{}/chat/completions",
-            self.endpoint.base_url.trim_end_matches('/')
-        )
+    pub fn new(name: &str, endpoint: Endpoint) -> Self {
+        OpenAi {
+            transport: Transport::new(name, endpoint, &PROTOCOL),
+        }
     }
 }
 
@@ -87,7 +84,7 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
 
 impl Provider for OpenAi {
     fn name(&self) -> &str {
-        &self.name
+        self.transport.name()
     }
 
     fn request_body(&self, req: &Request) -> Value {
@@ -134,59 +131,23 @@ impl Provider for OpenAi {
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
         Box::pin(async move {
-            let client = match self.client.get() {
-                Some(c) => c,
-                None => {
-                    let c = http::client(&self.endpoint)?;
-                    self.client.get_or_init(|| c)
-                }
-            };
-            let body = self.request_body(req);
-            let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                let mut b = client.post(self.url()).json(&body);
-                if let Some(key) = &self.endpoint.api_key {
-                    b = b.bearer_auth(key.expose());
-                }
-                for (k, v) in &self.endpoint.headers {
-                    b = b.header(k, v);
-                }
-                b
-            })
-            .await?;
+            let t = &self.transport;
+            let url = format!("{}/chat/completions", t.base());
+            let resp = t.post(&url, &self.request_body(req)).await?;
             if req.stream {
-                Ok(http::events(
-                    &self.name,
-                    &self.endpoint,
-                    resp,
-                    Chunks::new(&self.name),
-                ))
+                t.events(resp, Chunks::new(t.name()))
             } else {
-                let text = resp
-                    .text()
-                    .await
-                    .map_err(|e| stream_error(&self.name, format!("reading the response: {e}")))?;
-                let events = complete_response(&self.name, &text)?;
-                Ok(Box::pin(futures_util::stream::iter(events.into_iter().map(Ok))) as EventStream)
+                let v = t.json(resp).await?;
+                Ok(wire::replay(complete_response(t.name(), &v)?))
             }
         })
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
         Box::pin(async move {
-            let client = http::cached_client(&self.client, &self.endpoint)?;
-            let url = format!("{}/models", self.endpoint.base_url.trim_end_matches('/'));
-            let resp = http::send(&self.name, &self.endpoint, parse_error, || {
-                let mut b = client.get(&url);
-                if let Some(key) = &self.endpoint.api_key {
-                    b = b.bearer_auth(key.expose());
-                }
-                for (k, v) in &self.endpoint.headers {
-                    b = b.header(k, v);
-                }
-                b
-            })
-            .await?;
-            let v = http::json_body(&self.name, resp).await?;
+            let t = &self.transport;
+            let resp = t.get(&format!("{}/models", t.base()), &[]).await?;
+            let v = t.json(resp).await?;
             Ok(v["data"]
                 .as_array()
                 .into_iter()
@@ -243,17 +204,9 @@ fn parse_arguments(raw: &str) -> Value {
     serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
 }
 
-fn complete_response(provider: &str, text: &str) -> Result<Vec<Event>> {
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| stream_error(provider, format!("response is not JSON: {e}")))?;
-    if let Some((kind, message)) = error_of(&v) {
-        return Err(stream_error(
-            provider,
-            format!(
-                "{}{message}",
-                kind.map(|k| format!("({k}) ")).unwrap_or_default()
-            ),
-        ));
+fn complete_response(provider: &str, v: &Value) -> Result<Vec<Event>> {
+    if let Some((kind, message)) = error_of(v) {
+        return Err(stream_error(provider, wire::kind_message(kind, &message)));
     }
     let choice = v
         .pointer("/choices/0")
@@ -325,8 +278,10 @@ impl Chunks {
 
     fn chunk(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
         let v: Value = serde_json::from_str(data).map_err(|e| {
-            let head: String = data.chars().take(80).collect();
-            stream_error(&self.provider, format!("bad stream chunk ({e}): {head}"))
+            stream_error(
+                &self.provider,
+                format!("bad stream chunk ({e}): {}", head(data)),
+            )
         })?;
         if let Some((kind, message)) = error_of(&v) {
             let kind = kind.map(|k| format!("({k}) ")).unwrap_or_default();
@@ -445,7 +400,7 @@ impl SseProtocol for Chunks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::transport::WireParser;
+    use crate::provider::wire::WireParser;
 
     #[test]
     fn decodes_text_tool_fragments_and_usage() {

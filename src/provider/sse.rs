@@ -6,20 +6,20 @@
 
 /// One decoded event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SseEvent {
+pub(crate) struct SseEvent {
     /// The `event:` field, if any.
-    pub event: Option<String>,
+    pub(crate) event: Option<String>,
     /// The `data:` lines, joined with `\n`.
-    pub data: String,
+    pub(crate) data: String,
 }
 
 /// An event or line longer than the decoder accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TooLarge(pub usize);
+pub(crate) struct TooLarge(pub(crate) usize);
 
 /// Incremental SSE decoder: push chunks, get whole events.
 #[derive(Debug)]
-pub struct SseDecoder {
+pub(crate) struct SseDecoder {
     buf: Vec<u8>,
     /// Bytes of `buf` already searched for a line end.
     scanned: usize,
@@ -37,11 +37,11 @@ impl Default for SseDecoder {
 
 /// Events up to 32 MiB are accepted (a tool call's arguments can be large); beyond that the
 /// stream is refused instead of growing memory without bound.
-pub const DEFAULT_MAX_EVENT: usize = 32 << 20;
+pub(crate) const DEFAULT_MAX_EVENT: usize = 32 << 20;
 
 impl SseDecoder {
     /// A decoder refusing events larger than `max` bytes.
-    pub fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         SseDecoder {
             buf: Vec::new(),
             scanned: 0,
@@ -53,7 +53,7 @@ impl SseDecoder {
     }
 
     /// Feed bytes; returns the events they complete.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, TooLarge> {
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, TooLarge> {
         self.buf.extend_from_slice(chunk);
         let mut out = Vec::new();
         let mut start = 0;
@@ -90,7 +90,7 @@ impl SseDecoder {
     /// The stream ended: an event without its closing blank line is dispatched only if complete
     /// lines were seen (the specification drops it; providers that omit the final blank line
     /// exist, and a truncated reply is caught by each protocol's end marker instead).
-    pub fn finish(&mut self) -> Vec<SseEvent> {
+    pub(crate) fn finish(&mut self) -> Vec<SseEvent> {
         let mut out = Vec::new();
         if !self.buf.is_empty() {
             let line = std::mem::take(&mut self.buf);

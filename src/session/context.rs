@@ -3,8 +3,9 @@
 
 use futures_util::StreamExt;
 
+use crate::document::SessionData;
 use crate::provider::{Event, Request};
-use crate::{Agent, Error, Message, Result, Role, SessionData};
+use crate::{Agent, Error, Message, Result, Role};
 
 /// What a turn does when its request would not fit the model's context window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -19,10 +20,10 @@ pub enum ContextPolicy {
 }
 
 /// The heading under which a compacted history's summary follows the system prompt.
-pub const SUMMARY_HEADING: &str = "Summary of the earlier conversation:";
+pub(crate) const SUMMARY_HEADING: &str = "Summary of the earlier conversation:";
 
 /// The system prompt a request carries: the session's, then the summary of compacted history.
-pub fn system_prompt(data: &SessionData) -> Option<String> {
+pub(crate) fn system_prompt(data: &SessionData) -> Option<String> {
     match (&data.system, &data.summary) {
         (s, None) => s.clone(),
         (None, Some(sum)) => Some(format!("{SUMMARY_HEADING}\n{sum}")),
@@ -33,7 +34,7 @@ pub fn system_prompt(data: &SessionData) -> Option<String> {
 /// A documented heuristic: one token per four bytes of text, plus four per message for the
 /// role and framing. Good to about 20% on English prose; exact counts replace it where a
 /// provider reported them (see [`estimate_request`]).
-pub fn estimate_text(text: &str) -> u64 {
+pub(crate) fn estimate_text(text: &str) -> u64 {
     (text.len() as u64).div_ceil(4)
 }
 
@@ -49,7 +50,7 @@ fn estimate_message(m: &Message) -> u64 {
 /// Estimated prompt tokens of a request: the heuristic over everything, or, when the last reply
 /// recorded the provider's own count, that count (its input plus its output) plus the heuristic
 /// for what came after, whichever is larger (a count taken from a trimmed request understates).
-pub fn estimate_request(system: Option<&str>, messages: &[Message]) -> u64 {
+pub(crate) fn estimate_request(system: Option<&str>, messages: &[Message]) -> u64 {
     let heuristic =
         system.map_or(0, estimate_text) + messages.iter().map(estimate_message).sum::<u64>();
     let counted = messages
@@ -126,7 +127,7 @@ remembered. Write plain prose, as short as the content allows.";
 
 /// Where the history is cut: before the first user message at or after `len - keep`, so the
 /// kept tail starts a fresh exchange. `None` when there is nothing to compact.
-pub(crate) fn cut_point(messages: &[Message], keep: usize) -> Option<usize> {
+fn cut_point(messages: &[Message], keep: usize) -> Option<usize> {
     let start = messages.len().saturating_sub(keep);
     (start..messages.len())
         .find(|&i| messages[i].role == Role::User)
@@ -139,12 +140,7 @@ pub(crate) fn cut_point(messages: &[Message], keep: usize) -> Option<usize> {
 }
 
 /// The request that asks the model for a summary of `messages` (plus an earlier summary).
-pub(crate) fn summary_request(
-    data: &SessionData,
-    cut: usize,
-    opts: &CompactOptions,
-    model: &str,
-) -> Request {
+fn summary_request(data: &SessionData, cut: usize, opts: &CompactOptions, model: &str) -> Request {
     let mut transcript = String::new();
     if let Some(earlier) = &data.summary {
         transcript.push_str(&format!("[summary of what came before]\n{earlier}\n\n"));
@@ -170,16 +166,32 @@ pub(crate) fn summary_request(
     }
 }
 
-/// Ask the model for a summary and apply it to `data`: the messages before the cut move to
-/// `archive`, the summary replaces them. `data` is changed only when the model answered.
-/// Returns how many messages were replaced (0: nothing to compact).
-pub(crate) async fn compact(
+/// A summary the model wrote of the messages before `cut`, not yet applied.
+pub(crate) struct Summary {
+    cut: usize,
+    text: String,
+}
+
+impl Summary {
+    /// Apply it: the messages before the cut move to `archive`, the summary replaces them.
+    /// Returns how many messages were replaced.
+    pub(crate) fn apply(self, data: &mut SessionData) -> usize {
+        let replaced: Vec<Message> = data.messages.drain(..self.cut).collect();
+        data.archive.extend(replaced);
+        data.summary = Some(self.text);
+        self.cut
+    }
+}
+
+/// Ask the model for a summary of everything but the last `opts.keep` messages. `None` when
+/// there is nothing to compact; `data` is never changed here, so a failure changes nothing.
+pub(crate) async fn summarize(
     agent: &Agent,
-    data: &mut SessionData,
+    data: &SessionData,
     opts: &CompactOptions,
-) -> Result<usize> {
+) -> Result<Option<Summary>> {
     let Some(cut) = cut_point(&data.messages, opts.keep) else {
-        return Ok(0);
+        return Ok(None);
     };
     let model = opts
         .model
@@ -187,22 +199,19 @@ pub(crate) async fn compact(
         .unwrap_or_else(|| agent.model().to_string());
     let request = summary_request(data, cut, opts, &model);
     let mut stream = agent.provider().stream(&request).await?;
-    let mut summary = String::new();
+    let mut text = String::new();
     while let Some(event) = stream.next().await {
-        if let Event::TextDelta { text } = event? {
-            summary.push_str(&text);
+        if let Event::TextDelta { text: t } = event? {
+            text.push_str(&t);
         }
     }
-    let summary = summary.trim().to_string();
-    if summary.is_empty() {
+    let text = text.trim().to_string();
+    if text.is_empty() {
         return Err(Error::Other(
             "the model returned an empty summary; nothing was changed".into(),
         ));
     }
-    let replaced: Vec<Message> = data.messages.drain(..cut).collect();
-    data.archive.extend(replaced);
-    data.summary = Some(summary);
-    Ok(cut)
+    Ok(Some(Summary { cut, text }))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{turn, ContextPolicy, RunOptions, Session};
+use super::{request, ContextPolicy, RunOptions, Session};
 use crate::Result;
 
 impl Session {
@@ -18,7 +18,7 @@ impl Session {
     ///
     /// let model = Scripted::new().reply("Hi Bob.");
     /// let agent = Agent::builder().provider_impl(model.clone()).build()?;
-    /// let mut session = agent.session_with(SessionOptions::new().system("Be brief."))?;
+    /// let mut session = agent.session_with(SessionOptions::new().system("Be brief.")).await?;
     /// session.run("I am Bob").await?;
     ///
     /// let preview = session.preview_request("Who am I?", &RunOptions::default(), None)?;
@@ -38,13 +38,12 @@ impl Session {
         options: &RunOptions,
         json_schema: Option<&Value>,
     ) -> Result<crate::provider::Request> {
-        let spec = json_schema.map(|s| turn::json_spec(s, 0)).transpose()?;
-        let mut request =
-            turn::build_request(&self.agent, &self.data, prompt, options, spec.as_ref());
+        let spec = json_schema.map(|s| request::json_spec(s, 0)).transpose()?;
+        let mut request = request::build(&self.agent, &self.data, prompt, options, spec.as_ref());
         // A turn that would compact first makes a model call to do it, which a preview cannot:
         // it shows the history as stored. Trimming and "too large" apply as in a turn.
         if options.context != ContextPolicy::Compact {
-            turn::fit(&self.agent, &self.data.id, options, &mut request)?;
+            request::fit(&self.agent, &self.data.id, options, &mut request)?;
         }
         Ok(request)
     }

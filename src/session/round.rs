@@ -75,7 +75,7 @@ mod tests {
     }
 
     async fn result_of(agent: &Agent) -> (bool, String) {
-        let mut session = agent.session();
+        let mut session = agent.session().await.unwrap();
         session.run("go").await.unwrap();
         let result = &session.messages()[2];
         (result.is_error, result.content.clone())

@@ -2,54 +2,49 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::Stream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::turn::{self, Msg};
-use super::{Response, Session};
+use super::link::{Control, Msg, Outcome};
+use super::turn::Turn;
+use super::Response;
 use crate::document::SessionData;
 use crate::provider::Event;
-use crate::{store, Error, Result};
+use crate::{Error, Result};
 
 /// A turn in progress: a [`Stream`] of [`Event`]s ending with `Event::Done`.
 ///
-/// The session is saved before `Done` arrives. Dropping the stream early cancels the turn
-/// and saves nothing; [`TurnStream::cancel`] also records the prompt for `retry`.
+/// The session is saved before `Done` arrives. [`TurnStream::cancel`] stops the turn and waits
+/// until it is recorded as the session's failed turn (the prompt and any partial reply, kept
+/// for a retry); dropping the stream early does the same without waiting. Either way nothing is
+/// added to the history. Needs a Tokio runtime: the turn runs as a task of its own.
 pub struct TurnStream<'s> {
-    session: &'s mut Session,
-    prompt: String,
+    /// The session's copy of its document, brought up to date when the turn ends.
+    data: &'s mut SessionData,
     rx: mpsc::Receiver<Msg>,
     rx_open: bool,
-    commit: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(SessionData, Response)>>>,
-    /// The reply text so far, written by the turn task.
-    partial: Arc<std::sync::Mutex<String>>,
+    control: Option<oneshot::Sender<Control>>,
+    task: Option<JoinHandle<Outcome>>,
     /// The final `Done`, yielded once the turn is saved.
     done: Option<Event>,
     response: Option<Response>,
 }
 
 impl<'s> TurnStream<'s> {
-    pub(super) fn new(
-        session: &'s mut Session,
-        prompt: String,
-        rx: mpsc::Receiver<Msg>,
-        commit: oneshot::Sender<()>,
-        task: JoinHandle<Result<(SessionData, Response)>>,
-        partial: Arc<std::sync::Mutex<String>>,
-    ) -> Self {
+    /// Start `turn` as its own task.
+    pub(super) fn start(data: &'s mut SessionData, turn: Turn) -> Self {
+        let (tx, rx) = mpsc::channel(64);
+        let (control, controlled) = oneshot::channel();
+        let task = tokio::spawn(turn.run(tx, controlled));
         TurnStream {
-            session,
-            prompt,
+            data,
             rx,
             rx_open: true,
-            commit: Some(commit),
+            control: Some(control),
             task: Some(task),
-            partial,
             done: None,
             response: None,
         }
@@ -74,32 +69,30 @@ impl<'s> TurnStream<'s> {
         self.response.take().ok_or(Error::Interrupted)
     }
 
-    /// Stop the turn (Ctrl-C): nothing is added to the history, and the prompt with any partial
-    /// reply is recorded as the session's failed turn for `retry`.
+    /// Stop the turn (Ctrl-C) and wait until it is recorded as the session's failed turn.
+    /// Nothing is added to the history. A turn that had already finished stays saved, and its
+    /// response is then available from [`TurnStream::response`].
     pub async fn cancel(mut self) -> Result<()> {
+        if let Some(control) = self.control.take() {
+            let _ = control.send(Control::Cancel);
+        }
         let Some(task) = self.task.take() else {
             return Ok(());
         };
-        task.abort();
-        if let Ok(Ok((data, response))) = task.await {
-            // It finished before the abort landed: the turn is saved, nothing to record.
-            self.session.data = data;
-            self.response = Some(response);
-            return Ok(());
+        let outcome = task
+            .await
+            .map_err(|e| Error::Other(format!("turn task failed: {e}")))?;
+        if let Some(data) = outcome.data {
+            *self.data = data;
         }
-        let agent = self.session.agent.clone();
-        let id = self.session.data.id.clone();
-        let _lock = turn::lock(&agent, &id).await?;
-        let mut data = store::load_data(&**agent.store(), &id)?;
-        turn::record_failure(
-            &agent,
-            &mut data,
-            &self.prompt,
-            &self.partial.lock().unwrap().clone(),
-            &Error::Interrupted,
-        )?;
-        self.session.data = data;
-        Ok(())
+        match outcome.result {
+            Ok(response) => {
+                self.response = Some(response);
+                Ok(())
+            }
+            Err(Error::Interrupted) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -120,8 +113,8 @@ impl Stream for TurnStream<'_> {
                     Poll::Ready(Some(Msg::Event(event))) => return Poll::Ready(Some(Ok(event))),
                     Poll::Ready(Some(Msg::Ready)) => {
                         // Every event was read: let the turn save.
-                        if let Some(commit) = this.commit.take() {
-                            let _ = commit.send(());
+                        if let Some(control) = this.control.take() {
+                            let _ = control.send(Control::Commit);
                         }
                         continue;
                     }
@@ -134,32 +127,25 @@ impl Stream for TurnStream<'_> {
                 Poll::Pending => return Poll::Pending,
             };
             this.task = None;
-            match joined {
-                Ok(Ok((data, response))) => {
-                    this.session.data = data;
+            let outcome = match joined {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    return Poll::Ready(Some(Err(Error::Other(format!("turn task failed: {e}")))))
+                }
+            };
+            if let Some(data) = outcome.data {
+                *this.data = data;
+            }
+            match outcome.result {
+                Ok(response) => {
                     this.done = Some(Event::Done {
                         finish_reason: response.finish_reason.clone(),
                         model: response.model.clone(),
                     });
                     this.response = Some(response);
                 }
-                Ok(Err(e)) => {
-                    // The failure was recorded in the store; keep the in-memory copy in step.
-                    let _ = this.session.refresh();
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Err(e) => {
-                    return Poll::Ready(Some(Err(Error::Other(format!("turn task failed: {e}")))))
-                }
+                Err(e) => return Poll::Ready(Some(Err(e))),
             }
-        }
-    }
-}
-
-impl Drop for TurnStream<'_> {
-    fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
         }
     }
 }

@@ -10,6 +10,7 @@ mod dir_cache;
 #[cfg(any(feature = "sqlite", feature = "redis"))]
 mod lease;
 mod memory;
+mod offload;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "sqlite")]
@@ -20,6 +21,8 @@ pub use dir::{DirStore, MAX_DOCUMENT_BYTES};
 #[cfg(any(feature = "sqlite", feature = "redis"))]
 pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
+pub use offload::{acquire, delete, exists, load, save, survey};
+
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 #[cfg(feature = "sqlite")]

@@ -38,7 +38,7 @@ fn basic_multi_turn_over_the_openai_protocol() {
         .build()
         .unwrap();
     rt().block_on(async {
-        let mut session = agent.session();
+        let mut session = agent.session().await.unwrap();
         session.run("My name is Alice").await.unwrap();
         session.run("I'm a software engineer").await.unwrap();
         let response = session.run("What do you know about me?").await.unwrap();
@@ -67,16 +67,16 @@ fn custom_id_system_prompt_and_history() {
         .provider_impl(model.clone())
         .build()
         .unwrap();
-    let session = agent
-        .session_with(SessionOptions::new().session_id("user-123-conv-456"))
-        .unwrap();
+    let session =
+        agent::block_on(agent.session_with(SessionOptions::new().session_id("user-123-conv-456")))
+            .unwrap();
     assert_eq!(session.session_id(), "user-123-conv-456");
     assert!(matches!(
-        agent.session_with(SessionOptions::new().session_id("user-123-conv-456")),
+        agent::block_on(agent.session_with(SessionOptions::new().session_id("user-123-conv-456"))),
         Err(Error::SessionExists { .. })
     ));
     assert!(matches!(
-        agent.session_with(SessionOptions::new().session_id("../x")),
+        agent::block_on(agent.session_with(SessionOptions::new().session_id("../x"))),
         Err(Error::Usage(_))
     ));
 
@@ -84,9 +84,10 @@ fn custom_id_system_prompt_and_history() {
         Message::user("What's the capital of France?"),
         Message::assistant("The capital of France is Paris."),
     ];
-    let mut s = agent
-        .session_with(SessionOptions::new().system("Be terse.").messages(history))
-        .unwrap();
+    let mut s = agent::block_on(
+        agent.session_with(SessionOptions::new().system("Be terse.").messages(history)),
+    )
+    .unwrap();
     rt().block_on(s.run("What about Germany?")).unwrap();
     let req = &model.requests()[0];
     assert_eq!(req.system.as_deref(), Some("Be terse."));
@@ -108,13 +109,13 @@ fn fork_diverges_and_the_original_is_unchanged() {
         .build()
         .unwrap();
     rt().block_on(async {
-        let mut session = agent.session();
+        let mut session = agent.session().await.unwrap();
         session.run("We're planning a trip to Japan").await.unwrap();
         session
             .run("I want to visit Tokyo and Kyoto")
             .await
             .unwrap();
-        let mut alt = session.fork(Some("alternative-plan")).unwrap();
+        let mut alt = session.fork(Some("alternative-plan")).await.unwrap();
         alt.run("Actually, let's focus on Osaka instead")
             .await
             .unwrap();
@@ -147,7 +148,7 @@ fn a_stream_updates_history_only_when_complete() {
         .build()
         .unwrap();
     rt().block_on(async {
-        let mut session = agent.session();
+        let mut session = agent.session().await.unwrap();
         {
             let mut stream = session.stream("Write a story");
             let first = stream.next().await.unwrap().unwrap();
@@ -159,7 +160,7 @@ fn a_stream_updates_history_only_when_complete() {
             );
         } // dropped early
         assert!(session.messages().is_empty());
-        session.refresh().unwrap();
+        session.refresh().await.unwrap();
         assert!(session.messages().is_empty());
         let mut events = Vec::new();
         let mut stream = session.stream("Write a story");
@@ -187,7 +188,7 @@ fn a_failed_run_leaves_history_unchanged() {
         .provider_impl(model.clone())
         .build()
         .unwrap();
-    let mut session = agent.session();
+    let mut session = agent::block_on(agent.session()).unwrap();
     session.run_blocking("first").unwrap();
     let err = session.run_blocking("second").unwrap_err();
     assert!(matches!(err, Error::Provider(_)), "{err:?}");
@@ -213,7 +214,7 @@ fn json_validates_and_corrects_without_storing_the_correction() {
         name: String,
         age: u32,
     }
-    let mut session = agent.session();
+    let mut session = agent::block_on(agent.session()).unwrap();
     let resp = rt()
         .block_on(session.json::<Person>("Who wrote the first program?"))
         .unwrap();
@@ -243,7 +244,7 @@ fn json_gives_up_after_the_retries() {
         .provider_impl(model.clone())
         .build()
         .unwrap();
-    let mut session = agent.session();
+    let mut session = agent::block_on(agent.session()).unwrap();
     let schema = json!({"type": "object", "required": ["a"]});
     let err = rt()
         .block_on(session.json_value("x", &schema, Default::default(), 2))
@@ -267,9 +268,8 @@ fn serialization_is_the_cli_document() {
         .store(DirStore::new(env.data_dir()))
         .build()
         .unwrap();
-    let mut session = agent
-        .session_with(SessionOptions::new().session_id("doc"))
-        .unwrap();
+    let mut session =
+        agent::block_on(agent.session_with(SessionOptions::new().session_id("doc"))).unwrap();
     session.run_blocking("hello").unwrap();
     assert_eq!(session.to_value(), env.doc("doc"));
     // The CLI reads what the library wrote.
@@ -280,7 +280,7 @@ fn serialization_is_the_cli_document() {
         .provider_impl(Scripted::new())
         .build()
         .unwrap();
-    let mut restored = Session::from_value(env.doc("doc"), &other).unwrap();
+    let mut restored = agent::block_on(Session::from_value(env.doc("doc"), &other)).unwrap();
     restored.run_blocking("Where were we?").unwrap();
     assert_eq!(restored.messages().len(), 4);
     assert_eq!(
@@ -309,7 +309,7 @@ fn tools_run_and_are_remembered_in_the_next_turn() {
         .tools([tool])
         .build()
         .unwrap();
-    let mut session = agent.session();
+    let mut session = agent::block_on(agent.session()).unwrap();
     session
         .run_blocking("I'm user-123, what are my recent orders?")
         .unwrap();
@@ -345,10 +345,9 @@ fn two_handles_on_one_stored_session_both_get_recorded() {
         .store(DirStore::new(env.data_dir()))
         .build()
         .unwrap();
-    let a = agent
-        .session_with(SessionOptions::new().session_id("shared"))
-        .unwrap();
-    let mut b = agent.load_session("shared").unwrap();
+    let a =
+        agent::block_on(agent.session_with(SessionOptions::new().session_id("shared"))).unwrap();
+    let mut b = agent::block_on(agent.load_session("shared")).unwrap();
     let mut a = a;
     rt().block_on(async {
         let (ra, rb) = tokio::join!(async { a.run("from a").await }, async {

@@ -56,7 +56,7 @@ fn anthropic_tool_use_and_tool_result_blocks() {
         3,
     )));
     let agent = agent("anthropic", "claude-haiku-4-5", &server);
-    let mut session = agent.session();
+    let mut session = agent::block_on(agent.session()).unwrap();
     let resp = runtime()
         .block_on(session.run("weather in Paris?"))
         .unwrap();
@@ -84,7 +84,7 @@ fn gemini_function_call_keeps_its_thought_signature() {
     server.push(MockResponse::sse_events(&[format!("data: {call}\r\n\r\n")]));
     server.push(MockResponse::sse_events(&gemini_events(&["Sunny."], 40, 2)));
     let agent = agent("gemini", "gemini-3-pro-preview", &server);
-    let mut session = agent.session();
+    let mut session = agent::block_on(agent.session()).unwrap();
     runtime()
         .block_on(session.run("weather in Paris?"))
         .unwrap();
@@ -122,7 +122,7 @@ fn ollama_tool_calls_and_tool_name_results() {
         .collect();
     server.push(MockResponse::new(200, "application/x-ndjson", lines));
     let agent = agent("ollama", "llama3.2", &server);
-    let mut session = agent.session();
+    let mut session = agent::block_on(agent.session()).unwrap();
     let resp = runtime()
         .block_on(session.run("weather in Paris?"))
         .unwrap();
@@ -174,7 +174,7 @@ fn structured_output_request_shape_per_provider() {
             .retries(0)
             .build()
             .unwrap();
-        let mut s = a.session();
+        let mut s = agent::block_on(a.session()).unwrap();
         rt.block_on(s.json_value("capital of France?", &schema(), RunOptions::default(), 0))
     };
     assert_eq!(
@@ -213,7 +213,7 @@ fn structured_output_request_shape_per_provider() {
         .base_url(server2.url(""))
         .build()
         .unwrap();
-    let mut s = a.session();
+    let mut s = agent::block_on(a.session()).unwrap();
     let resp = rt
         .block_on(s.json_value("capital of France?", &schema(), RunOptions::default(), 0))
         .unwrap();

@@ -190,10 +190,8 @@ fn unknown_fields_survive(kind: Kind) {
         bytes(&raw),
         "same JSON, same key order"
     );
-    let mut session = agent_on(f.open()).load_session("u").unwrap();
-    session
-        .add_message(agent::Message::assistant("ok"))
-        .unwrap();
+    let mut session = agent::block_on(agent_on(f.open()).load_session("u")).unwrap();
+    agent::block_on(session.add_message(agent::Message::assistant("ok"))).unwrap();
     let back = f.open().load("u").unwrap().unwrap();
     assert_eq!(back["future_field"], raw["future_field"]);
     assert_eq!(back["messages"][0]["mood"], "curious");
@@ -267,8 +265,7 @@ fn lost_lock_refuses_the_save(kind: Kind) {
 fn concurrent_turns(kind: Kind) {
     const N: usize = 6;
     let f = Fixture::new(kind);
-    agent_on(f.open())
-        .session_with(agent::SessionOptions::new().session_id("s"))
+    agent::block_on(agent_on(f.open()).session_with(agent::SessionOptions::new().session_id("s")))
         .unwrap();
     std::thread::scope(|scope| {
         for i in 0..N {
@@ -278,7 +275,7 @@ fn concurrent_turns(kind: Kind) {
                     .enable_all()
                     .build()
                     .unwrap();
-                let mut session = agent_on(store).load_session("s").unwrap();
+                let mut session = rt.block_on(agent_on(store).load_session("s")).unwrap();
                 rt.block_on(session.run(format!("q{i}"))).unwrap();
             });
         }

@@ -1,11 +1,20 @@
-//! The `agent` binary: parse, run on a single-threaded runtime, map the error to an exit code.
+//! The `agent` binary: take over signals, parse, resolve settings, run the command on a
+//! single-threaded runtime, and map the error to an exit code.
 
+mod approve;
+mod calls;
+mod candidates;
+mod choices;
 mod cli;
 mod commands;
 mod completion;
+mod config;
 mod equip;
 mod exit;
 mod fields;
+mod input;
+mod interrupt;
+mod locate;
 mod output;
 mod settings;
 mod transcript;
@@ -22,26 +31,49 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
-    let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("agent: error: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
+        Err(e) => return fail(anyhow::Error::from(e).context("cannot start the runtime")),
     };
-    let result = runtime.block_on(commands::dispatch(cli));
+    let result = runtime.block_on(run());
     // Nothing left to wait for; don't let a blocking helper thread hold up the exit.
     runtime.shutdown_background();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if exit::is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("agent: error: {}", exit::message(&err));
-            ExitCode::from(exit::code(&err))
-        }
+        Err(err) => fail(err),
     }
+}
+
+async fn run() -> anyhow::Result<()> {
+    // Signals first: a Ctrl-C from the first instant ends the run as documented (130).
+    let interrupts = interrupt::install()?;
+    let cli = cli::Cli::try_parse()?;
+    let env = locate::Env::process();
+    let config_file = locate::config_file(cli.global.config.as_deref(), &env);
+    let quiet = cli.global.quiet;
+    let (verbose, color) = (cli.global.verbose, cli.global.color);
+    let out = output::Output::new(quiet, verbose, color, &env);
+    // Generating needs no settings: a broken config must not stop `generate man`.
+    if let Some(action) = settings::generation(&cli.command) {
+        return commands::generate(action);
+    }
+    let config = config::Config::load(&config_file, &env)?;
+    let (settings, action) = settings::Settings::resolve(cli, &env, config, &config_file)?;
+    let ctx = commands::Ctx::new(settings, out, interrupts);
+    commands::dispatch(&ctx, action).await
+}
+
+/// Report the error on stderr in one line and give its exit code.
+fn fail(err: anyhow::Error) -> ExitCode {
+    if let Some(e) = err.downcast_ref::<clap::Error>() {
+        // clap formats its own help, version and usage errors.
+        let _ = e.print();
+        return ExitCode::from(e.exit_code() as u8);
+    }
+    output::error_line(&exit::message(&err));
+    ExitCode::from(exit::code(&err))
 }

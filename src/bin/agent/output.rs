@@ -1,60 +1,143 @@
-//! The stdout sink (flushed per delta), stderr notes, and the spinner; tty facts read once.
+//! Everything the binary writes: the stdout sink (flushed per delta) and every stderr line
+//! (notes, warnings, errors, `-v` detail, the spinner). Terminal facts are read once, and `-q`
+//! is honoured here alone. This module is the only one allowed to print.
+#![allow(clippy::print_stderr)]
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::choices::ColorChoice;
+use crate::locate::Env;
+
+/// Where the binary's words go. Cloning is cheap; clones share the spinner.
+#[derive(Clone)]
 pub(crate) struct Output {
     pub(crate) stdout_tty: bool,
     stderr_tty: bool,
     quiet: bool,
-    /// Colour what stdout shows people (see [`Output::with_color`]).
+    verbose: bool,
+    /// Colour what stdout shows people.
     pub(crate) color: bool,
+    spinner: Arc<Mutex<Option<ProgressBar>>>,
 }
 
 impl Output {
-    pub(crate) fn new(quiet: bool) -> Self {
-        // AGENT_TEST_TTY=1 lets tests see terminal behaviour without a terminal.
-        let forced = std::env::var_os("AGENT_TEST_TTY").is_some_and(|v| v == "1");
+    /// `--color`: `always` wins over NO_COLOR (a flag is more specific than the environment);
+    /// `auto` colours a terminal unless NO_COLOR is set and not empty. `AGENT_TEST_TTY=1` lets
+    /// tests see terminal behaviour without a terminal.
+    pub(crate) fn new(quiet: bool, verbose: bool, color: ColorChoice, env: &Env) -> Self {
+        let forced = env.get("AGENT_TEST_TTY") == Some("1");
+        let stdout_tty = forced || std::io::stdout().is_terminal();
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stdout_tty && env.get("NO_COLOR").is_none(),
+        };
         Output {
-            stdout_tty: forced || std::io::stdout().is_terminal(),
+            stdout_tty,
             stderr_tty: forced || std::io::stderr().is_terminal(),
             quiet,
-            color: false,
+            verbose,
+            color,
+            spinner: Arc::default(),
         }
     }
 
-    /// `--color`: `always` wins over NO_COLOR (a flag is more specific than the environment);
-    /// `auto` colours a terminal unless NO_COLOR is set and not empty.
-    pub(crate) fn with_color(mut self, choice: crate::cli::ColorChoice) -> Self {
-        use crate::cli::ColorChoice;
-        self.color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                self.stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
-        self
+    /// A line on stderr, clear of the spinner.
+    fn line(&self, text: &str) {
+        let spinner = self.spinner.lock().unwrap_or_else(|e| e.into_inner());
+        match spinner.as_ref() {
+            Some(pb) => pb.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
     }
 
-    /// `-q`: no progress or notes on stderr.
-    pub(crate) fn quiet(&self) -> bool {
-        self.quiet
+    /// `agent: TEXT`, unless `-q`.
+    pub(crate) fn note(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            self.line(&format!("agent: {}", text.as_ref()));
+        }
     }
 
-    /// A spinner on stderr while waiting for the first token: only on a terminal, not with -q.
-    pub(crate) fn spinner(&self) -> Option<ProgressBar> {
+    /// `agent: TEXT` that was asked for (`-u`), even with `-q`.
+    pub(crate) fn report(&self, text: impl AsRef<str>) {
+        self.line(&format!("agent: {}", text.as_ref()));
+    }
+
+    /// A line as it is (a tool call's summary, a chat's help), unless `-q`.
+    pub(crate) fn plain(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            self.line(text.as_ref());
+        }
+    }
+
+    /// What was resolved, with `-v` only.
+    pub(crate) fn detail(&self, text: impl AsRef<str>) {
+        if self.verbose {
+            self.line(&format!("agent: {}", text.as_ref()));
+        }
+    }
+
+    /// `agent: warning: TEXT`, even with `-q`.
+    pub(crate) fn warn(&self, text: impl AsRef<str>) {
+        self.line(&format!("agent: warning: {}", text.as_ref()));
+    }
+
+    /// `agent: error: TEXT`, even with `-q`.
+    pub(crate) fn error(&self, text: impl AsRef<str>) {
+        self.line(&format!("agent: error: {}", text.as_ref()));
+    }
+
+    /// An empty line, so stderr output starts on a fresh line after a partial reply.
+    pub(crate) fn break_line(&self) {
+        eprintln!();
+    }
+
+    /// A prompt on stderr without a newline (a confirmation question when there is no tty).
+    pub(crate) fn ask(&self, text: &str) {
+        eprint!("{text}");
+    }
+
+    /// A spinner on stderr while waiting: only on a terminal, not with -q. It stops when the
+    /// returned guard drops (or [`Output::stop_spinner`] runs).
+    pub(crate) fn spinner(&self, message: &str) -> Spinner {
         if self.quiet || !self.stderr_tty {
-            return None;
+            return Spinner(None);
         }
         let pb = ProgressBar::new_spinner();
         pb.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-        pb.set_message("waiting for the model");
+        pb.set_message(message.to_string());
         pb.enable_steady_tick(Duration::from_millis(80));
-        Some(pb)
+        *self.spinner.lock().unwrap_or_else(|e| e.into_inner()) = Some(pb.clone());
+        Spinner(Some((pb, self.spinner.clone())))
     }
+}
+
+/// A running spinner; dropping it clears it from the terminal.
+pub(crate) struct Spinner(Option<(ProgressBar, Arc<Mutex<Option<ProgressBar>>>)>);
+
+impl Spinner {
+    /// Clear the spinner now.
+    pub(crate) fn stop(&mut self) {
+        if let Some((pb, shared)) = self.0.take() {
+            pb.finish_and_clear();
+            *shared.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `agent: error: TEXT` before there is an [`Output`] (a bad flag, an unreadable config).
+pub(crate) fn error_line(text: &str) {
+    eprintln!("agent: error: {text}");
 }
 
 /// Write and flush, so `agent ... | tee log` streams.

@@ -10,12 +10,12 @@ use rustyline::DefaultEditor;
 
 use agent::{Error, Session};
 
-use super::drive::{drive, run_options, Plan};
-use super::run::{open_equipped, open_stored};
-use crate::cli::{ChatArgs, ExchangeArgs, Format, SessionChatArgs};
+use super::drive::{drive, Plan};
+use super::{open, Ctx};
+use crate::choices::Format;
 use crate::equip;
-use crate::output::{write_out, Output};
-use crate::settings::Settings;
+use crate::output::write_out;
+use crate::settings::{Ask, Chat as ChatArgs};
 use crate::transcript::{self, Look};
 
 const HELP: &str = "\
@@ -28,40 +28,31 @@ Type a message and press Enter. End a line with \\ to continue it, or wrap sever
 Ctrl-C stops a reply (it is kept for `agent session retry`); Ctrl-D leaves.";
 
 /// `agent chat`: a new session, announced on stderr.
-pub(crate) async fn new_chat(settings: &Settings, out: &Output, args: ChatArgs) -> Result<()> {
+pub(crate) async fn new_chat(ctx: &Ctx, args: ChatArgs) -> Result<()> {
     let id = agent::time::new_session_id();
-    let opts = &args.chat;
     // Tool files are read before the session exists: a bad one creates nothing.
-    let tools = equip::resolve(settings, &opts.tools)?;
-    let mut session = open_stored(
-        settings,
-        &id,
-        &opts.model,
-        opts.lock_timeout,
-        Some(args.system.clone()),
-    )?;
+    let tools = equip::resolve(&ctx.settings, &args.ask.tools)?;
+    let mut session = open::stored(ctx, &id, &args.ask, Some(args.system.clone())).await?;
     // Like `session run --create`, the new session remembers its --tool files.
     let title = args.title.clone();
     let flags = tools.flags.clone();
     if title.is_some() || !flags.is_empty() {
-        session.edit(|d| {
-            d.title = title;
-            d.tools = flags;
-        })?;
+        session
+            .edit(|d| {
+                d.title = title;
+                d.tools = flags;
+            })
+            .await?;
     }
-    eprintln!("agent: session {id}");
-    let session = equip::equip(settings, session, tools)?;
-    Chat::new(settings, out, session, args.chat).run().await
+    ctx.out.report(format!("session {id}"));
+    let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+    Chat::new(ctx, session, args.ask).run().await
 }
 
 /// `agent session chat ID`
-pub(crate) async fn session_chat(
-    settings: &Settings,
-    out: &Output,
-    args: SessionChatArgs,
-) -> Result<()> {
-    let session = open_equipped(settings, &args.id, &args.chat)?;
-    Chat::new(settings, out, session, args.chat).run().await
+pub(crate) async fn session_chat(ctx: &Ctx, id: &str, ask: Ask) -> Result<()> {
+    let session = open::equipped(ctx, id, &ask).await?;
+    Chat::new(ctx, session, ask).run().await
 }
 
 /// Joins input lines into prompts: a trailing `\` continues a line; `"""` opens and closes a
@@ -125,10 +116,9 @@ impl Assembler {
 }
 
 struct Chat<'a> {
-    settings: &'a Settings,
-    out: &'a Output,
+    ctx: &'a Ctx,
     session: Session,
-    opts: ExchangeArgs,
+    ask: Ask,
 }
 
 /// What the loop does after one prompt.
@@ -138,13 +128,8 @@ enum Next {
 }
 
 impl<'a> Chat<'a> {
-    fn new(settings: &'a Settings, out: &'a Output, session: Session, opts: ExchangeArgs) -> Self {
-        Chat {
-            settings,
-            out,
-            session,
-            opts,
-        }
+    fn new(ctx: &'a Ctx, session: Session, ask: Ask) -> Self {
+        Chat { ctx, session, ask }
     }
 
     async fn run(mut self) -> Result<()> {
@@ -164,29 +149,23 @@ impl<'a> Chat<'a> {
     /// One turn per prompt of stdin; the first failure ends the chat with its exit code.
     async fn piped(&mut self) -> Result<Next> {
         let mut assembler = Assembler::default();
-        let mut line = String::new();
+        let mut lines = Lines::stdin();
         loop {
-            line.clear();
-            // Blocking on stdin here is fine: no turn is running between prompts.
-            let n = std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| anyhow::anyhow!("cannot read stdin: {e}"))?;
-            let prompt = if n == 0 {
-                match assembler.finish() {
+            let line = lines.next().await?;
+            let prompt = match &line {
+                None => match assembler.finish() {
                     Some(p) => p,
                     None => return Ok(Next::Continue),
-                }
-            } else {
-                match assembler.push(line.trim_end_matches(['\n', '\r'])) {
+                },
+                Some(line) => match assembler.push(line.trim_end_matches(['\n', '\r'])) {
                     Some(p) => p,
                     None => continue,
-                }
+                },
             };
             if let Next::Quit = self.handle(&prompt, false).await? {
                 return Ok(Next::Quit);
             }
-            if n == 0 {
+            if line.is_none() {
                 return Ok(Next::Continue);
             }
         }
@@ -200,18 +179,23 @@ impl<'a> Chat<'a> {
             .max_history_size(1000)?
             .build();
         let mut editor = DefaultEditor::with_config(config)?;
-        let history = self.settings.data_dir.join("chat_history");
+        let history = self.ctx.settings.data_dir.join("chat_history");
         let _ = editor.load_history(&history);
-        if !self.settings.quiet {
-            eprintln!(
-                "agent: chatting in session {} (!help for commands, Ctrl-D to leave)",
-                self.session.session_id()
-            );
-        }
+        self.ctx.out.note(format!(
+            "chatting in session {} (!help for commands, Ctrl-D to leave)",
+            self.session.session_id()
+        ));
         let mut assembler = Assembler::default();
         loop {
             let prompt = if assembler.pending() { "... " } else { "> " };
-            let line = match editor.readline(prompt) {
+            // The editor blocks on the terminal: off the runtime, so a SIGTERM is still heard.
+            let (back, line) = tokio::task::spawn_blocking(move || {
+                let line = editor.readline(prompt);
+                (editor, line)
+            })
+            .await?;
+            editor = back;
+            let line = match line {
                 Ok(line) => line,
                 // Ctrl-C at the prompt drops what was typed, as in a shell.
                 Err(ReadlineError::Interrupted) => {
@@ -229,7 +213,7 @@ impl<'a> Chat<'a> {
             match self.handle(&text, true).await {
                 Ok(Next::Continue) => {}
                 Ok(Next::Quit) => break,
-                Err(e) => eprintln!("agent: error: {e:#}"),
+                Err(e) => self.ctx.out.error(crate::exit::message(&e)),
             }
         }
         let _ = editor.save_history(&history);
@@ -243,59 +227,62 @@ impl<'a> Chat<'a> {
             return Ok(Next::Continue);
         }
         if let Some(command) = text.strip_prefix('!') {
-            return self.command(command);
+            return self.command(command).await;
         }
         let plan = Plan {
             prompt: text.to_string(),
-            options: run_options(&self.opts, self.settings),
+            options: self.ask.run_options(),
             json: None,
             format: Format::Text,
             persist: true,
-            usage: self.opts.usage,
+            usage: self.ask.usage,
         };
-        match drive(&mut self.session, plan, self.out).await {
+        match drive(self.ctx, &mut self.session, plan).await {
             Ok(_) => Ok(Next::Continue),
             Err(e) if interactive && is_interrupted(&e) => {
-                eprintln!("agent: reply stopped (`agent session retry` sends it again)");
+                self.ctx
+                    .out
+                    .note("reply stopped (`agent session retry` sends it again)");
                 Ok(Next::Continue)
             }
             Err(e) => Err(e),
         }
     }
 
-    fn command(&mut self, command: &str) -> Result<Next> {
+    async fn command(&mut self, command: &str) -> Result<Next> {
         let (name, arg) = match command.split_once(char::is_whitespace) {
             Some((n, a)) => (n, a.trim()),
             None => (command, ""),
         };
+        let out = &self.ctx.out;
         match name {
-            "help" => eprintln!("{HELP}"),
+            "help" => out.plain(HELP),
             "quit" | "exit" => return Ok(Next::Quit),
             "show" => {
-                self.session.refresh()?;
+                self.session.refresh().await?;
                 let look = Look {
-                    color: self.out.color,
+                    color: out.color,
                     fold: true,
                 };
                 let text = transcript::text(self.session.data(), None, look);
                 write_out(text.as_bytes())?;
             }
             "clear" => {
-                self.session.clear()?;
-                eprintln!("agent: cleared session {}", self.session.session_id());
+                self.session.clear().await?;
+                out.note(format!("cleared session {}", self.session.session_id()));
             }
             "fork" => {
                 let new_id = (!arg.is_empty()).then_some(arg);
-                let fork = self.session.fork(new_id)?;
+                let fork = self.session.fork(new_id).await?;
                 let id = fork.session_id().to_string();
-                self.reopen(&id)?;
-                eprintln!("agent: forked to session {id}; continuing there");
+                self.reopen(&id).await?;
+                out.note(format!("forked to session {id}; continuing there"));
             }
             "model" if !arg.is_empty() => {
-                self.opts.model.model = Some(arg.to_string());
+                self.ask.call.route.model = Some(arg.to_string());
                 let id = self.session.session_id().to_string();
-                self.reopen(&id)?;
-                eprintln!("agent: model {arg} from now on");
+                self.reopen(&id).await?;
+                out.note(format!("model {arg} from now on"));
             }
             _ => {
                 return Err(Error::Usage(format!(
@@ -308,9 +295,46 @@ impl<'a> Chat<'a> {
     }
 
     /// Point the loop at session `id`, resolving provider and model again (`!fork`, `!model`).
-    fn reopen(&mut self, id: &str) -> Result<()> {
-        self.session = open_equipped(self.settings, id, &self.opts)?;
+    async fn reopen(&mut self, id: &str) -> Result<()> {
+        self.session = open::equipped(self.ctx, id, &self.ask).await?;
         Ok(())
+    }
+}
+
+/// Lines of stdin, read off the runtime thread.
+struct Lines {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<String>>,
+}
+
+impl Lines {
+    fn stdin() -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            loop {
+                let mut line = String::new();
+                let read = stdin.lock().read_line(&mut line);
+                let end = matches!(read, Ok(0) | Err(_));
+                let sent = match read {
+                    Ok(0) => break,
+                    Ok(_) => tx.blocking_send(Ok(line)),
+                    Err(e) => tx.blocking_send(Err(e)),
+                };
+                if sent.is_err() || end {
+                    break;
+                }
+            }
+        });
+        Lines { rx }
+    }
+
+    /// The next line with its newline, or `None` at the end of stdin.
+    async fn next(&mut self) -> Result<Option<String>> {
+        match self.rx.recv().await {
+            Some(Ok(line)) => Ok(Some(line)),
+            Some(Err(e)) => Err(anyhow::anyhow!("cannot read stdin: {e}")),
+            None => Ok(None),
+        }
     }
 }
 

@@ -1,18 +1,19 @@
-//! Driving one turn from the terminal: stream events to stdout in the chosen format, spinner
-//! until the first token, Ctrl-C and SIGTERM cancel the turn and record it for `retry`.
+//! Driving one turn from the terminal: stream events to stdout in the chosen format, a spinner
+//! until the first token, and Ctrl-C or SIGTERM stopping the turn, which records itself for
+//! `retry` before this returns.
 
 use std::time::Instant;
 
 use anyhow::Result;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
-use tokio::signal::unix::{signal, SignalKind};
 
-use agent::session::ContextPolicy;
 use agent::{Error, Event, Response, RunOptions, Session, Usage};
 
-use crate::cli::{ContextArg, ExchangeArgs, Format};
-use crate::output::{write_json_line, write_out, Output};
+use super::Ctx;
+use crate::calls::ToolLog;
+use crate::choices::Format;
+use crate::output::{write_json_line, write_out};
 
 /// What one turn should do and print.
 pub(crate) struct Plan {
@@ -27,34 +28,13 @@ pub(crate) struct Plan {
     pub(crate) usage: bool,
 }
 
-/// The library's options for a turn with these flags (and the config's `auto_compact`).
-pub(crate) fn run_options(args: &ExchangeArgs, settings: &crate::settings::Settings) -> RunOptions {
-    let mut options = RunOptions {
-        temperature: args.model.temperature,
-        max_tokens: args.model.max_tokens,
-        model: None, // resolved into the agent
-        stream: !args.no_stream,
-        ..RunOptions::default()
-    };
-    options.tools = !args.tools.no_tools;
-    options.context = match args.context {
-        ContextArg::Error => ContextPolicy::Error,
-        ContextArg::Trim => ContextPolicy::Trim,
-        ContextArg::Compact => ContextPolicy::Compact,
-    };
-    options.auto_compact = args.auto_compact.or(settings.config.auto_compact);
-    if let Some(n) = args.tools.max_steps {
-        options.max_steps = n;
-    }
-    options
-}
-
 /// Run the turn and print what streams. Text deltas go to stdout only for plain text turns;
 /// the caller prints the final result of JSON turns.
-pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Result<Response> {
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut spinner = out.spinner();
+pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Result<Response> {
+    let out = &ctx.out;
+    let mut interrupts = ctx.interrupts.clone();
+    let _held = interrupts.hold();
+    let mut spinner = out.spinner("waiting for the model");
     let session_id = session.session_id().to_string();
     let start = Instant::now();
     let mut first_token = None;
@@ -68,34 +48,34 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
     let mut stdout_open = true;
     let mut text_ends_line = true;
     let mut printed = false;
-    let mut tool_log = crate::equip::ToolLog::new(out.quiet(), out.stdout_tty);
+    let mut tool_log = ToolLog::new(out.stdout_tty);
     loop {
-        let next = tokio::select! {
-            ev = turn.next() => ev,
-            _ = sigint.recv() => Some(Err(Error::Interrupted)),
-            _ = sigterm.recv() => Some(Err(Error::Interrupted)),
+        let next = if interrupts.pending() {
+            Some(Err(Error::Interrupted))
+        } else {
+            tokio::select! {
+                ev = turn.next() => ev,
+                _ = interrupts.wait() => Some(Err(Error::Interrupted)),
+            }
         };
         let event = match next {
             None => break,
             Some(Ok(event)) => event,
             Some(Err(e)) => {
-                if let Some(pb) = spinner.take() {
-                    pb.finish_and_clear();
-                }
+                spinner.stop();
                 if printed && !text_ends_line && out.stdout_tty {
-                    eprintln!(); // keep the error off the partial reply's line
+                    out.break_line(); // keep the error off the partial reply's line
                 }
                 if matches!(e, Error::Interrupted) {
+                    // The turn records itself; a second Ctrl-C meanwhile quits at once.
                     turn.cancel().await?;
                 }
                 return Err(e.into());
             }
         };
-        if let Some(pb) = spinner.take() {
-            pb.finish_and_clear();
-        }
+        spinner.stop();
         if let Some(line) = tool_log.line(&event) {
-            eprintln!("{line}");
+            out.plain(line);
         }
         if first_token.is_none() && matches!(event, Event::TextDelta { .. }) {
             first_token = Some(start.elapsed());
@@ -126,15 +106,12 @@ pub(crate) async fn drive(session: &mut Session, plan: Plan, out: &Output) -> Re
     }
     let response = turn.into_response().ok_or(Error::Interrupted)?;
     if plan.usage {
-        eprintln!(
-            "agent: {}",
-            usage_line(
-                response.usage.as_ref(),
-                response.cost_usd,
-                first_token,
-                start.elapsed()
-            )
-        );
+        out.report(usage_line(
+            response.usage.as_ref(),
+            response.cost_usd,
+            first_token,
+            start.elapsed(),
+        ));
     }
     if !stdout_open {
         return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());

@@ -8,21 +8,20 @@ use agent::document::{validate_id, SessionData};
 use agent::store::load_data;
 use agent::{Error, Session};
 
-use super::drive::run_options;
-use crate::cli::{ModelArgs, TurnArgs};
+use super::{open, Ctx};
 use crate::output::write_out;
-use crate::settings::Settings;
+use crate::settings::{Ask, Turn};
 
 /// The stored session `id`, read without a lock and never written. With `create` (from
 /// `session run --create`), a missing session is stood in for by an unsaved empty one.
 pub(crate) fn stored(
-    settings: &Settings,
+    ctx: &Ctx,
     id: &str,
-    model: &ModelArgs,
+    ask: &Ask,
     create: Option<Option<String>>,
-) -> Result<Session> {
+) -> agent::Result<Session> {
     validate_id(id)?;
-    let store = settings.store()?;
+    let store = ctx.store()?;
     let data = match load_data(&*store, id) {
         Ok(data) => data,
         Err(Error::SessionNotFound { .. }) if create.is_some() => {
@@ -30,34 +29,31 @@ pub(crate) fn stored(
             data.system = create.flatten();
             data
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     // No store for the agent: nothing it does can reach the disk.
-    let agent = settings.agent(model, Some(&data), None, None)?;
+    let agent = open::agent(ctx, &ask.call, Some(&data), None, None)?;
     Ok(agent.resume(data))
 }
 
 /// Print the pretty JSON body of the next turn of `session` with `prompt`.
 pub(crate) fn print(
-    settings: &Settings,
+    ctx: &Ctx,
     session: &Session,
     prompt: &str,
-    turn: &TurnArgs,
+    turn: &Turn,
     schema: Option<&Value>,
 ) -> Result<()> {
-    let request =
-        session.preview_request(prompt, &run_options(&turn.exchange, settings), schema)?;
+    let request = session.preview_request(prompt, &turn.ask.run_options(), schema)?;
     // The key travels in a header, never in the body: the body is safe to print as it is.
     let body = session.agent().provider().request_body(&request);
     let mut bytes = serde_json::to_vec_pretty(&body)?;
     bytes.push(b'\n');
     write_out(&bytes)?;
-    if !settings.quiet {
-        eprintln!(
-            "agent: dry run: nothing sent to {} (model {}), nothing saved",
-            session.agent().provider().name(),
-            request.model
-        );
-    }
+    ctx.out.note(format!(
+        "dry run: nothing sent to {} (model {}), nothing saved",
+        session.agent().provider().name(),
+        request.model
+    ));
     Ok(())
 }

@@ -9,7 +9,8 @@ use clap::CommandFactory;
 use clap_mangen::roff::{bold, italic, roman, Roff};
 use clap_mangen::Man;
 
-use crate::cli::{Cli, CompletionsArgs, ManArgs, Shell};
+use crate::choices::Shell;
+use crate::cli::Cli;
 use crate::completion::registration;
 use crate::output::write_out;
 
@@ -25,11 +26,11 @@ pub(crate) fn completion_file(shell: Shell) -> &'static str {
 }
 
 /// `generate completions SHELL [--dir DIR]`
-pub(crate) fn completions(args: CompletionsArgs) -> Result<()> {
-    let script = registration(args.shell);
-    match args.dir {
+pub(crate) fn completions(shell: Shell, dir: Option<&Path>) -> Result<()> {
+    let script = registration(shell);
+    match dir {
         Some(dir) => {
-            let path = dir.join(completion_file(args.shell));
+            let path = dir.join(completion_file(shell));
             std::fs::write(&path, script)
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
@@ -39,12 +40,11 @@ pub(crate) fn completions(args: CompletionsArgs) -> Result<()> {
 }
 
 /// `generate man --dir DIR`: `agent.1` and `agent-<sub>[-<sub>].1` for every visible subcommand.
-pub(crate) fn man(args: ManArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+pub(crate) fn man(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
-    write_pages(&cmd, &args.dir)
+    write_pages(&cmd, dir)
 }
 
 fn write_pages(cmd: &clap::Command, dir: &Path) -> Result<()> {

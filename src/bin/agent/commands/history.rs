@@ -6,22 +6,23 @@ use std::time::{Duration, SystemTime};
 use anyhow::Result;
 use serde_json::json;
 
-use agent::document::{SessionData, SessionSummary};
+use std::sync::Arc;
+
+use agent::document::{validate_id, SessionData, SessionSummary};
 use agent::session::{CompactOptions, Stats};
 use agent::store::{self, load_data};
 use agent::{Error, SessionStore};
 
 use super::drive::dollars;
-use super::run::open_stored;
-use crate::cli::{CompactArgs, StatsArgs, UndoArgs};
+use super::{open, Ctx};
 use crate::output::write_out;
-use crate::settings::Settings;
+use crate::settings::{Ask, Compact};
 
 /// `session stats ID [--json]`
-pub(crate) fn stats(settings: &Settings, args: StatsArgs) -> Result<()> {
-    let data = load_data(&*settings.store()?, &args.id)?;
+pub(crate) fn stats(ctx: &Ctx, id: &str, json: bool) -> Result<()> {
+    let data = load_data(&*ctx.store()?, id)?;
     let s = Stats::of(&data);
-    if args.json {
+    if json {
         let mut line = serde_json::to_vec(&s)?;
         line.push(b'\n');
         write_out(&line)?;
@@ -66,58 +67,61 @@ pub(crate) fn stats(settings: &Settings, args: StatsArgs) -> Result<()> {
 }
 
 /// `session compact ID [--keep N] [-m MODEL] [--instructions TEXT]`
-pub(crate) async fn compact(settings: &Settings, args: CompactArgs) -> Result<()> {
-    let mut session = open_stored(settings, &args.id, &args.model, None, None)?;
+pub(crate) async fn compact(ctx: &Ctx, args: Compact) -> Result<()> {
+    let ask = Ask {
+        call: args.call,
+        stream: true,
+        lock_timeout: ctx.settings.lock_timeout,
+        usage: false,
+        context: Default::default(),
+        auto_compact: None,
+        tools: Default::default(),
+    };
+    let mut session = open::stored(ctx, &args.id, &ask, None).await?;
     let options = CompactOptions {
         keep: args.keep,
         model: None,
         instructions: args.instructions,
     };
     let replaced = session.compact(options).await?;
-    if !settings.quiet {
-        match replaced {
-            0 => eprintln!("agent: session '{}' has nothing to compact (keeping the last {})", args.id, args.keep),
-            n => eprintln!(
-                "agent: compacted session '{}': a summary replaced {n} messages ({} kept; the replaced ones are in the archive, see `show --all`)",
-                args.id,
-                session.data().messages.len()
-            ),
-        }
+    match replaced {
+        0 => ctx.out.note(format!(
+            "session '{}' has nothing to compact (keeping the last {})",
+            args.id, args.keep
+        )),
+        n => ctx.out.note(format!(
+            "compacted session '{}': a summary replaced {n} messages ({} kept; the replaced ones are in the archive, see `show --all`)",
+            args.id,
+            session.data().messages.len()
+        )),
     }
     Ok(())
 }
 
 /// `session undo ID [N]`: what was removed goes to stderr, so nothing vanishes unseen.
-pub(crate) fn undo(settings: &Settings, args: UndoArgs) -> Result<()> {
-    let store = settings.store()?;
-    agent::document::validate_id(&args.id)?;
-    let data = load_data(&*store, &args.id)?;
-    let agent = settings.agent(
-        &crate::cli::ModelArgs::default(),
-        Some(&data),
-        Some(store),
-        settings.lock_timeout(None)?,
-    )?;
-    let removed = agent.resume(data).undo(args.n)?;
+pub(crate) async fn undo(ctx: &Ctx, id: &str, n: usize) -> Result<()> {
+    let store = ctx.store()?;
+    validate_id(id)?;
+    let data = store::load(&store, id).await?;
+    let agent = open::offline(ctx, Some(&data))?;
+    let removed = agent.resume(data).undo(n).await?;
     if removed.is_empty() {
-        return Err(Error::Usage(format!("session '{}' has no exchange to undo", args.id)).into());
+        return Err(Error::Usage(format!("session '{id}' has no exchange to undo")).into());
     }
-    if !settings.quiet {
-        eprintln!(
-            "agent: removed {} messages from session '{}':",
-            removed.len(),
-            args.id
-        );
-        for m in &removed {
-            let first = m.content.lines().next().unwrap_or("");
-            let short: String = first.chars().take(100).collect();
-            let more = if short.len() < m.content.len() {
-                "…"
-            } else {
-                ""
-            };
-            eprintln!("  [{}] {short}{more}", m.role.as_str());
-        }
+    ctx.out.note(format!(
+        "removed {} messages from session '{id}':",
+        removed.len()
+    ));
+    for m in &removed {
+        let first = m.content.lines().next().unwrap_or("");
+        let short: String = first.chars().take(100).collect();
+        let more = if short.len() < m.content.len() {
+            "…"
+        } else {
+            ""
+        };
+        ctx.out
+            .plain(format!("  [{}] {short}{more}", m.role.as_str()));
     }
     Ok(())
 }
@@ -151,9 +155,9 @@ pub(crate) fn used_within(updated_at: &str, age: Duration) -> bool {
 }
 
 /// `session rm --older-than AGE`
-pub(crate) fn rm_older_than(
-    settings: &Settings,
-    store: &dyn SessionStore,
+pub(crate) async fn rm_older_than(
+    ctx: &Ctx,
+    store: &Arc<dyn SessionStore>,
     age: Duration,
 ) -> Result<()> {
     let old: Vec<SessionSummary> = store
@@ -162,15 +166,17 @@ pub(crate) fn rm_older_than(
         .filter(|s| !used_within(&s.updated_at, age))
         .collect();
     for s in &old {
-        let _lock = store::lock(store, &s.id, settings.lock_timeout(None)?, &mut || {})?;
+        let _lock = store::acquire(store, &s.id, ctx.settings.lock_timeout, &mut || {}).await?;
         // Used again while we looked: keep it.
-        if store::load_data(store, &s.id).is_ok_and(|d| used_within(&d.updated_at, age)) {
+        if store::load(store, &s.id)
+            .await
+            .is_ok_and(|d| used_within(&d.updated_at, age))
+        {
             continue;
         }
-        store.delete(&s.id)?;
-        if !settings.quiet {
-            eprintln!("agent: removed {} (last used {})", s.id, s.updated_at);
-        }
+        store::delete(store, &s.id).await?;
+        ctx.out
+            .note(format!("removed {} (last used {})", s.id, s.updated_at));
     }
     Ok(())
 }

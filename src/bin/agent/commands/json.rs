@@ -5,19 +5,20 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::fields::{self, SchemaSource};
+use agent::document::validate_id;
 use agent::Error;
 
-use super::drive::{drive, run_options, Plan};
-use super::run::{ephemeral, open_equipped};
-use super::{dry_run, read_prompt, read_stdin};
-use crate::cli::{JsonArgs, JsonOptions, SessionJsonArgs};
+use super::drive::{drive, Plan};
+use super::{dry_run, open, Ctx};
+use crate::choices::Format;
 use crate::equip;
-use crate::output::{write_out, Output};
-use crate::settings::Settings;
+use crate::fields::{self, SchemaSource};
+use crate::input;
+use crate::output::write_out;
+use crate::settings::{Json, JsonTurn};
 
-/// `agent json --schema SCHEMA [PROMPT]...`
-pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> Result<()> {
+/// `agent json --schema SCHEMA [PROMPT]...` and `agent session json ID ...`
+pub(crate) async fn json(ctx: &Ctx, args: Json) -> Result<()> {
     if let Some(id) = args.session {
         if args.system.is_some() {
             return Err(Error::Usage(
@@ -25,66 +26,35 @@ pub(crate) async fn json(settings: &Settings, out: &Output, args: JsonArgs) -> R
             )
             .into());
         }
-        return session_json(
-            settings,
-            out,
-            SessionJsonArgs {
-                id,
-                prompt: args.prompt,
-                json: args.json,
-            },
-        )
-        .await;
+        return session_json(ctx, &id, &args.prompt, &args.json).await;
     }
-    let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
-    let tools = equip::resolve(settings, &args.json.turn.exchange.tools)?;
-    let session = ephemeral(settings, &args.json.turn.exchange.model, args.system)?;
-    let mut session = equip::equip(settings, session, tools)?;
+    let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt).await?;
+    let ask = &args.json.turn.ask;
+    let tools = equip::resolve(&ctx.settings, &ask.tools)?;
+    let session = open::ephemeral(ctx, &ask.call, args.system).await?;
+    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
     if args.json.turn.dry_run {
-        return dry_run::print(settings, &session, &prompt, &args.json.turn, Some(&schema));
+        return dry_run::print(ctx, &session, &prompt, &args.json.turn, Some(&schema));
     }
-    run(
-        settings,
-        out,
-        &mut session,
-        &args.json,
-        schema,
-        prompt,
-        false,
-    )
-    .await
+    run(ctx, &mut session, &args.json, schema, prompt, false).await
 }
 
-/// `agent session json ID --schema SCHEMA [PROMPT]...`
-pub(crate) async fn session_json(
-    settings: &Settings,
-    out: &Output,
-    args: SessionJsonArgs,
-) -> Result<()> {
-    agent::document::validate_id(&args.id)?;
-    let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt)?;
-    let opts = &args.json.turn;
-    if opts.dry_run {
-        let tools = equip::resolve(settings, &opts.exchange.tools)?;
-        let session = dry_run::stored(settings, &args.id, &opts.exchange.model, None)?;
-        let session = equip::equip(settings, session, tools)?;
-        return dry_run::print(settings, &session, &prompt, opts, Some(&schema));
+async fn session_json(ctx: &Ctx, id: &str, prompt: &[String], opts: &JsonTurn) -> Result<()> {
+    validate_id(id)?;
+    let (schema, prompt) = schema_and_prompt(opts, prompt).await?;
+    let turn = &opts.turn;
+    if turn.dry_run {
+        let tools = equip::resolve(&ctx.settings, &turn.ask.tools)?;
+        let session = dry_run::stored(ctx, id, &turn.ask, None)?;
+        let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+        return dry_run::print(ctx, &session, &prompt, turn, Some(&schema));
     }
-    let mut session = open_equipped(settings, &args.id, &opts.exchange)?;
-    run(
-        settings,
-        out,
-        &mut session,
-        &args.json,
-        schema,
-        prompt,
-        true,
-    )
-    .await
+    let mut session = open::equipped(ctx, id, &turn.ask).await?;
+    run(ctx, &mut session, opts, schema, prompt, true).await
 }
 
 /// Load and check the schema before anything else: a bad schema sends no request.
-fn schema_and_prompt(opts: &JsonOptions, prompt_args: &[String]) -> Result<(Value, String)> {
+async fn schema_and_prompt(opts: &JsonTurn, prompt_args: &[String]) -> Result<(Value, String)> {
     let source = fields::parse_source(&opts.schema).map_err(Error::Usage)?;
     let mut schema = match source {
         SchemaSource::Inline(v) | SchemaSource::Fields(v) => v,
@@ -95,7 +65,8 @@ fn schema_and_prompt(opts: &JsonOptions, prompt_args: &[String]) -> Result<(Valu
                 )
                 .into());
             }
-            fields::parse_document(&read_stdin()?, "the schema on stdin").map_err(Error::Usage)?
+            fields::parse_document(&input::stdin().await?, "the schema on stdin")
+                .map_err(Error::Usage)?
         }
         SchemaSource::File(path) => {
             let text = std::fs::read_to_string(&path)
@@ -110,37 +81,36 @@ fn schema_and_prompt(opts: &JsonOptions, prompt_args: &[String]) -> Result<(Valu
     let prompt = if opts.schema.trim() == "-" {
         prompt_args.join(" ")
     } else {
-        read_prompt(prompt_args)?
+        input::prompt(prompt_args).await?
     };
     Ok((schema, prompt))
 }
 
 async fn run(
-    settings: &Settings,
-    out: &Output,
+    ctx: &Ctx,
     session: &mut agent::Session,
-    opts: &JsonOptions,
+    opts: &JsonTurn,
     schema: Value,
     prompt: String,
     persist: bool,
 ) -> Result<()> {
     let plan = Plan {
         prompt,
-        options: run_options(&opts.turn.exchange, settings),
-        json: Some((schema, opts.schema_retries)),
+        options: opts.turn.ask.run_options(),
+        json: Some((schema, opts.retries)),
         format: opts.turn.format,
         persist,
-        usage: opts.turn.exchange.usage,
+        usage: opts.turn.ask.usage,
     };
-    let response = match drive(session, plan, out).await {
+    let response = match drive(ctx, session, plan).await {
         Ok(r) => r,
-        Err(err) => return Err(with_saved_reply(settings, opts, err)),
+        Err(err) => return Err(with_saved_reply(ctx, opts, err)),
     };
-    if opts.turn.format == crate::cli::Format::Jsonl {
+    if opts.turn.format == Format::Jsonl {
         return Ok(()); // the done event carried the value
     }
     let value = response.json.unwrap_or(Value::Null);
-    let pretty = opts.pretty || out.stdout_tty;
+    let pretty = opts.pretty || ctx.out.stdout_tty;
     let mut text = Vec::new();
     let items = value
         .get("items")
@@ -164,7 +134,7 @@ async fn run(
 }
 
 /// On a validation failure, keep the last raw reply on disk and say where.
-fn with_saved_reply(settings: &Settings, opts: &JsonOptions, err: anyhow::Error) -> anyhow::Error {
+fn with_saved_reply(ctx: &Ctx, opts: &JsonTurn, err: anyhow::Error) -> anyhow::Error {
     let Some(Error::Validation { message, raw }) = err.downcast_ref::<Error>() else {
         return err;
     };
@@ -173,7 +143,7 @@ fn with_saved_reply(settings: &Settings, opts: &JsonOptions, err: anyhow::Error)
             .chars()
             .filter(char::is_ascii_digit)
             .collect();
-        settings
+        ctx.settings
             .data_dir
             .join("invalid")
             .join(format!("{stamp}-{:04x}.txt", fastrand::u16(..)))

@@ -1,5 +1,7 @@
-//! Which sessions `session ls` shows, in what order (`--since`, `--search`, `--sort`,
-//! `--limit`), and the most recently used session for `run -c`.
+//! `agent session ls`: which sessions it shows, in what order (`--since`, `--search`, `--sort`,
+//! `--limit`), as a table, ids or JSON; and the most recently used session for `run -c`.
+
+use std::io::Write;
 
 use anyhow::Result;
 use serde_json::Value;
@@ -7,18 +9,70 @@ use serde_json::Value;
 use agent::document::SessionSummary;
 use agent::SessionStore;
 
-use crate::cli::{LsArgs, LsSort};
+use super::{history, Ctx};
+use crate::choices::LsSort;
+use crate::output::write_out;
+use crate::settings::Ls;
+use crate::transcript;
+
+/// `session ls`: most recently used first; a table on a terminal, `--json` or `--ids` for scripts.
+pub(crate) fn ls(ctx: &Ctx, args: Ls) -> Result<()> {
+    let store = ctx.store()?;
+    let (sessions, invalid) = select(ctx, &*store, &args)?;
+    let mut text = Vec::new();
+    if args.usage {
+        text = history::ls_usage(&*store, &sessions, args.json)?;
+    } else if args.json {
+        serde_json::to_writer(&mut text, &sessions)?;
+        text.push(b'\n');
+    } else if args.ids {
+        for s in &sessions {
+            writeln!(text, "{}", s.id)?;
+        }
+    } else if ctx.out.stdout_tty {
+        text.extend(transcript::table(&sessions, ctx.out.color).into_bytes());
+    } else {
+        let width = sessions
+            .iter()
+            .map(|s| s.id.len())
+            .max()
+            .unwrap_or(2)
+            .max(2);
+        for s in &sessions {
+            let model = match (&s.provider, &s.model) {
+                (Some(p), Some(m)) => format!("{p}/{m}"),
+                (None, Some(m)) => m.clone(),
+                _ => "-".to_string(),
+            };
+            writeln!(
+                text,
+                "{:width$}  {}  {:>5}  {}  {}",
+                s.id,
+                s.updated_at,
+                s.message_count,
+                model,
+                s.title.as_deref().unwrap_or(""),
+            )?;
+        }
+    }
+    write_out(&text)?;
+    match invalid {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
+}
 
 /// Summaries filtered by `--search` (the only case that reads whole documents), sorted, limited.
 /// Documents that are not valid are reported on stderr and left out; the caller fails with
 /// the returned error after listing the rest.
-pub(crate) fn select(
+fn select(
+    ctx: &Ctx,
     store: &dyn SessionStore,
-    args: &LsArgs,
+    args: &Ls,
 ) -> Result<(Vec<SessionSummary>, Option<agent::Error>)> {
     let (mut sessions, invalid) = store.survey()?;
     for e in &invalid {
-        eprintln!("agent: error: {e}");
+        ctx.out.error(e.to_string());
     }
     let failure = (!invalid.is_empty()).then(|| agent::Error::InvalidSession {
         location: store.describe(),
@@ -28,7 +82,7 @@ pub(crate) fn select(
         ),
     });
     if let Some(age) = args.since {
-        sessions.retain(|s| super::history::used_within(&s.updated_at, age));
+        sessions.retain(|s| history::used_within(&s.updated_at, age));
     }
     if let Some(needle) = args.search.as_deref() {
         let needle = needle.to_lowercase();
@@ -81,10 +135,10 @@ fn matches(store: &dyn SessionStore, s: &SessionSummary, needle: &str) -> Result
 }
 
 /// The id of the session with the latest `updated_at` (the last one used), if any.
-pub(crate) fn most_recent(store: &dyn SessionStore) -> Result<Option<String>> {
-    let (mut sessions, invalid) = store.survey()?;
+pub(crate) fn most_recent(ctx: &Ctx) -> Result<Option<String>> {
+    let (mut sessions, invalid) = ctx.store()?.survey()?;
     for e in &invalid {
-        eprintln!("agent: warning: skipping {e}");
+        ctx.out.warn(format!("skipping {e}"));
     }
     sort(&mut sessions, LsSort::Updated);
     Ok(sessions.into_iter().next().map(|s| s.id))

@@ -2,21 +2,12 @@
 
 use anyhow::Result;
 
-use crate::cli::{ModelArgs, ModelsArgs};
+use super::{open, Ctx};
 use crate::output::write_out;
-use crate::settings::Settings;
+use crate::settings::ModelCall;
 
-pub(crate) async fn list(settings: &Settings, args: ModelsArgs) -> Result<()> {
-    let model_args = ModelArgs {
-        model: None,
-        provider: args.provider,
-        base_url: args.base_url,
-        temperature: None,
-        max_tokens: None,
-        retries: None,
-        timeout: None,
-    };
-    let agent = settings.agent(&model_args, None, None, None)?;
+pub(crate) async fn list(ctx: &Ctx, call: &ModelCall) -> Result<()> {
+    let agent = open::agent(ctx, call, None, None, None)?;
     let ids = agent.provider().list_models().await?;
     let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
     write_out(text.as_bytes())?;

@@ -9,21 +9,22 @@ use serde_json::Value;
 use agent::tool::ExecSpec;
 use agent::Error;
 
-use super::read_stdin;
-use crate::cli::ToolTestArgs;
+use super::Ctx;
+use crate::calls::result_line;
 use crate::equip;
-use crate::output::{write_out, Output};
-use crate::settings::Settings;
+use crate::input;
+use crate::output::write_out;
+use crate::settings::ToolTest;
 
 /// Prints the result the model would get on stdout (an error result too) and the usual
 /// per-call line on stderr; exits 1 when the result is an error. No confirmation is asked:
 /// the person running it is the one who would be asked.
-pub(crate) async fn test(settings: &Settings, out: &Output, args: ToolTestArgs) -> Result<()> {
+pub(crate) async fn test(ctx: &Ctx, args: ToolTest) -> Result<()> {
     let spec = ExecSpec::from_file(&args.file)?;
     let raw = match args.arguments.as_deref() {
-        Some("-") => read_stdin()?,
+        Some("-") => input::stdin().await?,
         Some(text) => text.to_string(),
-        None if !std::io::stdin().is_terminal() => read_stdin()?,
+        None if !std::io::stdin().is_terminal() => input::stdin().await?,
         None => String::new(),
     };
     let arguments: Value = if raw.trim().is_empty() {
@@ -33,7 +34,7 @@ pub(crate) async fn test(settings: &Settings, out: &Output, args: ToolTestArgs) 
             .map_err(|e| Error::Usage(format!("the arguments are not JSON: {e}")))?
     };
     agent::document::validate_id(&args.session_id)?;
-    let tool = equip::executable(settings, spec)?;
+    let tool = equip::executable(&ctx.settings, spec)?;
     let start = Instant::now();
     let result = tool.invoke(arguments.clone(), &args.session_id).await;
     let ms = start.elapsed().as_millis() as u64;
@@ -41,10 +42,13 @@ pub(crate) async fn test(settings: &Settings, out: &Output, args: ToolTestArgs) 
         Ok(text) => (true, text),
         Err(text) => (false, text),
     };
-    if !out.quiet() {
-        let line = equip::result_line(tool.name(), &arguments.to_string(), ok, &content, ms);
-        eprintln!("{line}");
-    }
+    ctx.out.plain(result_line(
+        tool.name(),
+        &arguments.to_string(),
+        ok,
+        &content,
+        ms,
+    ));
     let mut text = content.into_bytes();
     if !text.is_empty() && !text.ends_with(b"\n") {
         text.push(b'\n');

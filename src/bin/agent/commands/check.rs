@@ -1,0 +1,78 @@
+//! `agent store check`: validate what a store holds, changing nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use agent::document::{SessionData, SessionSummary};
+use agent::store::{self, SessionStore};
+use agent::Error;
+
+use super::Ctx;
+
+/// `store check [URL]`: validate every document (and, where the store keeps one, its index
+/// entry), print each problem on stderr, change nothing; exit 6 if anything is wrong.
+pub(crate) fn check(ctx: &Ctx, url: Option<&str>) -> Result<()> {
+    let store: Arc<dyn SessionStore> = match url {
+        Some(url) => store::open(url)?,
+        None => ctx.store()?,
+    };
+    let mut ids = store.list_sessions()?;
+    ids.sort();
+    // A directory store's "index" is the documents themselves; it fails on the first bad
+    // file, and the per-document checks below report that file anyway.
+    let index: Option<HashMap<String, SessionSummary>> = store
+        .summaries()
+        .ok()
+        .map(|all| all.into_iter().map(|s| (s.id.clone(), s)).collect());
+    let mut bad = 0;
+    for id in &ids {
+        if let Some(problem) = check_one(&*store, id, index.as_ref()) {
+            ctx.out.report(problem);
+            bad += 1;
+        }
+    }
+    if bad > 0 {
+        return Err(Error::InvalidSession {
+            location: format!("documents in {}", store.describe()),
+            reason: format!("{bad} of {} failed the check (listed above)", ids.len()),
+        }
+        .into());
+    }
+    ctx.out.note(format!(
+        "{} session(s) OK in {}",
+        ids.len(),
+        store.describe()
+    ));
+    Ok(())
+}
+
+/// What is wrong with `id`, if anything.
+fn check_one(
+    store: &dyn SessionStore,
+    id: &str,
+    index: Option<&HashMap<String, SessionSummary>>,
+) -> Option<String> {
+    let location = format!("'{id}' in {}", store.describe());
+    let value = match store.load(id) {
+        Ok(Some(value)) => value,
+        Ok(None) => return Some(format!("{location}: listed, but has no document")),
+        Err(e) => return Some(e.to_string()),
+    };
+    let data = match SessionData::from_value(value, &location) {
+        Ok(data) => data,
+        Err(e) => return Some(e.to_string()),
+    };
+    if data.id != id {
+        return Some(format!("{location}: the document's id is '{}'", data.id));
+    }
+    let indexed = index.map(|all| all.get(id));
+    match indexed {
+        Some(entry) if entry != Some(&SessionSummary::of(&data)) => Some(format!(
+            "{location}: the listing index is out of step with the document \
+             (`agent session export {id} | agent session import --force -` rewrites both)"
+        )),
+        _ => None,
+    }
+}

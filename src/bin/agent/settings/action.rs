@@ -1,0 +1,272 @@
+//! What a command is asked to do, as plain values: every flag resolved against the environment
+//! and the config file (timeouts, retries, lock waits, compaction), with nothing of clap left.
+//! Only what depends on a stored session (its provider and model) is resolved later, by
+//! [`super::Routes`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use agent::session::ContextPolicy;
+use agent::{Role, RunOptions};
+
+use super::route::ModelChoice;
+use crate::choices::{Format, LsSort, Shell, ShowFormat};
+
+/// One command with its options.
+#[derive(Debug)]
+pub(crate) enum Action {
+    Run(Run),
+    SessionRun(SessionRun),
+    Retry {
+        id: String,
+        turn: Turn,
+    },
+    Json(Json),
+    Chat(Chat),
+    SessionChat {
+        id: String,
+        ask: Ask,
+    },
+    Models {
+        call: ModelCall,
+    },
+    ToolTest(ToolTest),
+    New(New),
+    Fork {
+        src: String,
+        id: Option<String>,
+        at: Option<usize>,
+    },
+    Show(Show),
+    Ls(Ls),
+    Rm(Rm),
+    Clear {
+        id: String,
+    },
+    Add {
+        id: String,
+        role: Role,
+        text: Option<String>,
+    },
+    Export {
+        id: String,
+    },
+    Import {
+        file: PathBuf,
+        force: bool,
+    },
+    Rename {
+        id: String,
+        title: String,
+    },
+    Stats {
+        id: String,
+        json: bool,
+    },
+    Compact(Compact),
+    Undo {
+        id: String,
+        n: usize,
+    },
+    StoreCopy(StoreCopy),
+    StoreCheck {
+        url: Option<String>,
+    },
+    Completions {
+        shell: Shell,
+        dir: Option<PathBuf>,
+    },
+    Man {
+        dir: PathBuf,
+    },
+}
+
+/// One model call: which model, and how patiently.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ModelCall {
+    pub(crate) route: ModelChoice,
+    pub(crate) temperature: Option<f64>,
+    pub(crate) max_tokens: Option<u32>,
+    pub(crate) timeout: Duration,
+    pub(crate) retries: u32,
+}
+
+/// Which tools a turn may call, before the files are read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ToolChoice {
+    /// `--tool FILE`.
+    pub(crate) files: Vec<PathBuf>,
+    /// `--tools DIR`.
+    pub(crate) dirs: Vec<PathBuf>,
+    /// `--no-tools`: not even the session's or the config's.
+    pub(crate) off: bool,
+    pub(crate) max_steps: Option<u32>,
+    /// `--confirm`: ask before every call.
+    pub(crate) confirm_all: bool,
+    /// `--yes`: approve calls that need confirmation without asking.
+    pub(crate) yes: bool,
+}
+
+/// Every exchange with the model: one-shot and session turns, and chats.
+#[derive(Debug, Clone)]
+pub(crate) struct Ask {
+    pub(crate) call: ModelCall,
+    pub(crate) stream: bool,
+    /// How long to wait for another turn on the session (`None`: for ever).
+    pub(crate) lock_timeout: Option<Duration>,
+    /// `-u`: a usage line after each turn.
+    pub(crate) usage: bool,
+    pub(crate) context: ContextPolicy,
+    pub(crate) auto_compact: Option<u64>,
+    pub(crate) tools: ToolChoice,
+}
+
+impl Ask {
+    /// The library's options for one turn.
+    pub(crate) fn run_options(&self) -> RunOptions {
+        let mut options = RunOptions {
+            temperature: self.call.temperature,
+            max_tokens: self.call.max_tokens,
+            model: None, // resolved into the agent
+            stream: self.stream,
+            tools: !self.tools.off,
+            context: self.context,
+            auto_compact: self.auto_compact,
+            ..RunOptions::default()
+        };
+        if let Some(n) = self.tools.max_steps {
+            options.max_steps = n;
+        }
+        options
+    }
+}
+
+/// A conversational turn: an exchange and how its result is printed.
+#[derive(Debug, Clone)]
+pub(crate) struct Turn {
+    pub(crate) ask: Ask,
+    pub(crate) format: Format,
+    /// Print the request body instead of sending it.
+    pub(crate) dry_run: bool,
+}
+
+/// Which session `agent run` talks to.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RunTarget {
+    /// An in-memory one-shot.
+    Memory,
+    /// A new stored session (`--save`).
+    Save,
+    /// The stored session with this id (`--session`).
+    Session(String),
+    /// The session used last (`-c`).
+    Last,
+}
+
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) prompt: Vec<String>,
+    pub(crate) system: Option<String>,
+    pub(crate) target: RunTarget,
+    pub(crate) turn: Turn,
+}
+
+#[derive(Debug)]
+pub(crate) struct SessionRun {
+    pub(crate) id: String,
+    pub(crate) prompt: Vec<String>,
+    /// `--create`, with the system prompt of a session it makes.
+    pub(crate) create: Option<Option<String>>,
+    pub(crate) turn: Turn,
+}
+
+/// A structured-output turn.
+#[derive(Debug, Clone)]
+pub(crate) struct JsonTurn {
+    /// The `--schema` argument as given: a file, `-`, inline JSON or a field list.
+    pub(crate) schema: String,
+    pub(crate) multi: bool,
+    pub(crate) jsonl: bool,
+    pub(crate) pretty: bool,
+    pub(crate) retries: u32,
+    /// Where the last raw reply goes on failure (`None`: `DATA_DIR/invalid/`).
+    pub(crate) save_invalid: Option<PathBuf>,
+    pub(crate) turn: Turn,
+}
+
+#[derive(Debug)]
+pub(crate) struct Json {
+    pub(crate) prompt: Vec<String>,
+    pub(crate) system: Option<String>,
+    /// A stored session (`--session` or `agent session json ID`).
+    pub(crate) session: Option<String>,
+    pub(crate) json: JsonTurn,
+}
+
+#[derive(Debug)]
+pub(crate) struct Chat {
+    pub(crate) system: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) ask: Ask,
+}
+
+#[derive(Debug)]
+pub(crate) struct ToolTest {
+    pub(crate) file: PathBuf,
+    pub(crate) arguments: Option<String>,
+    pub(crate) session_id: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct New {
+    pub(crate) id: Option<String>,
+    pub(crate) system: Option<String>,
+    pub(crate) system_file: Option<PathBuf>,
+    pub(crate) title: Option<String>,
+    pub(crate) route: ModelChoice,
+    pub(crate) messages: Option<PathBuf>,
+    pub(crate) force: bool,
+    pub(crate) tools: ToolChoice,
+}
+
+#[derive(Debug)]
+pub(crate) struct Show {
+    pub(crate) id: String,
+    pub(crate) format: ShowFormat,
+    pub(crate) last: Option<usize>,
+    pub(crate) all: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Ls {
+    pub(crate) json: bool,
+    pub(crate) ids: bool,
+    pub(crate) limit: Option<usize>,
+    pub(crate) sort: LsSort,
+    pub(crate) search: Option<String>,
+    pub(crate) since: Option<Duration>,
+    pub(crate) usage: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Rm {
+    pub(crate) ids: Vec<String>,
+    pub(crate) older_than: Option<Duration>,
+    pub(crate) force: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Compact {
+    pub(crate) id: String,
+    pub(crate) keep: usize,
+    pub(crate) instructions: Option<String>,
+    pub(crate) call: ModelCall,
+}
+
+#[derive(Debug)]
+pub(crate) struct StoreCopy {
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) ids: Vec<String>,
+    pub(crate) force: bool,
+}

@@ -1,0 +1,90 @@
+//! What a caller chooses: options of a new session and of one turn.
+
+use super::context::ContextPolicy;
+use crate::Message;
+
+/// Options for a new session (the specification's `agent.session(...)` keywords).
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct SessionOptions {
+    /// The id (generated when `None`).
+    pub session_id: Option<String>,
+    /// The system prompt.
+    pub system: Option<String>,
+    /// Pre-populated history.
+    pub messages: Vec<Message>,
+    /// A title for listings.
+    pub title: Option<String>,
+    /// Replace a stored session with the same id.
+    pub overwrite: bool,
+    /// Executable tools to remember in the document ([`SessionData::tools`]).
+    pub tools: Vec<crate::tool::ExecSpec>,
+}
+
+impl SessionOptions {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set the id.
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+    /// Set the system prompt.
+    pub fn system(mut self, system: impl Into<String>) -> Self {
+        self.system = Some(system.into());
+        self
+    }
+    /// Set the history.
+    pub fn messages(mut self, messages: impl IntoIterator<Item = Message>) -> Self {
+        self.messages = messages.into_iter().collect();
+        self
+    }
+    /// Set the title.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+    /// Replace an existing session with the same id.
+    pub fn overwrite(mut self, yes: bool) -> Self {
+        self.overwrite = yes;
+        self
+    }
+}
+
+/// Per-turn options (the specification's `run(..., temperature=, max_tokens=)`).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// Reply length limit.
+    pub max_tokens: Option<u32>,
+    /// A model for this turn only.
+    pub model: Option<String>,
+    /// Stream the reply (default true).
+    pub stream: bool,
+    /// Let the model call the agent's tools (default true).
+    pub tools: bool,
+    /// Most model requests in one turn, tool rounds included (default 10).
+    pub max_steps: u32,
+    /// What to do when the request would not fit the model's context window.
+    pub context: ContextPolicy,
+    /// Compact the history first when it is estimated above this many tokens.
+    pub auto_compact: Option<u64>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            temperature: None,
+            max_tokens: None,
+            model: None,
+            stream: true,
+            tools: true,
+            max_steps: 10,
+            context: ContextPolicy::Error,
+            auto_compact: None,
+        }
+    }
+}

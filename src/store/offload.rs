@@ -1,0 +1,68 @@
+//! Async access to a store: every call runs on Tokio's blocking pool, and a lock is waited for
+//! with timer sleeps, so a store on the network or a slow disk never stalls the runtime (a
+//! streaming reply, a signal handler) while it works.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{LockWait, SessionStore, StoreLock};
+use crate::document::{SessionData, SessionSummary};
+use crate::{Error, Result};
+
+/// Run a blocking store call on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Other(format!("a store call failed to finish: {e}")))?
+}
+
+/// Take `id`'s turn lock, waiting at most `timeout` (`None`: for ever) without blocking the
+/// runtime; `on_wait` runs once, when the lock is first found taken. Dropping the future stops
+/// the wait at once. Needs a Tokio runtime.
+pub async fn acquire(
+    store: &Arc<dyn SessionStore>,
+    id: &str,
+    timeout: Option<Duration>,
+    on_wait: &mut (dyn FnMut() + Send),
+) -> Result<StoreLock> {
+    let mut wait = LockWait::new(id, timeout);
+    loop {
+        let (s, key) = (store.clone(), id.to_string());
+        if let Some(guard) = blocking(move || s.try_lock(&key)).await? {
+            return Ok(guard);
+        }
+        tokio::time::sleep(wait.next(on_wait)?).await;
+    }
+}
+
+/// [`super::load_data`] off the runtime thread.
+pub async fn load(store: &Arc<dyn SessionStore>, id: &str) -> Result<SessionData> {
+    let (s, key) = (store.clone(), id.to_string());
+    blocking(move || super::load_data(&*s, &key)).await
+}
+
+/// [`super::save_data`] off the runtime thread; the document comes back for further use.
+pub async fn save(store: &Arc<dyn SessionStore>, data: SessionData) -> Result<SessionData> {
+    let s = store.clone();
+    blocking(move || super::save_data(&*s, &data).map(|()| data)).await
+}
+
+/// Whether `id` is stored, off the runtime thread.
+pub async fn exists(store: &Arc<dyn SessionStore>, id: &str) -> Result<bool> {
+    let (s, key) = (store.clone(), id.to_string());
+    blocking(move || s.load(&key).map(|d| d.is_some())).await
+}
+
+/// [`SessionStore::delete`] off the runtime thread.
+pub async fn delete(store: &Arc<dyn SessionStore>, id: &str) -> Result<bool> {
+    let (s, key) = (store.clone(), id.to_string());
+    blocking(move || s.delete(&key)).await
+}
+
+/// [`SessionStore::survey`] off the runtime thread.
+pub async fn survey(store: &Arc<dyn SessionStore>) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
+    let s = store.clone();
+    blocking(move || s.survey()).await
+}
