@@ -1,6 +1,9 @@
 //! `cargo bench`: every speed claim of the README, each next to its reference, measured in one
 //! run against the release build and a mock provider on 127.0.0.1.
 
+// The report is this program's output.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 #[path = "../tests/integration/util.rs"]
 #[allow(unreachable_pub)]
 mod util;

@@ -1,14 +1,14 @@
 //! Sessions: a conversation with history, kept in the agent's store, advanced one turn at a time.
 //!
-//! A turn runs as its own task ([`turn`]): it takes the session's lock, asks the model through
-//! the named steps of [`exchange`] (tool rounds, schema corrections, the final answer), and
+//! A turn runs as its own task (`turn.rs`): it takes the session's lock, asks the model through
+//! the named steps of `exchange.rs` (tool rounds, schema corrections, the final answer), and
 //! saves the whole turn at once, or records it as failed. [`TurnStream`] is the caller's end.
 
 mod context;
 mod exchange;
+mod factory;
 mod link;
 mod lock;
-mod open;
 mod options;
 mod preview;
 mod request;

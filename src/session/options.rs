@@ -17,7 +17,7 @@ pub struct SessionOptions {
     pub title: Option<String>,
     /// Replace a stored session with the same id.
     pub overwrite: bool,
-    /// Executable tools to remember in the document ([`SessionData::tools`]).
+    /// Executable tools to remember in the document ([`crate::SessionData::tools`]).
     pub tools: Vec<crate::tool::ExecSpec>,
 }
 

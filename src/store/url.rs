@@ -10,8 +10,8 @@ use crate::{Error, Result};
 /// Open the store a URL names, the way the CLI's `--store` / `AGENT_STORE` / `store:` do:
 ///
 /// - `dir:PATH`: one JSON file per session under `PATH` ([`DirStore`])
-/// - `sqlite:PATH`: one SQLite file ([`SqliteStore`], created 0600 if missing)
-/// - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS): [`RedisStore`], with optional
+/// - `sqlite:PATH`: one SQLite file ([`super::SqliteStore`], created 0600 if missing)
+/// - `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS): [`super::RedisStore`], with optional
 ///   `?prefix=NAME` (keys under `NAME:` instead of `agent:`) and `?lock_ttl=SECS`
 ///
 /// A leading `~/` in a path is the home directory. Errors never show the URL's credentials.

@@ -1,7 +1,5 @@
 //! Habits from `llm` (`run -c`, `--cid`, `--save`), `--dry-run`, automatic titles and rename.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::util::*;
@@ -12,9 +10,17 @@ fn continue_picks_the_most_recently_used_session_not_the_newest() {
     let server = MockServer::start();
     server.fallback(MockResponse::openai_stream(&["ok"]));
     new_session(&env, &["--id", "old"]);
-    std::thread::sleep(Duration::from_millis(20));
     new_session(&env, &["--id", "newer"]);
-    std::thread::sleep(Duration::from_millis(20));
+    env.set_times(
+        "old",
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-01T00:00:00.000Z",
+    );
+    env.set_times(
+        "newer",
+        "2026-01-02T00:00:00.000Z",
+        "2026-01-02T00:00:00.000Z",
+    );
     env.agent(&server)
         .args(["session", "run", "old", "first"])
         .assert()
@@ -37,12 +43,7 @@ fn continue_picks_the_most_recently_used_session_not_the_newest() {
 fn continue_without_sessions_is_a_usage_error() {
     let env = TestEnv::new();
     let server = MockServer::start();
-    let out = env
-        .agent(&server)
-        .args(["run", "-c", "hi"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    env.agent(&server).args(["run", "-c", "hi"]).code(2);
     assert!(server.requests().is_empty());
 }
 

@@ -216,12 +216,9 @@ fn a_failed_compaction_changes_nothing() {
         "bad request",
         "invalid_request_error",
     ));
-    let out = env
-        .agent(&server)
+    env.agent(&server)
         .args(["session", "compact", "f", "--keep", "2"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
+        .code(3);
     assert_eq!(env.raw("f"), before);
 }
 
@@ -249,9 +246,7 @@ fn context_limits_error_trim_and_compact() {
     let out = env
         .agent(&server)
         .args(["session", "run", "big", "-m", "tiny-model", "next"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
+        .code(3);
     let err = stderr(&out);
     assert!(
         err.contains("context window of 400") && err.contains("agent session compact big"),
@@ -352,9 +347,7 @@ fn a_providers_context_error_gets_the_same_advice() {
     let out = env
         .agent(&server)
         .args(["session", "run", "x", "hi"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
+        .code(3);
     assert!(
         stderr(&out).contains("agent session compact x"),
         "{}",
@@ -444,4 +437,68 @@ fn rm_older_than_and_ls_since() {
         stderr(&out)
     );
     assert_eq!(ids(&["session", "ls", "--json"]), ["fresh"]);
+}
+
+/// The rule for a paid compaction followed by a failed turn: the compaction is kept, whatever
+/// the failure, and the prompt is recorded for `retry`.
+#[test]
+fn a_paid_compaction_is_kept_when_the_turn_then_fails() {
+    // An error answer.
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    long_session(&env, "e");
+    server.push(MockResponse::openai_stream(&["Short summary."]));
+    server.push(MockResponse::openai_error(500, "boom", "server_error"));
+    env.agent(&server)
+        .args([
+            "session",
+            "run",
+            "e",
+            "--retries",
+            "0",
+            "--auto-compact",
+            "500",
+            "go",
+        ])
+        .code(3);
+    let doc = env.doc("e");
+    assert_eq!(doc["summary"], "Short summary.");
+    assert_eq!(
+        doc["messages"].as_array().unwrap().len(),
+        4,
+        "the 4 kept, nothing added"
+    );
+    assert_eq!(doc["failed_turn"]["prompt"], "go");
+
+    // Ctrl-C while the reply streams.
+    long_session(&env, "c");
+    server.push(MockResponse::openai_stream(&["Short summary."]));
+    server.push(
+        MockResponse::openai_stream(&["slow "; 200]).slow(std::time::Duration::from_millis(20)),
+    );
+    let mut child = env
+        .spawnable(&server)
+        .args(["session", "run", "c", "--auto-compact", "500", "go"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 5];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    signal(child.id(), "INT");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let doc = env.doc("c");
+    assert_eq!(doc["summary"], "Short summary.");
+    assert_eq!(
+        doc["messages"].as_array().unwrap().len(),
+        4,
+        "the 4 kept, nothing added"
+    );
+    assert_eq!(doc["failed_turn"]["prompt"], "go");
+    assert!(doc["failed_turn"]["partial"]
+        .as_str()
+        .unwrap()
+        .starts_with("slow "));
 }

@@ -85,9 +85,7 @@ fn three_invalid_replies_exit_4_with_empty_stdout_and_the_reply_saved() {
         ])
         .arg(&saved)
         .arg("go")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+        .code(4);
     assert_eq!(stdout(&out), "");
     let err = stderr(&out);
     assert!(
@@ -104,9 +102,7 @@ fn three_invalid_replies_exit_4_with_empty_stdout_and_the_reply_saved() {
     let out = env
         .agent(&server)
         .args(["json", "--schema", "x", "--schema-retries", "1", "go"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+        .code(4);
     assert!(
         stderr(&out).contains("/: ") && stderr(&out).contains("invalid/"),
         "{}",
@@ -144,12 +140,9 @@ fn session_json_appends_two_messages_only_on_success() {
     for _ in 0..3 {
         server.push(reply(r#"{"ok": "yes"}"#));
     }
-    let out = env
-        .agent(&server)
+    env.agent(&server)
         .args(["json", "--session", "s", "--schema", "ok bool", "again"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+        .code(4);
     let doc = env.doc("s");
     assert_eq!(doc["messages"].as_array().unwrap().len(), 2);
     assert_eq!(doc["failed_turn"]["prompt"], "again");
@@ -181,9 +174,7 @@ fn an_invalid_schema_is_a_usage_error_and_sends_nothing() {
         let out = env
             .agent(&server)
             .args(["json", "--schema", schema, "hi"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{schema}");
+            .code(2);
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     }
     assert!(server.requests().is_empty());

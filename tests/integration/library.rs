@@ -370,3 +370,35 @@ fn two_handles_on_one_stored_session_both_get_recorded() {
         "{contents:?}"
     );
 }
+
+#[test]
+fn a_failing_store_is_an_error_not_a_panic() {
+    struct Broken;
+    impl agent::SessionStore for Broken {
+        fn save(&self, _: &str, _: &Value) -> agent::Result<()> {
+            Err(Error::io(
+                "cannot save",
+                std::io::Error::other("disk on fire"),
+            ))
+        }
+        fn load(&self, _: &str) -> agent::Result<Option<Value>> {
+            Ok(None)
+        }
+        fn delete(&self, _: &str) -> agent::Result<bool> {
+            Ok(false)
+        }
+        fn list_sessions(&self) -> agent::Result<Vec<String>> {
+            Ok(Vec::new())
+        }
+    }
+    let agent = Agent::builder()
+        .provider_impl(Scripted::new())
+        .store(Broken)
+        .build()
+        .unwrap();
+    let err = agent::block_on(agent.session()).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    // The cause is the error's source, printed once by whoever walks the chain.
+    assert_eq!(err.to_string(), "cannot save");
+    assert_eq!(err.line(), "cannot save: disk on fire");
+}

@@ -6,6 +6,8 @@
 mod util;
 
 mod chat;
+mod documents;
+mod failures;
 mod faults;
 mod habits;
 mod history;
@@ -15,9 +17,10 @@ mod provider_choice;
 mod provider_tools;
 mod providers;
 mod readable;
-mod session;
 mod shell;
+mod snapshots;
 mod store_cli;
 mod stores;
 mod tools;
 mod tools_providers;
+mod turns;

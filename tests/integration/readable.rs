@@ -78,8 +78,12 @@ fn ls_table_on_a_terminal_and_plain_ids_for_scripts() {
     let env = TestEnv::new();
     let server = MockServer::start();
     session_with_a_turn(&env, &server, "alpha", "about rust");
-    std::thread::sleep(std::time::Duration::from_millis(20));
     session_with_a_turn(&env, &server, "beta", "about go");
+    env.set_times(
+        "alpha",
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-01T00:00:01.000Z",
+    );
 
     let out = env
         .cmd()

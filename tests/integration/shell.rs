@@ -111,21 +111,11 @@ fn the_main_page_has_the_sections_and_every_variable() {
     assert!(page.contains("130"), "the exit-code table");
 }
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn man_pages_render_without_warnings() {
-    // .ci/run installs man-db and groff-base; a bare developer machine may have neither.
-    let (man, groff) = (have("man"), have("groff"));
-    if !man && !groff {
-        eprintln!("skipped: neither man nor groff is installed");
-        return;
-    }
+    // .ci/run installs man-db and groff-base.
+    let man = require("man", "apt-get install -y man-db");
+    let groff = require("groff", "apt-get install -y groff-base");
     for name in files_in(&repo("man")) {
         let path = repo("man").join(&name);
         // Both an ASCII terminal (LANG unset, as in CI and cron) and a UTF-8 one: a
@@ -291,8 +281,7 @@ fn env_with_ids(ids: &[&str]) -> TestEnv {
 
 #[test]
 fn fish_completes_session_ids() {
-    if !have("fish") {
-        eprintln!("skipped: fish is not installed");
+    if !require("fish", "apt-get install -y fish") {
         return;
     }
     let env = env_with_ids(&["alpha", "beta"]);
@@ -322,8 +311,7 @@ fn fish_completes_session_ids() {
 /// with `_agent` autoloaded from `$fpath` as the README installs it, and press TAB once.
 #[test]
 fn zsh_completes_session_ids_from_fpath_on_the_first_tab() {
-    if !have("zsh") {
-        eprintln!("skipped: zsh is not installed");
+    if !require("zsh", "apt-get install -y zsh") {
         return;
     }
     let env = env_with_ids(&["alpha", "beta"]);

@@ -314,12 +314,7 @@ fn corrupt_data_is_reported(kind: Kind) {
         assert!(err.to_string().contains(id), "names the document: {err}");
     }
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["store", "check", &f.url()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    let out = env.cmd().args(["store", "check", &f.url()]).code(6);
     let err = stderr(&out);
     assert!(
         err.contains("broken") && err.contains("alien") && !err.contains("good"),

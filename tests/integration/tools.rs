@@ -465,13 +465,7 @@ fn bad_tool_files_are_usage_errors_before_any_request() {
             assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
             assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
         }
-        let out = t
-            .agent()
-            .args(["session", "new"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        t.agent().args(["session", "new"]).args(args).code(2);
     }
     assert!(t.server.requests().is_empty());
     assert!(!t.env.session_path("s").exists(), "no session was created");
@@ -490,22 +484,13 @@ fn tool_test_runs_a_tool_by_hand() {
     let out = t
         .agent()
         .args(["tool", "test", &file, r#"{"user":"u1"}"#])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .code(1);
     assert!(stdout(&out).starts_with("invalid arguments: "));
     assert_eq!(t.calls().len(), 1, "invalid arguments are not run");
     let out = t
         .agent()
         .args(["tool", "test", &fixture("fail.json")])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+        .code(1);
     assert!(stdout(&out).starts_with("the tool failed with exit status 3"));
-    let out = t
-        .agent()
-        .args(["tool", "test", &file, "{nope"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    t.agent().args(["tool", "test", &file, "{nope"]).code(2);
 }

@@ -53,6 +53,17 @@ impl TestEnv {
         std::fs::read(self.session_path(id)).unwrap()
     }
 
+    /// Give session `id` these creation and update times, so tests order sessions by their data
+    /// instead of by sleeping. The file is replaced (a new inode), as a save does.
+    pub fn set_times(&self, id: &str, created_at: &str, updated_at: &str) {
+        let mut doc = self.doc(id);
+        doc["created_at"] = json!(created_at);
+        doc["updated_at"] = json!(updated_at);
+        let tmp = self.session_path(id).with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+        std::fs::rename(&tmp, self.session_path(id)).unwrap();
+    }
+
     pub fn write_config(&self, yaml: &str) {
         let dir = self.path().join("config/agent");
         std::fs::create_dir_all(&dir).unwrap();
@@ -572,4 +583,87 @@ pub(crate) fn to_std(cmd: &Command) -> std::process::Command {
         out.current_dir(dir);
     }
     out
+}
+
+/// `(role, content)` of every message of a document.
+pub fn roles_and_contents(doc: &Value) -> Vec<(String, String)> {
+    doc["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_string(),
+                m["content"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Owned pairs, to compare with [`roles_and_contents`].
+pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// One-line expectations on how a command ends.
+pub trait Expect {
+    /// Run to the end and expect exit code `code` (the stderr is shown when it differs); the
+    /// output, for checks on stdout and stderr.
+    fn code(&mut self, code: i32) -> std::process::Output;
+    /// Run to the end and expect success.
+    fn passes(&mut self) -> std::process::Output {
+        self.code(0)
+    }
+}
+
+impl Expect for Command {
+    fn code(&mut self, code: i32) -> std::process::Output {
+        let out = self.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "exit status of {:?}\nstderr: {}",
+            self.get_args().collect::<Vec<_>>(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+/// Whether `tool` is on the PATH.
+pub fn have(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `tool` for a test that needs it: a missing one fails the test with how to install it, or,
+/// with `AGENT_TEST_ALLOW_SKIP=1`, skips it saying so (then this returns false).
+pub fn require(tool: &str, install: &str) -> bool {
+    if have(tool) {
+        return true;
+    }
+    let allowed = std::env::var_os("AGENT_TEST_ALLOW_SKIP").is_some_and(|v| v == "1");
+    assert!(
+        allowed,
+        "{tool} is not installed and this test needs it: {install} (.ci/run installs it; \
+         AGENT_TEST_ALLOW_SKIP=1 skips such tests instead)"
+    );
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("skipped: {tool} is not installed (AGENT_TEST_ALLOW_SKIP=1)");
+    }
+    false
+}
+
+/// Send `signal` (`INT`, `TERM`, `KILL`) to a process.
+pub fn signal(pid: u32, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
 }

@@ -63,9 +63,15 @@ fn hint(e: &Error) -> Option<String> {
         Error::SessionExists { .. } => " (use --force to replace it)".to_string(),
         Error::Busy { .. } => " (see --lock-timeout)".to_string(),
         Error::TooManySteps { .. } => " (raise --max-steps)".to_string(),
-        Error::ContextOverflow { id, .. } => format!(
-            ": run `agent session compact {id}`, or use --context trim or --context compact"
-        ),
+        Error::ContextOverflow { id, provider, .. } => {
+            let advice = format!(
+                "run `agent session compact {id}`, or use --context trim or --context compact"
+            );
+            match provider {
+                Some(_) => format!(" ({advice})"),
+                None => format!(": {advice}"),
+            }
+        }
         Error::Provider(p) if p.timed_out => " (see --timeout)".to_string(),
         _ => return None,
     })

@@ -31,7 +31,9 @@ pub(crate) struct ModelArgs {
     /// Longest reply, in tokens
     #[arg(long, value_name = "N")]
     pub(crate) max_tokens: Option<u32>,
-    /// Retries on connection errors, 408, 429 and 5xx, before any reply arrived [default: 2]
+    /// Retries of a request that cannot have been processed: a connection that failed before it
+    /// was sent, or a 408, 429 or 5xx answer (before any reply byte). A timeout or reset after
+    /// the request went out is not retried: it may have been billed [default: 2]
     #[arg(long, value_name = "N")]
     pub(crate) retries: Option<u32>,
     /// Seconds to wait for the provider to answer or send more [default: 600]
