@@ -182,7 +182,7 @@ pub(crate) fn push_grouped(out: &mut Vec<Value>, role: &str, key: &str, item: Va
 }
 
 /// Construct a built-in provider by kind.
-pub fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<dyn Provider>> {
+pub(crate) fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<dyn Provider>> {
     match kind {
         "openai" => Ok(Box::new(OpenAi::new(name, endpoint))),
         "anthropic" => Ok(Box::new(Anthropic::new(name, endpoint))),

@@ -21,7 +21,7 @@ pub use dir::{DirStore, MAX_DOCUMENT_BYTES};
 #[cfg(any(feature = "sqlite", feature = "redis"))]
 pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
-pub use offload::{acquire, delete, exists, load, save, survey};
+pub use offload::{acquire, delete, exists, load, save};
 
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{LockWait, SessionStore, StoreLock};
-use crate::document::{SessionData, SessionSummary};
+use crate::document::SessionData;
 use crate::{Error, Result};
 
 /// Run a blocking store call on the blocking pool.
@@ -59,10 +59,4 @@ pub async fn exists(store: &Arc<dyn SessionStore>, id: &str) -> Result<bool> {
 pub async fn delete(store: &Arc<dyn SessionStore>, id: &str) -> Result<bool> {
     let (s, key) = (store.clone(), id.to_string());
     blocking(move || s.delete(&key)).await
-}
-
-/// [`SessionStore::survey`] off the runtime thread.
-pub async fn survey(store: &Arc<dyn SessionStore>) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
-    let s = store.clone();
-    blocking(move || s.survey()).await
 }
