@@ -44,6 +44,14 @@ pub enum Error {
         /// The id.
         id: String,
     },
+    /// The provider's own API would be called without its key.
+    #[error("no API key for provider '{provider}': set {variable}")]
+    MissingKey {
+        /// The provider's name.
+        provider: String,
+        /// The variable the key is read from.
+        variable: String,
+    },
     /// A stored document is not valid JSON or not a valid session document.
     #[error("invalid session {location}: {reason}")]
     InvalidSession {

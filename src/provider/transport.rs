@@ -153,10 +153,10 @@ impl Transport {
             return Ok(());
         };
         if self.endpoint.api_key.is_none() && self.base() == default_url.trim_end_matches('/') {
-            return Err(Error::Usage(format!(
-                "no API key for provider '{}': set {var} (or api_key_env in config.yaml)",
-                self.name
-            )));
+            return Err(Error::MissingKey {
+                provider: self.name.clone(),
+                variable: var.to_string(),
+            });
         }
         Ok(())
     }

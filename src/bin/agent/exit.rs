@@ -33,7 +33,7 @@ pub(crate) fn code(err: &anyhow::Error) -> u8 {
 /// The exit code of one library error.
 pub(crate) fn code_of(e: &Error) -> u8 {
     match e {
-        Error::Usage(_) | Error::SessionExists { .. } => 2,
+        Error::Usage(_) | Error::SessionExists { .. } | Error::MissingKey { .. } => 2,
         Error::Provider(_) | Error::ContextOverflow { .. } | Error::TooManySteps { .. } => 3,
         Error::Validation { .. } => 4,
         Error::SessionNotFound { .. } => 5,
@@ -61,6 +61,7 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn hint(e: &Error) -> Option<String> {
     Some(match e {
         Error::SessionExists { .. } => " (use --force to replace it)".to_string(),
+        Error::MissingKey { .. } => " (or api_key_env in config.yaml)".to_string(),
         Error::Busy { .. } => " (see --lock-timeout)".to_string(),
         Error::TooManySteps { .. } => " (raise --max-steps)".to_string(),
         Error::ContextOverflow { id, provider, .. } => {
