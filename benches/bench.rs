@@ -45,6 +45,33 @@ fn time_cmd(n: usize, mut make: impl FnMut() -> Command) -> Duration {
     median(runs)
 }
 
+/// Median wall and CPU (user + system) time of `n` runs after a warm-up: CPU is what the
+/// command itself costs; wall adds the disk's fsync.
+fn time_cpu(n: usize, mut make: impl FnMut() -> Command) -> (Duration, Duration) {
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for i in 0..=n {
+        let mut cmd = make();
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null());
+        let start = Instant::now();
+        let child = cmd.spawn().expect("spawn");
+        let pid = child.id() as libc::pid_t;
+        let mut status = 0;
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        let wall = start.elapsed();
+        assert!(rc == pid && status == 0, "{cmd:?} failed");
+        std::mem::forget(child);
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        if i > 0 {
+            walls.push(wall);
+            cpus.push(tv(usage.ru_utime) + tv(usage.ru_stime));
+        }
+    }
+    (median(walls), median(cpus))
+}
+
 /// Wall time and peak RSS (KiB) of one run.
 fn run_with_rss(mut cmd: Command) -> (Duration, i64) {
     cmd.stdout(Stdio::null())
@@ -278,6 +305,67 @@ fn load_save() {
     }
 }
 
+/// A session of `n` messages of `bytes` bytes of text each, stored under `id` in `env`.
+fn stored_session(env: &TestEnv, id: &str, n: usize, bytes: usize) -> u64 {
+    let store = DirStore::new(env.data_dir());
+    let mut data = SessionData::new(id);
+    let text = "lorem ipsum dolor sit amet ".repeat(bytes / 27 + 1);
+    for i in 0..n {
+        let body = format!("{i} {}", &text[..bytes]);
+        data.messages.push(if i % 2 == 0 {
+            Message::user(body)
+        } else {
+            Message::assistant(body)
+        });
+    }
+    save_data(&store, &data).unwrap();
+    std::fs::metadata(store.path(id)).unwrap().len()
+}
+
+/// The release binary as a whole process on large sessions: `session add` (load, lock, append,
+/// save with fsync) on a 10,000-message session of 5 MB, and `--context trim` computing which
+/// messages to leave out of a 100,000-message one (with `--dry-run`: no request).
+fn large() {
+    println!("\n## Large sessions, whole process (median of 5)\n");
+    println!("| what | session | wall | CPU |\n|---|---|---|---|");
+    let env = TestEnv::new();
+    let size = stored_session(&env, "big", 10_000, 480);
+    let (wall, cpu) = time_cpu(9, || {
+        let mut c = agent(&env, None);
+        c.args(["session", "add", "big", "--role", "user", "one more"]);
+        c
+    });
+    println!(
+        "| `session add` | 10,000 messages, {:.1} MB | {} | {} |",
+        size as f64 / 1e6,
+        ms(wall),
+        ms(cpu)
+    );
+    let size = stored_session(&env, "huge", 100_000, 100);
+    env.write_config("context_windows:\n  gpt-4o-mini: 2000\n");
+    let server = MockServer::start();
+    let (wall, cpu) = time_cpu(5, || {
+        let mut c = agent(&env, Some(&server));
+        c.args([
+            "-q",
+            "session",
+            "run",
+            "huge",
+            "--dry-run",
+            "--context",
+            "trim",
+            "hi",
+        ]);
+        c
+    });
+    println!(
+        "| `--context trim --dry-run` | 100,000 messages, {:.1} MB | {} | {} |",
+        size as f64 / 1e6,
+        ms(wall),
+        ms(cpu)
+    );
+}
+
 fn fill_dir(dir: &Path, n: usize) {
     let sessions = dir.join("sessions");
     std::fs::create_dir_all(&sessions).unwrap();
@@ -447,6 +535,9 @@ fn main() {
     }
     if want("load") {
         load_save();
+    }
+    if want("large") {
+        large();
     }
     if want("ls") {
         ls();

@@ -133,13 +133,39 @@ impl SessionData {
         Ok(data)
     }
 
-    /// Parse and validate a document from bytes.
+    /// Parse and validate a document from bytes, straight into the typed document (unknown
+    /// fields kept); only a document that does not parse goes through a JSON value, to say
+    /// precisely what is wrong with it.
     pub fn from_slice(bytes: &[u8], location: &str) -> Result<Self> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::InvalidSession {
+        let data = match serde_json::from_slice::<SessionData>(bytes) {
+            Ok(data) => data,
+            Err(_) => {
+                let value: Value =
+                    serde_json::from_slice(bytes).map_err(|e| Error::InvalidSession {
+                        location: location.to_string(),
+                        reason: format!("not valid JSON: {e}"),
+                    })?;
+                return Self::from_value(value, location);
+            }
+        };
+        let invalid = |reason: String| Error::InvalidSession {
             location: location.to_string(),
-            reason: format!("not valid JSON: {e}"),
-        })?;
-        Self::from_value(value, location)
+            reason,
+        };
+        if data.version > VERSION {
+            return Err(invalid(format!(
+                "document version {} was written by a newer agent (this one reads {VERSION})",
+                data.version
+            )));
+        }
+        if data.version != VERSION {
+            return Err(invalid(format!(
+                "unsupported document version {}",
+                data.version
+            )));
+        }
+        data.check().map_err(|e| invalid(e.to_string()))?;
+        Ok(data)
     }
 
     /// The document as a JSON value (the specification's `to_dict`).

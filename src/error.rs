@@ -83,6 +83,17 @@ pub enum Error {
         /// The provider's error, when it refused the request.
         provider: Option<Box<ProviderError>>,
     },
+    /// Something is larger than the library accepts (see [`crate::limits`]). Nothing was sent
+    /// or saved because of it.
+    #[error("{what} is over the limit of {} ({size} bytes at least)", human(*.limit))]
+    TooLarge {
+        /// What was too large.
+        what: Oversized,
+        /// Its size in bytes (at least, when it was not read to the end).
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// The model was still calling tools when the turn's request limit was reached.
     #[error("the model was still calling tools after {steps} requests")]
     TooManySteps {
@@ -113,6 +124,37 @@ pub enum Error {
     /// Anything else (a bug, or a failure with no better category).
     #[error("{0}")]
     Other(String),
+}
+
+/// What [`Error::TooLarge`] was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Oversized {
+    /// A turn's prompt.
+    Prompt,
+    /// A turn's reply, all its steps together.
+    Reply,
+    /// The document of this session, as a save would write it.
+    Document(String),
+}
+
+impl fmt::Display for Oversized {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Oversized::Prompt => f.write_str("the prompt"),
+            Oversized::Reply => f.write_str("the reply"),
+            Oversized::Document(id) => write!(f, "session '{id}'"),
+        }
+    }
+}
+
+/// `64 MiB`, `1 KiB`, `12 bytes`.
+fn human(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
 }
 
 fn context_overflow(

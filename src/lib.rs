@@ -305,6 +305,7 @@ pub mod agent;
 mod blocking;
 pub mod document;
 pub mod error;
+pub mod limits;
 pub mod message;
 pub mod pricing;
 pub mod provider;
@@ -317,7 +318,7 @@ pub mod tool;
 pub use crate::agent::{Agent, AgentBuilder, Notice};
 pub use crate::blocking::block_on;
 pub use crate::document::SessionData;
-pub use crate::error::{Error, ProviderError, Result};
+pub use crate::error::{Error, Oversized, ProviderError, Result};
 pub use crate::message::{Message, Role, ToolCall, Usage};
 pub use crate::provider::Event;
 pub use crate::session::{

@@ -193,7 +193,7 @@ impl Provider for Anthropic {
     }
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
-        Box::pin(async move {
+        Box::pin(self.transport.guard(async move {
             let t = &self.transport;
             let resp = t
                 .post(&self.url("messages"), &self.request_body(req))
@@ -205,11 +205,11 @@ impl Provider for Anthropic {
                 let v = t.json(resp).await?;
                 Ok(wire::replay(parser.complete(&v)?))
             }
-        })
+        }))
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        Box::pin(async move {
+        Box::pin(self.transport.guard(async move {
             let t = &self.transport;
             let mut ids = Vec::new();
             let mut after: Option<String> = None;
@@ -227,7 +227,7 @@ impl Provider for Anthropic {
                     return Ok(ids);
                 }
             }
-        })
+        }))
     }
 }
 

@@ -167,7 +167,7 @@ impl Provider for Gemini {
     }
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
-        Box::pin(async move {
+        Box::pin(self.transport.guard(async move {
             let t = &self.transport;
             let resp = t.post(&self.url(req), &self.request_body(req)).await?;
             let mut parser = Chunks::new(t.name());
@@ -180,11 +180,11 @@ impl Provider for Gemini {
                 parser.on_end(&mut out)?;
                 Ok(wire::replay(out))
             }
-        })
+        }))
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        Box::pin(async move {
+        Box::pin(self.transport.guard(async move {
             let t = &self.transport;
             let url = format!("{}/v1beta/models", t.base());
             let mut ids = Vec::new();
@@ -207,7 +207,7 @@ impl Provider for Gemini {
                     return Ok(ids);
                 }
             }
-        })
+        }))
     }
 }
 

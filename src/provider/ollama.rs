@@ -122,7 +122,7 @@ impl Provider for Ollama {
     }
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
-        Box::pin(async move {
+        Box::pin(self.transport.guard(async move {
             let t = &self.transport;
             let resp = t.post(&self.url("chat"), &self.request_body(req)).await?;
             let mut parser = Lines::new(t.name());
@@ -137,11 +137,11 @@ impl Provider for Ollama {
                 }
                 Ok(wire::replay(out))
             }
-        })
+        }))
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        Box::pin(async move {
+        Box::pin(self.transport.guard(async move {
             let t = &self.transport;
             let v = t.json(t.get(&self.url("tags"), &[]).await?).await?;
             Ok(v["models"]
@@ -155,7 +155,7 @@ impl Provider for Ollama {
                         .map(str::to_string)
                 })
                 .collect())
-        })
+        }))
     }
 }
 

@@ -130,7 +130,7 @@ impl Provider for OpenAi {
     }
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
-        Box::pin(async move {
+        Box::pin(self.transport.guard(async move {
             let t = &self.transport;
             let url = format!("{}/chat/completions", t.base());
             let resp = t.post(&url, &self.request_body(req)).await?;
@@ -140,11 +140,11 @@ impl Provider for OpenAi {
                 let v = t.json(resp).await?;
                 Ok(wire::replay(complete_response(t.name(), &v)?))
             }
-        })
+        }))
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        Box::pin(async move {
+        Box::pin(self.transport.guard(async move {
             let t = &self.transport;
             let resp = t.get(&format!("{}/models", t.base()), &[]).await?;
             let v = t.json(resp).await?;
@@ -154,7 +154,7 @@ impl Provider for OpenAi {
                 .flatten()
                 .filter_map(|m| m["id"].as_str().map(str::to_string))
                 .collect())
-        })
+        }))
     }
 }
 

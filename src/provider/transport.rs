@@ -54,6 +54,80 @@ impl fmt::Display for ApiKey {
     }
 }
 
+/// The secrets a transport sends (its key, credential-like header values), to be cut out of
+/// any text a server sends back: an error that quotes the key never reaches a message.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Secrets(Vec<String>);
+
+impl Secrets {
+    fn of(endpoint: &Endpoint) -> Self {
+        let mut list: Vec<String> = endpoint
+            .api_key
+            .iter()
+            .map(|k| k.expose().to_string())
+            .collect();
+        for (name, value) in &endpoint.headers {
+            let name = name.to_ascii_lowercase();
+            let sensitive = ["auth", "key", "token", "secret", "cookie", "password"]
+                .iter()
+                .any(|w| name.contains(w));
+            if sensitive {
+                list.push(value.clone());
+                // `Bearer X`: the token alone may be echoed too.
+                if let Some((_, token)) = value.split_once(' ') {
+                    list.push(token.to_string());
+                }
+            }
+        }
+        // Short values would cut ordinary words out of messages; keys are long.
+        list.retain(|s| s.len() >= 8);
+        // Longest first, so a value containing another is cut whole.
+        list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Secrets(list)
+    }
+
+    pub(crate) fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for secret in &self.0 {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "(redacted)");
+            }
+        }
+        out
+    }
+
+    fn scrub_provider(&self, mut err: ProviderError) -> ProviderError {
+        err.message = self.scrub(&err.message);
+        err.kind = err.kind.map(|k| self.scrub(&k));
+        err
+    }
+
+    /// The error with every secret cut out of the text a server may have written.
+    pub(crate) fn scrub_error(&self, e: Error) -> Error {
+        match e {
+            Error::Provider(p) => Error::Provider(self.scrub_provider(p)),
+            Error::ContextOverflow {
+                id,
+                model,
+                estimate,
+                window,
+                provider,
+            } => Error::ContextOverflow {
+                id,
+                model,
+                estimate,
+                window,
+                provider: provider.map(|p| Box::new(self.scrub_provider(*p))),
+            },
+            Error::Validation { message, raw } => Error::Validation {
+                message: self.scrub(&message),
+                raw: self.scrub(&raw),
+            },
+            other => other,
+        }
+    }
+}
+
 /// How a protocol sends its key.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Auth {
@@ -89,12 +163,14 @@ pub(crate) struct Transport {
     endpoint: Endpoint,
     protocol: &'static Protocol,
     client: OnceLock<reqwest::Client>,
+    secrets: Secrets,
 }
 
 impl Transport {
     pub(crate) fn new(name: &str, endpoint: Endpoint, protocol: &'static Protocol) -> Self {
         Transport {
             name: name.to_string(),
+            secrets: Secrets::of(&endpoint),
             endpoint,
             protocol,
             client: OnceLock::new(),
@@ -104,6 +180,15 @@ impl Transport {
     /// The provider's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Run a provider call whose errors may quote what a server sent: every secret this
+    /// transport sends is cut out of them, whatever path they came by.
+    pub(crate) async fn guard<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        call.await.map_err(|e| self.secrets.scrub_error(e))
     }
 
     /// The base URL without a trailing `/`.
@@ -279,20 +364,9 @@ impl Transport {
         }
     }
 
-    /// Remove the key from a message a server wrote.
-    fn scrubbed(&self, mut err: ProviderError) -> ProviderError {
-        if let Some(key) = &self.endpoint.api_key {
-            err.message = key.scrub(&err.message);
-            err.kind = err.kind.map(|k| key.scrub(&k));
-        }
-        err
-    }
-
-    fn scrub_error(&self, e: Error) -> Error {
-        match e {
-            Error::Provider(p) => Error::Provider(self.scrubbed(p)),
-            other => other,
-        }
+    /// Remove the secrets from a message a server wrote.
+    fn scrubbed(&self, err: ProviderError) -> ProviderError {
+        self.secrets.scrub_provider(err)
     }
 
     /// A whole (non-streamed) response body as JSON, read within the timeout and the size limit.
@@ -326,7 +400,7 @@ impl Transport {
         })??;
         serde_json::from_slice(&bytes).map_err(|e| {
             let head: String = String::from_utf8_lossy(&bytes).chars().take(80).collect();
-            self.scrub_error(stream_error(
+            self.secrets.scrub_error(stream_error(
                 &self.name,
                 format!("response is not JSON ({e}): {head}"),
             ))
@@ -369,7 +443,7 @@ impl Transport {
             ended: bool,
             provider: String,
             timeout: Duration,
-            key: Option<super::ApiKey>,
+            secrets: Secrets,
         }
         let state = State {
             body: resp.bytes_stream().boxed(),
@@ -378,7 +452,7 @@ impl Transport {
             ended: false,
             provider: self.name.clone(),
             timeout: self.endpoint.timeout,
-            key: self.endpoint.api_key.clone(),
+            secrets: self.secrets.clone(),
         };
         let stream = futures_util::stream::unfold(state, |mut st| async move {
             loop {
@@ -419,14 +493,7 @@ impl Transport {
                 };
                 st.ended = true;
                 // An error event may quote the key back: it never reaches a message.
-                let failed = match (failed, &st.key) {
-                    (Error::Provider(mut p), Some(key)) => {
-                        p.message = key.scrub(&p.message);
-                        Error::Provider(p)
-                    }
-                    (e, _) => e,
-                };
-                return Some((Err(failed), st));
+                return Some((Err(st.secrets.scrub_error(failed)), st));
             }
         });
         Ok(Box::pin(stream))

@@ -67,26 +67,45 @@ pub(crate) fn estimate_request(system: Option<&str>, messages: &[Message]) -> u6
 
 /// Leave the oldest messages out of `request` until its estimate fits `limit`. Cuts only
 /// before a user message, so a tool call never loses its result, and never removes the last
-/// user message. Returns how many messages were left out.
+/// user message. Returns how many messages were left out. Linear in the history: each
+/// message's estimate is computed once, and the cut is found from suffix sums.
 pub(crate) fn trim(request: &mut Request, limit: u64) -> usize {
-    let mut dropped = 0;
-    while estimate_request(request.system.as_deref(), &request.messages) > limit {
-        let next_user = request
-            .messages
-            .iter()
-            .enumerate()
-            .skip(1)
-            .find(|(_, m)| m.role == Role::User)
-            .map(|(i, _)| i);
-        match next_user {
-            Some(i) => {
-                request.messages.drain(..i);
-                dropped += i;
-            }
-            None => break, // only the last exchange is left
+    let messages = &request.messages;
+    let system = request.system.as_deref().map_or(0, estimate_text);
+    // suffix[i]: the heuristic estimate of messages[i..].
+    let mut suffix = vec![0u64; messages.len() + 1];
+    for i in (0..messages.len()).rev() {
+        suffix[i] = suffix[i + 1] + estimate_message(&messages[i]);
+    }
+    // The provider's own count, from the last reply that reported one, holds while that reply
+    // is kept (see `estimate_request`).
+    let counted = messages
+        .iter()
+        .rposition(|m| m.role == Role::Assistant && m.usage.is_some())
+        .map(|u| {
+            let usage = messages[u].usage.as_ref().expect("checked above");
+            (u, usage.input_tokens + usage.output_tokens + suffix[u + 1])
+        });
+    let estimate = |cut: usize| {
+        let count = counted.filter(|(u, _)| *u >= cut).map_or(0, |(_, c)| c);
+        (system + suffix[cut]).max(count)
+    };
+    if estimate(0) <= limit {
+        return 0;
+    }
+    let last_user = messages.iter().rposition(|m| m.role == Role::User);
+    let mut cut = 0;
+    for (i, m) in messages.iter().enumerate().skip(1) {
+        if m.role != Role::User || last_user.is_some_and(|l| i > l) {
+            continue;
+        }
+        cut = i;
+        if estimate(i) <= limit {
+            break;
         }
     }
-    dropped
+    request.messages.drain(..cut);
+    cut
 }
 
 /// The error for a request that does not fit.

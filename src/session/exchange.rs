@@ -11,7 +11,7 @@ use super::request::{self, JsonSpec};
 use super::round::run_round;
 use super::{Response, RunOptions};
 use crate::provider::{Event, Request};
-use crate::{Agent, Error, Message, Result, Role, ToolCall, Usage};
+use crate::{Agent, Error, Message, Oversized, Result, Role, ToolCall, Usage};
 
 /// One turn's conversation with the model so far.
 pub(crate) struct Exchange<'a> {
@@ -32,6 +32,8 @@ pub(crate) struct Exchange<'a> {
     attempts: Usage,
     corrections: u32,
     steps: u32,
+    /// Bytes of reply so far (text and tool arguments), against `options.max_reply_bytes`.
+    received: usize,
 }
 
 /// One model reply, read to its end.
@@ -68,6 +70,7 @@ impl<'a> Exchange<'a> {
             attempts: Usage::default(),
             corrections: 0,
             steps: 0,
+            received: 0,
         }
     }
 
@@ -122,6 +125,7 @@ impl<'a> Exchange<'a> {
         let mut kept = serde_json::Map::new();
         while let Some(event) = stream.next().await {
             let event = event?;
+            self.count(&event)?;
             match &event {
                 Event::TextDelta { text } => self.text.push_str(text),
                 Event::ToolCall { call } => calls.push(call.clone()),
@@ -245,6 +249,25 @@ impl<'a> Exchange<'a> {
             json,
             attempts: self.corrections + 1,
         }
+    }
+
+    /// Bound the reply: an endless or huge stream fails the turn instead of filling memory (and
+    /// then a failure record nothing could read back).
+    fn count(&mut self, event: &Event) -> Result<()> {
+        self.received += match event {
+            Event::TextDelta { text } => text.len(),
+            Event::ToolCall { call } => call.name.len() + call.arguments.to_string().len(),
+            _ => 0,
+        };
+        let limit = self.options.max_reply_bytes;
+        if self.received > limit {
+            return Err(Error::TooLarge {
+                what: Oversized::Reply,
+                size: self.received as u64,
+                limit: limit as u64,
+            });
+        }
+        Ok(())
     }
 
     fn push(&mut self, message: Message) {

@@ -54,6 +54,21 @@ impl Agent {
         Session::from_parts(self.clone(), data)
     }
 
+    /// Change the stored session `id` under its lock and save it, reading it once: what
+    /// [`Session::edit`] does, for a session not loaded yet. Returns the saved document.
+    pub async fn edit_session(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut SessionData),
+    ) -> Result<SessionData> {
+        validate_id(id)?;
+        let _lock = lock(self, id).await?;
+        let mut data = store::load(self.store(), id).await?;
+        change(&mut data);
+        data.touch();
+        store::save(self.store(), data).await
+    }
+
     /// The stored session `id`.
     pub async fn load_session(&self, id: &str) -> Result<Session> {
         let data = store::load(self.store(), id).await?;

@@ -174,11 +174,7 @@ impl Session {
 
     /// Change the document under the session's lock and save it.
     async fn update(&mut self, change: impl FnOnce(&mut SessionData)) -> Result<()> {
-        let _lock = self.lock().await?;
-        let mut data = store::load(self.agent.store(), &self.data.id).await?;
-        change(&mut data);
-        data.touch();
-        self.data = store::save(self.agent.store(), data).await?;
+        self.data = self.agent.edit_session(&self.data.id, change).await?;
         Ok(())
     }
 

@@ -72,6 +72,9 @@ pub struct RunOptions {
     pub context: ContextPolicy,
     /// Compact the history first when it is estimated above this many tokens.
     pub auto_compact: Option<u64>,
+    /// The most bytes of reply (text and tool-call arguments, every step) the turn accepts
+    /// (default [`crate::limits::DEFAULT_MAX_REPLY_BYTES`]); beyond it the turn fails.
+    pub max_reply_bytes: usize,
 }
 
 impl Default for RunOptions {
@@ -85,6 +88,7 @@ impl Default for RunOptions {
             max_steps: 10,
             context: ContextPolicy::Error,
             auto_compact: None,
+            max_reply_bytes: crate::limits::DEFAULT_MAX_REPLY_BYTES,
         }
     }
 }

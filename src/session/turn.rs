@@ -16,8 +16,9 @@ use super::request::{self, JsonSpec};
 use super::{Response, RunOptions};
 use crate::agent::Notice;
 use crate::document::{FailedTurn, SessionData};
+use crate::limits::{MAX_PARTIAL_BYTES, MAX_PROMPT_BYTES};
 use crate::store;
-use crate::{Agent, Error, Result};
+use crate::{Agent, Error, Oversized, Result};
 
 /// Everything a turn needs, owned, so it can run as its own task.
 pub(crate) struct Turn {
@@ -52,6 +53,19 @@ impl Turn {
         tx: mpsc::Sender<Msg>,
         control: oneshot::Receiver<Control>,
     ) -> Outcome {
+        // A prompt too large for any model is refused before anything, and not recorded: a
+        // failure record must never make the session too large to read back.
+        if self.prompt.len() > MAX_PROMPT_BYTES {
+            let e = Error::TooLarge {
+                what: Oversized::Prompt,
+                size: self.prompt.len() as u64,
+                limit: MAX_PROMPT_BYTES as u64,
+            };
+            return Outcome {
+                data: None,
+                result: Err(e),
+            };
+        }
         // Even a turn cancelled at once waits for the lock: without it nothing can be recorded.
         let _lock = match lock(&self.agent, &self.id).await {
             Ok(guard) => guard,
@@ -157,11 +171,12 @@ impl Turn {
         }
     }
 
-    /// Record the failed turn (outside `messages`) so a retry can send it again.
+    /// Record the failed turn (outside `messages`) so a retry can send it again. The partial
+    /// reply is kept up to [`MAX_PARTIAL_BYTES`], with a note of what was cut.
     async fn fail(&self, mut data: SessionData, partial: &str, error: Error) -> Outcome {
         data.failed_turn = Some(FailedTurn {
             prompt: self.prompt.clone(),
-            partial: partial.to_string(),
+            partial: capped(partial),
             error: error.line(),
             at: crate::time::now(),
         });
@@ -217,6 +232,22 @@ impl Turn {
         });
         Ok(())
     }
+}
+
+/// At most [`MAX_PARTIAL_BYTES`] of a partial reply, cut at a character boundary, with a note.
+fn capped(partial: &str) -> String {
+    if partial.len() <= MAX_PARTIAL_BYTES {
+        return partial.to_string();
+    }
+    let mut end = MAX_PARTIAL_BYTES;
+    while !partial.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[partial reply cut: {} more bytes were not kept]",
+        &partial[..end],
+        partial.len() - end
+    )
 }
 
 /// Run `work` unless the consumer cancels first (or goes away): then it is dropped where it

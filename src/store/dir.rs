@@ -2,7 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -11,8 +11,7 @@ use super::{SessionStore, StoreLock};
 use crate::document::{validate_id, SessionData, SessionSummary};
 use crate::{Error, Result};
 
-/// Documents larger than this are refused on load rather than read into memory.
-pub const MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
+use crate::limits::MAX_DOCUMENT_BYTES;
 
 /// Sessions as `<root>/sessions/<id>.json` (mode 0600, directories 0700); turn locks as
 /// `<root>/locks/<id>.lock`.
@@ -44,12 +43,21 @@ impl DirStore {
         self.root.join("sessions")
     }
 
+    /// Create `dir` (0700) if missing; one of ours found readable by others (an old version,
+    /// a copy, a umask) is made private again.
     fn ensure_dir(&self, dir: &Path) -> Result<()> {
         fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
             .create(dir)
-            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        let meta = fs::symlink_metadata(dir)
+            .map_err(|e| Error::io(format!("cannot stat {}", dir.display()), e))?;
+        if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io(format!("cannot make {} private", dir.display()), e))?;
+        }
+        Ok(())
     }
 
     /// The one temp name `id`'s writer uses. Writers hold the session's lock, so one name per
@@ -210,11 +218,28 @@ impl DirStore {
         let dir = self.sessions_dir();
         self.ensure_dir(&dir)?;
         let path = self.path(id);
-        let fail = |e: std::io::Error| Error::io(format!("cannot save {}", path.display()), e);
-        write_atomic(&dir, &path, &self.temp_path(id), write).map_err(fail)?;
+        let fail = |e: std::io::Error| match super::is_over_limit(&e) {
+            true => super::too_large(id),
+            false => Error::io(format!("cannot save {}", path.display()), e),
+        };
+        // Bounded while written: a document too large to load again never replaces the old one.
+        let bounded = |out: &mut dyn Write| {
+            let mut limited = super::Limited::new(out, MAX_DOCUMENT_BYTES);
+            write(&mut limited)
+        };
+        write_atomic(&dir, &path, &self.temp_path(id), bounded).map_err(fail)?;
         File::open(&dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| Error::io(format!("cannot sync {}", dir.display()), e))
+    }
+}
+
+/// Whether `path` still names the open `file` (same device and inode).
+fn still_named(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
     }
 }
 
@@ -225,6 +250,13 @@ impl SessionStore for DirStore {
 
     fn save_document(&self, data: &SessionData) -> Result<()> {
         self.save_with(&data.id, |out| write_json(out, data))
+    }
+
+    fn load_document(&self, id: &str) -> Result<Option<SessionData>> {
+        let Some(bytes) = self.read_file(id)? else {
+            return Ok(None);
+        };
+        SessionData::from_slice(&bytes, &self.path(id).display().to_string()).map(Some)
     }
 
     fn load(&self, id: &str) -> Result<Option<Value>> {
@@ -292,12 +324,22 @@ impl SessionStore for DirStore {
             let Some(bytes) = self.read_file(id)? else {
                 return Ok(None); // removed since the listing
             };
-            SessionSummary::from_document(&bytes)
-                .map(Some)
-                .map_err(|e| Error::InvalidSession {
-                    location: self.path(id).display().to_string(),
+            let location = self.path(id).display().to_string();
+            let summary =
+                SessionSummary::from_document(&bytes).map_err(|e| Error::InvalidSession {
+                    location: location.clone(),
                     reason: e.to_string(),
-                })
+                })?;
+            if summary.id != id {
+                return Err(Error::InvalidSession {
+                    location,
+                    reason: format!(
+                        "the document's id is '{}', not '{id}' (a copied file? fix its \"id\" or its name)",
+                        summary.id
+                    ),
+                });
+            }
+            Ok(Some(summary))
         };
         super::dir_cache::summaries(
             &self.sessions_dir(),
@@ -311,14 +353,19 @@ impl SessionStore for DirStore {
         let dir = self.root.join("locks");
         self.ensure_dir(&dir)?;
         let path = dir.join(format!("{id}.lock"));
+        // Never follow a symlink planted where the lock file goes.
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| Error::io(format!("cannot open lock {}", path.display()), e))?;
         match file.try_lock() {
+            // Locked, but the name may since point at another file (removed with its session
+            // and made anew): a lock on a file no longer named would exclude nobody.
+            Ok(()) if !still_named(&file, &path) => Ok(None),
             Ok(()) => {
                 // Only a killed writer leaves this name behind; no live one can hold the lock.
                 let _ = fs::remove_file(self.temp_path(id));

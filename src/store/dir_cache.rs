@@ -149,8 +149,10 @@ fn parse_parallel(
 }
 
 fn read_cache(path: &Path) -> Cache {
-    fs::read(path)
-        .ok()
+    // The cache is a shortcut: a file too large for one (planted, or corrupt) is not read.
+    let sane = fs::metadata(path).is_ok_and(|m| m.len() <= crate::limits::MAX_DOCUMENT_BYTES);
+    sane.then(|| fs::read(path))
+        .and_then(|r| r.ok())
         .and_then(|bytes| serde_json::from_slice::<Cache>(&bytes).ok())
         .filter(|c| c.version == CACHE_VERSION)
         .unwrap_or_default()

@@ -44,6 +44,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn save_document(&self, data: &SessionData) -> Result<()> {
+        super::check_size(data)?;
         // One conversion, no clone of it.
         let doc = data.to_value();
         self.docs.lock().unwrap().insert(data.id.clone(), doc);

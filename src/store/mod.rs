@@ -17,7 +17,7 @@ mod redis;
 mod sqlite;
 mod url;
 
-pub use dir::{DirStore, MAX_DOCUMENT_BYTES};
+pub use dir::DirStore;
 #[cfg(any(feature = "sqlite", feature = "redis"))]
 pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
@@ -48,6 +48,16 @@ pub trait SessionStore: Send + Sync {
     /// Every stored id, in no particular order.
     fn list_sessions(&self) -> Result<Vec<String>>;
 
+    /// The typed document stored under `id`, if any. The default converts [`SessionStore::load`];
+    /// a store that reads bytes parses them straight into the document instead, which for a
+    /// long conversation is several times faster than building a JSON value first.
+    fn load_document(&self, id: &str) -> Result<Option<SessionData>> {
+        let location = store_location(self.describe(), id);
+        self.load(id)?
+            .map(|value| SessionData::from_value(value, &location))
+            .transpose()
+    }
+
     /// Summaries for listings. The default loads every document; stores with an index override it.
     fn summaries(&self) -> Result<Vec<SessionSummary>> {
         let mut out = Vec::new();
@@ -77,12 +87,72 @@ pub trait SessionStore: Send + Sync {
     /// [`SessionStore::save`]; a store that writes bytes can serialize it straight to its
     /// destination instead, so saving a long conversation does not hold it twice more.
     fn save_document(&self, data: &SessionData) -> Result<()> {
+        check_size(data)?;
         self.save(&data.id, &data.to_value())
     }
 
     /// A short description for messages (paths, redacted URLs).
     fn describe(&self) -> String {
         "custom store".to_string()
+    }
+}
+
+/// A writer that fails once more than `limit` bytes went through it: a document that would be
+/// too large to load again is refused while it is written, before it replaces anything.
+pub(crate) struct Limited<W> {
+    inner: W,
+    written: u64,
+    limit: u64,
+}
+
+impl<W> Limited<W> {
+    pub(crate) fn new(inner: W, limit: u64) -> Self {
+        Limited {
+            inner,
+            written: 0,
+            limit,
+        }
+    }
+}
+
+/// The message of the I/O error a [`Limited`] writer fails with.
+const OVER_LIMIT: &str = "the document is over the size limit";
+
+impl<W: std::io::Write> std::io::Write for Limited<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.written += buf.len() as u64;
+        if self.written > self.limit {
+            return Err(std::io::Error::other(OVER_LIMIT));
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Whether an I/O error is a [`Limited`] writer's refusal.
+pub(crate) fn is_over_limit(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::Other && e.to_string() == OVER_LIMIT
+}
+
+/// The error for a document a save refused as too large.
+pub(crate) fn too_large(id: &str) -> Error {
+    Error::TooLarge {
+        what: crate::Oversized::Document(id.to_string()),
+        size: crate::limits::MAX_DOCUMENT_BYTES + 1,
+        limit: crate::limits::MAX_DOCUMENT_BYTES,
+    }
+}
+
+/// Refuse a document larger than a store may keep (see [`crate::limits::MAX_DOCUMENT_BYTES`]),
+/// counting its compact JSON without building it, and stopping at the limit.
+pub(crate) fn check_size(data: &SessionData) -> Result<()> {
+    let mut counter = Limited::new(std::io::sink(), crate::limits::MAX_DOCUMENT_BYTES);
+    match serde_json::to_writer(&mut counter, data) {
+        Err(e) if e.io_error_kind().is_some() => Err(too_large(&data.id)),
+        _ => Ok(()),
     }
 }
 
@@ -169,10 +239,26 @@ pub fn lock(
 /// Load and validate the document for `id`, or fail with `SessionNotFound`.
 pub fn load_data(store: &dyn SessionStore, id: &str) -> Result<SessionData> {
     crate::document::validate_id(id)?;
-    match store.load(id)? {
-        Some(value) => SessionData::from_value(value, &store_location(store, id)),
-        None => Err(Error::SessionNotFound { id: id.to_string() }),
+    let data = match store.load_document(id)? {
+        Some(data) => data,
+        None => return Err(Error::SessionNotFound { id: id.to_string() }),
+    };
+    check_id(data, id, &store_location(store.describe(), id))
+}
+
+/// A document stored under another id than its own (a file copied by hand) is invalid: a save
+/// would land under its own id, not where it was read from.
+pub(crate) fn check_id(data: SessionData, id: &str, location: &str) -> Result<SessionData> {
+    if data.id == id {
+        return Ok(data);
     }
+    Err(Error::InvalidSession {
+        location: location.to_string(),
+        reason: format!(
+            "the document's id is '{}', not '{id}' (a copied file? fix its \"id\" or its name)",
+            data.id
+        ),
+    })
 }
 
 /// Save a document under its own id.
@@ -180,8 +266,8 @@ pub fn save_data(store: &dyn SessionStore, data: &SessionData) -> Result<()> {
     store.save_document(data)
 }
 
-fn store_location(store: &dyn SessionStore, id: &str) -> String {
-    format!("'{id}' in {}", store.describe())
+fn store_location(store: String, id: &str) -> String {
+    format!("'{id}' in {store}")
 }
 
 /// The index fields of a document, read leniently: a store keeps whatever it is given, and

@@ -186,8 +186,14 @@ impl RedisStore {
     pub fn open(url: &str) -> Result<Self> {
         let shown = redact(url);
         let (url, prefix, ttl) = own_params(url, &shown)?;
-        let client = redis::Client::open(url.as_str())
-            .map_err(|e| Error::Usage(format!("invalid Redis URL '{shown}': {e}")))?;
+        let client = redis::Client::open(url.as_str()).map_err(|e| {
+            // The client's message may quote the URL, password and all.
+            let mut why = e.to_string();
+            if let Some(secret) = super::url::credentials(&url) {
+                why = why.replace(&secret, "***");
+            }
+            Error::Usage(format!("invalid Redis URL '{shown}': {why}"))
+        })?;
         let secret = client
             .get_connection_info()
             .redis_settings()

@@ -46,16 +46,56 @@ fn not_built(_url: &str, feature: &str) -> Error {
     ))
 }
 
-/// `url` with any `user:password@` replaced by `***@`, for messages and `-v` output.
+/// `url` with its credentials replaced by `***`, for messages and `-v` output: any
+/// `user:password@` (up to the last `@`, since a password may hold an unencoded `/`, `?` or
+/// `#`), and the values of query parameters that carry secrets (`key`, `token`, ...).
 pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{}", &rest[end..]),
+    let url = match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://***@{host}"),
+            None => url.to_string(),
+        },
         None => url.to_string(),
-    }
+    };
+    let Some((base, query)) = url.split_once('?') else {
+        return url;
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if is_secret_param(k) => format!("{k}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
+}
+
+fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let words = [
+        "key",
+        "apikey",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "sig",
+        "signature",
+    ];
+    words.iter().any(|w| {
+        name == *w
+            || name
+                .strip_suffix(w)
+                .is_some_and(|head| head.ends_with(['_', '-']))
+    })
+}
+
+/// The credentials of `url` (what [`redact`] hides), to cut out of a client library's own
+/// messages, which may quote the URL it was given.
+pub(crate) fn credentials(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let (userinfo, _) = rest.rsplit_once('@')?;
+    Some(userinfo.to_string()).filter(|u| !u.is_empty())
 }
 
 fn local_path(path: &str, url: &str) -> Result<PathBuf> {
@@ -83,6 +123,20 @@ mod tests {
         assert_eq!(redact("rediss://:pw@h"), "rediss://***@h");
         assert_eq!(redact("redis://h:6379/0"), "redis://h:6379/0");
         assert_eq!(redact("sqlite:/tmp/a@b.db"), "sqlite:/tmp/a@b.db");
+        // Unencoded `/`, `?` and `#` in a password.
+        for pw in ["a/b", "a?b", "a#b", "a/b@c"] {
+            let url = format!("redis://:{pw}@h:6379/2");
+            let shown = redact(&url);
+            assert_eq!(shown, "redis://***@h:6379/2", "{url}");
+            assert_eq!(
+                credentials(&url).as_deref(),
+                Some(format!(":{pw}").as_str())
+            );
+        }
+        assert_eq!(
+            redact("https://api.example.com/v1?key=SECRET&model=m&api_key=S2&x_token=S3"),
+            "https://api.example.com/v1?key=***&model=m&api_key=***&x_token=***"
+        );
     }
 
     #[test]

@@ -104,9 +104,13 @@ impl ExecTool {
         cmd.envs(&spec.env)
             .env("AGENT_TOOL_NAME", &spec.name)
             .env("AGENT_SESSION_ID", session_id);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", spec.command[0]))?;
+        let mut child = super::spawn_child(|| {
+            let child = cmd.spawn()?;
+            let pid = child.id();
+            Ok((child, pid))
+        })
+        .map_err(|e| format!("cannot run {}: {e}", spec.command[0]))?;
+        let pid = child.id();
         let group = Group(AtomicI32::new(child.id().map_or(0, |id| id as i32)));
         let mut stdin = child.stdin.take();
         let mut stdout = child.stdout.take();
@@ -125,9 +129,13 @@ impl ExecTool {
             };
             let wait = async {
                 let status = child.wait().await;
+                if let Some(pid) = pid {
+                    super::reaped(pid as i32);
+                }
                 // The program is done: stop anything it left behind, which would otherwise
-                // hold the pipes open (and outlive the call).
+                // hold the pipes open (and outlive the call), in its group or escaped from it.
                 group.kill();
+                let _ = tokio::task::spawn_blocking(super::kill_adopted).await;
                 status
             };
             let ((), status, (), ()) = tokio::join!(
@@ -145,6 +153,10 @@ impl ExecTool {
             Err(_) => {
                 group.kill();
                 let _ = child.wait().await;
+                if let Some(pid) = pid {
+                    super::reaped(pid as i32);
+                }
+                let _ = tokio::task::spawn_blocking(super::kill_adopted).await;
                 return Err(with_tail(
                     format!(
                         "timed out after {}s; the tool and every process it started were killed",
@@ -186,6 +198,8 @@ impl Group {
 impl Drop for Group {
     fn drop(&mut self) {
         self.kill();
+        // A call dropped midway (a cancelled turn) leaves no escaped process behind either.
+        super::kill_adopted();
     }
 }
 

@@ -3,9 +3,12 @@
 //! handlers.
 
 mod exec;
+mod orphans;
 mod spec;
 
 pub use exec::{ExecTool, OUTPUT_LIMIT, PROVIDER_KEY_VARS};
+pub use orphans::contain_escapes;
+pub(crate) use orphans::{kill_adopted, reaped, spawn as spawn_child};
 pub use spec::{ExecSpec, DEFAULT_TIMEOUT};
 
 use std::fmt;

@@ -111,7 +111,7 @@ impl ExecSpec {
     /// is an [`Error::Usage`] naming the file, so a bad file stops a command before any request.
     pub fn from_file(path: &Path) -> Result<ExecSpec> {
         let shown = path.display();
-        let text = std::fs::read_to_string(path)
+        let text = crate::limits::read_config_file(path)
             .map_err(|e| Error::Usage(format!("cannot read tool file {shown}: {e}")))?;
         let is_json = path.extension().is_some_and(|e| e == "json");
         let parsed = if is_json {

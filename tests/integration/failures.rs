@@ -343,7 +343,7 @@ fn sigterm_before_the_turn_starts_exits_130() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    wait_until_catching(child.id(), 15);
     signal(child.id(), "TERM");
     assert_eq!(child.wait().unwrap().code(), Some(130));
     assert!(server.requests().is_empty());
@@ -399,4 +399,23 @@ fn openai_without_a_key_fails_before_any_request() {
         stderr(&out),
         "agent: error: no API key for provider 'openai': set OPENAI_API_KEY (or api_key_env in config.yaml)\n"
     );
+}
+
+/// Wait until process `pid` catches signal `signo` (its handler is installed), from the
+/// `SigCgt` mask in /proc, so a test signals it at a known moment, not after a guessed sleep.
+fn wait_until_catching(pid: u32, signo: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let caught = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigCgt:"))
+            .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (signo - 1)) != 0);
+        if caught {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("process {pid} never installed a handler for signal {signo}");
 }

@@ -11,6 +11,7 @@ mod failures;
 mod faults;
 mod habits;
 mod history;
+mod hostile;
 mod json;
 mod library;
 mod provider_choice;

@@ -166,6 +166,13 @@ pub enum Part {
     Sleep(Duration),
     /// Close the connection now, mid-body (a broken stream).
     Close,
+    /// The same bytes `times` times (a huge or endless body, without building it), each chunk
+    /// after `pause`.
+    Repeat {
+        bytes: Vec<u8>,
+        times: u64,
+        pause: Duration,
+    },
 }
 
 /// A scripted response.
@@ -409,6 +416,25 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             Part::Close => {
                 out.shutdown(Shutdown::Both)?;
                 return Ok(());
+            }
+            Part::Repeat {
+                bytes,
+                times,
+                pause,
+            } => {
+                let head = format!("{:x}\r\n", bytes.len());
+                for _ in 0..times {
+                    if !pause.is_zero() {
+                        thread::sleep(pause);
+                    }
+                    // The client hanging up ends the body (and this thread).
+                    out.write_all(head.as_bytes())?;
+                    out.write_all(&bytes)?;
+                    out.write_all(b"\r\n")?;
+                    if !pause.is_zero() {
+                        out.flush()?;
+                    }
+                }
             }
         }
     }

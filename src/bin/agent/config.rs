@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) context_windows: BTreeMap<String, u64>,
     /// Default for `--auto-compact`.
     pub(crate) auto_compact: Option<u64>,
+    /// Default for `--max-reply-bytes`.
+    pub(crate) max_reply_bytes: Option<usize>,
 }
 
 /// A model alias: `fast: {provider: anthropic, model: claude-haiku-4-5}`, used as `-m fast`.
@@ -63,7 +65,7 @@ impl Config {
 }
 
 fn read(path: &Path, env: &Env) -> agent::Result<Config> {
-    let text = std::fs::read_to_string(path)
+    let text = agent::limits::read_config_file(path)
         .map_err(|e| Error::Usage(format!("cannot read config {}: {e}", path.display())))?;
     if text.trim().is_empty() {
         return Ok(Config::default());

@@ -39,6 +39,11 @@ pub(crate) fn code_of(e: &Error) -> u8 {
         Error::SessionNotFound { .. } => 5,
         Error::InvalidSession { .. } => 6,
         Error::Busy { .. } => 7,
+        Error::TooLarge { what, .. } => match what {
+            agent::Oversized::Prompt => 2,
+            agent::Oversized::Reply => 3,
+            _ => 6,
+        },
         Error::Interrupted => 130,
         _ => 1,
     }
@@ -74,6 +79,10 @@ fn hint(e: &Error) -> Option<String> {
             }
         }
         Error::Provider(p) if p.timed_out => " (see --timeout)".to_string(),
+        Error::TooLarge {
+            what: agent::Oversized::Reply,
+            ..
+        } => " (see --max-reply-bytes)".to_string(),
         _ => return None,
     })
 }

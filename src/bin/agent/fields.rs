@@ -44,6 +44,7 @@ pub(crate) fn parse_source(arg: &str) -> Result<SchemaSource, String> {
 /// Parse a schema document: JSON, or YAML (a superset) when it is not JSON. A document that
 /// is just a line of text is read as a field list (`name, age int`).
 pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Value, String> {
+    agent::limits::check_nesting(text).map_err(|e| format!("{origin} is {e}"))?;
     let value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(json_err) => serde_yaml::from_str::<Value>(text).map_err(|yaml_err| {

@@ -51,6 +51,9 @@ fn main() -> ExitCode {
 async fn run() -> anyhow::Result<()> {
     // Signals first: a Ctrl-C from the first instant ends the run as documented (130).
     let interrupts = interrupt::install()?;
+    // Every child of this process is a tool agent started: what a tool leaves behind outside
+    // its process group (setsid, a double fork) is adopted and killed when the call ends.
+    agent::tool::contain_escapes();
     let cli = cli::Cli::try_parse()?;
     let env = locate::Env::process();
     let config_file = locate::config_file(cli.global.config.as_deref(), &env);

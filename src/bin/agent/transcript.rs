@@ -49,8 +49,70 @@ fn one_line(text: &str, max: usize) -> String {
     }
 }
 
+/// `text` with what a terminal would act on made visible: control characters (escape
+/// sequences a model may send, that set titles or move the cursor) as `^[`-style carets, C1
+/// controls and bidirectional overrides as `<U+…>`. Newlines and tabs stay.
+pub(crate) fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !unsafe_char(c) => out.push(c),
+            '\u{7f}' => out.push_str("^?"),
+            c if (c as u32) < 0x20 => {
+                out.push('^');
+                out.push(char::from(b'@' + c as u8));
+            }
+            c => out.push_str(&format!("<U+{:04X}>", c as u32)),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A copy of the document whose text is safe to show on a terminal (see [`visible`]).
+fn on_terminal(data: &SessionData) -> SessionData {
+    let v = |t: &str| visible(t).into_owned();
+    let mut d = data.clone();
+    d.title = d.title.as_deref().map(v);
+    d.model = d.model.as_deref().map(v);
+    d.system = d.system.as_deref().map(v);
+    for t in &mut d.tools {
+        t.name = v(&t.name);
+        t.command = t.command.iter().map(|c| v(c)).collect();
+    }
+    for m in &mut d.messages {
+        m.content = v(&m.content);
+        m.model = m.model.as_deref().map(v);
+        m.name = m.name.as_deref().map(v);
+        for c in &mut m.tool_calls {
+            c.name = v(&c.name);
+            c.arguments = serde_json::Value::String(v(&c.arguments.to_string()));
+        }
+    }
+    if let Some(f) = &mut d.failed_turn {
+        f.prompt = v(&f.prompt);
+        f.partial = v(&f.partial);
+        f.error = v(&f.error);
+    }
+    d
+}
+
 /// The text transcript: a heading, the system prompt, then each message with its time and model.
+/// On a terminal (`look.fold`) control characters are shown, not sent to it.
 pub(crate) fn text(data: &SessionData, last: Option<usize>, look: Look) -> String {
+    let safe;
+    let data = if look.fold {
+        safe = on_terminal(data);
+        &safe
+    } else {
+        data
+    };
     let mut s = String::new();
     let title = data
         .title
@@ -115,7 +177,11 @@ fn message(s: &mut String, m: &Message, look: Look) {
         let _ = writeln!(s, "\n{role} {}", look.paint(DIM, meta));
     }
     for call in &m.tool_calls {
-        let args = call.arguments.to_string();
+        let args = match &call.arguments {
+            // Made terminal-safe already (see `on_terminal`).
+            serde_json::Value::String(shown) if look.fold => shown.clone(),
+            other => other.to_string(),
+        };
         let args = if look.fold { one_line(&args, 80) } else { args };
         let _ = writeln!(s, "→ {}({args})", call.name);
     }
@@ -202,7 +268,7 @@ pub(crate) fn table(sessions: &[SessionSummary], color: bool) -> String {
                 relative(&s.updated_at),
                 s.message_count.to_string(),
                 model,
-                s.title.clone().unwrap_or_default(),
+                visible(s.title.as_deref().unwrap_or_default()).into_owned(),
             ]
         })
         .collect();

@@ -62,6 +62,10 @@ pub(crate) struct ExchangeArgs {
     /// Compact the history before a turn when it is estimated above TOKENS [config: auto_compact]
     #[arg(long, value_name = "TOKENS")]
     pub(crate) auto_compact: Option<u64>,
+    /// Fail the turn when its reply (text and tool arguments, every step) passes N bytes
+    /// [config: max_reply_bytes; default: 67108864, 64 MiB]
+    #[arg(long, value_name = "N")]
+    pub(crate) max_reply_bytes: Option<usize>,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
 }

@@ -311,9 +311,11 @@ impl Lines {
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         std::thread::spawn(move || {
             let stdin = std::io::stdin();
+            let limit = agent::limits::MAX_PROMPT_BYTES as u64;
             loop {
                 let mut line = String::new();
-                let read = stdin.lock().read_line(&mut line);
+                // A line longer than any prompt may be is cut there, not read into memory whole.
+                let read = std::io::Read::take(stdin.lock(), limit).read_line(&mut line);
                 let end = matches!(read, Ok(0) | Err(_));
                 let sent = match read {
                     Ok(0) => break,

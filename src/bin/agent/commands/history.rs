@@ -75,6 +75,7 @@ pub(crate) async fn compact(ctx: &Ctx, args: Compact) -> Result<()> {
         usage: false,
         context: Default::default(),
         auto_compact: None,
+        max_reply_bytes: agent::limits::DEFAULT_MAX_REPLY_BYTES,
         tools: Default::default(),
     };
     let mut session = open::stored(ctx, &args.id, &ask, None).await?;

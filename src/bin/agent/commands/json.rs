@@ -69,7 +69,7 @@ async fn schema_and_prompt(opts: &JsonTurn, prompt_args: &[String]) -> Result<(V
                 .map_err(Error::Usage)?
         }
         SchemaSource::File(path) => {
-            let text = std::fs::read_to_string(&path)
+            let text = agent::limits::read_config_file(&path)
                 .map_err(|e| Error::Usage(format!("cannot read schema {}: {e}", path.display())))?;
             fields::parse_document(&text, &path.display().to_string()).map_err(Error::Usage)?
         }

@@ -102,9 +102,7 @@ pub(crate) async fn rename(ctx: &Ctx, id: &str, title: &str) -> Result<()> {
     let agent = open::offline(ctx, None)?;
     let title = title.trim().to_string();
     agent
-        .load_session(id)
-        .await?
-        .edit(|d| d.title = (!title.is_empty()).then_some(title))
+        .edit_session(id, |d| d.title = (!title.is_empty()).then_some(title))
         .await?;
     Ok(())
 }
@@ -131,7 +129,7 @@ pub(crate) async fn rm(ctx: &Ctx, args: Rm) -> Result<()> {
 /// `session clear ID`
 pub(crate) async fn clear(ctx: &Ctx, id: &str) -> Result<()> {
     let agent = open::offline(ctx, None)?;
-    agent.load_session(id).await?.clear().await?;
+    agent.edit_session(id, |d| d.messages.clear()).await?;
     Ok(())
 }
 
@@ -144,16 +142,14 @@ pub(crate) async fn add(ctx: &Ctx, id: &str, role: Role, text: Option<String>) -
     };
     let agent = open::offline(ctx, None)?;
     agent
-        .load_session(id)
-        .await?
-        .add_message(Message::new(role, text))
+        .edit_session(id, |d| d.messages.push(Message::new(role, text)))
         .await?;
     Ok(())
 }
 
 /// `session import FILE|-`: validate, refuse to replace unless `--force`, print the id.
 pub(crate) async fn import(ctx: &Ctx, file: &Path, force: bool) -> Result<()> {
-    let text = input::file_or_stdin(file).await?;
+    let text = input::document(file).await?;
     let origin = file.display().to_string();
     let value: Value = serde_json::from_str(&text).map_err(|e| Error::InvalidSession {
         location: origin.clone(),

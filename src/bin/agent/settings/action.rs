@@ -118,6 +118,7 @@ pub(crate) struct Ask {
     pub(crate) usage: bool,
     pub(crate) context: ContextPolicy,
     pub(crate) auto_compact: Option<u64>,
+    pub(crate) max_reply_bytes: usize,
     pub(crate) tools: ToolChoice,
 }
 
@@ -132,6 +133,7 @@ impl Ask {
             tools: !self.tools.off,
             context: self.context,
             auto_compact: self.auto_compact,
+            max_reply_bytes: self.max_reply_bytes,
             ..RunOptions::default()
         };
         if let Some(n) = self.tools.max_steps {

@@ -80,6 +80,9 @@ impl Settings {
                 seconds(config.lock_timeout, "lock_timeout")?.unwrap_or(LOCK_TIMEOUT),
             ),
             auto_compact: config.auto_compact,
+            max_reply_bytes: config
+                .max_reply_bytes
+                .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
         };
         let settings = Settings {
             data_dir,
@@ -141,6 +144,7 @@ struct Defaults {
     retries: u32,
     lock_timeout: Option<Duration>,
     auto_compact: Option<u64>,
+    max_reply_bytes: usize,
 }
 
 impl Defaults {
@@ -312,6 +316,7 @@ impl Defaults {
                 cli::ContextArg::Compact => ContextPolicy::Compact,
             },
             auto_compact: a.auto_compact.or(self.auto_compact),
+            max_reply_bytes: a.max_reply_bytes.unwrap_or(self.max_reply_bytes),
             tools: ToolChoice {
                 off: a.tools.no_tools,
                 max_steps: a.tools.max_steps,
