@@ -45,25 +45,31 @@ fn time_cmd(n: usize, mut make: impl FnMut() -> Command) -> Duration {
     median(runs)
 }
 
+/// Run `cmd` to its end: its wall time and its resource usage (wait4 reports exactly this
+/// child's).
+fn run_child(mut cmd: Command) -> (Duration, libc::rusage) {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
+    let start = Instant::now();
+    let child = cmd.spawn().expect("spawn");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let took = start.elapsed();
+    assert!(rc == pid && status == 0, "{cmd:?} failed");
+    std::mem::forget(child);
+    (took, usage)
+}
+
 /// Median wall and CPU (user + system) time of `n` runs after a warm-up: CPU is what the
 /// command itself costs; wall adds the disk's fsync.
 fn time_cpu(n: usize, mut make: impl FnMut() -> Command) -> (Duration, Duration) {
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for i in 0..=n {
-        let mut cmd = make();
-        cmd.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .stdin(Stdio::null());
-        let start = Instant::now();
-        let child = cmd.spawn().expect("spawn");
-        let pid = child.id() as libc::pid_t;
-        let mut status = 0;
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        let wall = start.elapsed();
-        assert!(rc == pid && status == 0, "{cmd:?} failed");
-        std::mem::forget(child);
-        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        let (wall, usage) = run_child(make());
         if i > 0 {
             walls.push(wall);
             cpus.push(tv(usage.ru_utime) + tv(usage.ru_stime));
@@ -73,21 +79,8 @@ fn time_cpu(n: usize, mut make: impl FnMut() -> Command) -> (Duration, Duration)
 }
 
 /// Wall time and peak RSS (KiB) of one run.
-fn run_with_rss(mut cmd: Command) -> (Duration, i64) {
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null());
-    let start = Instant::now();
-    let child = cmd.spawn().expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // wait4 reports the peak RSS of exactly this child.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let took = start.elapsed();
-    assert_eq!(rc, pid);
-    assert_eq!(status, 0, "{cmd:?} failed");
-    std::mem::forget(child);
+fn run_with_rss(cmd: Command) -> (Duration, i64) {
+    let (took, usage) = run_child(cmd);
     (took, usage.ru_maxrss)
 }
 

@@ -118,15 +118,7 @@ impl SessionData {
         let version = value
             .get("version")
             .ok_or_else(|| invalid("not a session document (no \"version\" field)".into()))?;
-        match version.as_u64() {
-            Some(VERSION) => {}
-            Some(v) if v > VERSION => {
-                return Err(invalid(format!(
-                    "document version {v} was written by a newer agent (this one reads {VERSION})"
-                )))
-            }
-            _ => return Err(invalid(format!("unsupported document version {version}"))),
-        }
+        check_version(version.as_u64(), version).map_err(invalid)?;
         let data: SessionData =
             serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
         data.check().map_err(|e| invalid(e.to_string()))?;
@@ -189,6 +181,20 @@ impl SessionData {
     /// Mark the document changed now.
     pub fn touch(&mut self) {
         self.updated_at = crate::time::now();
+    }
+}
+
+/// This build reads documents of [`VERSION`] only; a newer one says so.
+fn check_version(
+    version: Option<u64>,
+    shown: &dyn std::fmt::Display,
+) -> std::result::Result<(), String> {
+    match version {
+        Some(VERSION) => Ok(()),
+        Some(v) if v > VERSION => Err(format!(
+            "document version {v} was written by a newer agent (this one reads {VERSION})"
+        )),
+        _ => Err(format!("unsupported document version {shown}")),
     }
 }
 

@@ -336,16 +336,11 @@ fn a_save_over_the_load_limit_is_refused_and_the_old_document_stays() {
     let err = agent::store::save_data(&store, &data).unwrap_err();
     assert!(matches!(err, agent::Error::TooLarge { .. }), "{err}");
     assert_eq!(env.raw("big"), before);
-    assert_eq!(sessions_files(&env), ["big.json"], "no temp file left");
-}
-
-fn sessions_files(env: &TestEnv) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(env.data_dir().join("sessions"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    assert_eq!(
+        file_names(&env.data_dir().join("sessions")),
+        ["big.json"],
+        "no temp file left"
+    );
 }
 
 #[test]

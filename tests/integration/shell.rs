@@ -18,15 +18,6 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn committed_completions_are_fresh() {
     let env = TestEnv::new();
@@ -45,7 +36,7 @@ fn committed_completions_are_fresh() {
             "completions/{file} is stale; refresh it with:\n  cargo run -q -- generate completions {shell} --dir completions"
         );
     }
-    assert_eq!(files_in(&tmp), files_in(&repo("completions")));
+    assert_eq!(file_names(&tmp), file_names(&repo("completions")));
 }
 
 #[test]
@@ -58,8 +49,8 @@ fn committed_man_pages_are_fresh() {
         .assert()
         .success();
     let refresh = "refresh them with:\n  rm -rf man && cargo run -q -- generate man --dir man";
-    let names = files_in(&tmp);
-    assert_eq!(names, files_in(&repo("man")), "man/ is stale; {refresh}");
+    let names = file_names(&tmp);
+    assert_eq!(names, file_names(&repo("man")), "man/ is stale; {refresh}");
     for name in &names {
         let fresh = std::fs::read(tmp.join(name)).unwrap();
         let committed = std::fs::read(repo("man").join(name)).unwrap();
@@ -116,7 +107,7 @@ fn man_pages_render_without_warnings() {
     // .ci/run installs man-db and groff-base.
     let man = require("man", "apt-get install -y man-db");
     let groff = require("groff", "apt-get install -y groff-base");
-    for name in files_in(&repo("man")) {
+    for name in file_names(&repo("man")) {
         let path = repo("man").join(&name);
         // Both an ASCII terminal (LANG unset, as in CI and cron) and a UTF-8 one: a
         // character without an ASCII glyph warns in the first.
