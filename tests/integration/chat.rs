@@ -218,6 +218,32 @@ fn typed_on_a_pseudo_terminal() {
 }
 
 #[test]
+fn every_line_typed_ahead_or_pasted_arrives_in_order() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_stream(&["r1"]));
+    server.push(MockResponse::openai_stream(&["r2"]));
+    server.push(MockResponse::openai_stream(&["r3"]));
+    env.cmd()
+        .args(["session", "new", "--id", "t"])
+        .assert()
+        .success();
+    let Some(mut pty) = Pty::spawn(&env, &server, "session chat t") else {
+        return;
+    };
+    // Typed faster than the replies come, and a paste without bracketed-paste markers of a
+    // """ block: one write, every line at once.
+    pty.type_(b"p1\rp2\r\"\"\"\rline a\rline b\r\"\"\"\r");
+    pty.wait(&env, "t", "three replies", |d| message_count(d) == 6);
+    pty.finish();
+    let doc = env.doc("t");
+    assert_eq!(
+        contents(&doc["messages"]),
+        ["p1", "r1", "p2", "r2", "line a\nline b", "r3"]
+    );
+}
+
+#[test]
 fn ctrl_c_stops_the_reply_and_the_chat_goes_on() {
     let env = TestEnv::new();
     let server = MockServer::start();
