@@ -25,6 +25,7 @@ use crate::Usage;
 
 /// Dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Price {
     /// Prompt tokens.
     pub input: f64,
@@ -40,6 +41,7 @@ pub struct Price {
 
 /// The rates of a request whose prompt has more than `above` tokens, for all its tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LongPrice {
     /// Prompt tokens beyond which these rates apply.
     pub above: u64,

@@ -7,7 +7,14 @@ pub fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
     if !schema.is_object() && !schema.is_boolean() {
         return Err("a JSON Schema must be an object".to_string());
     }
-    jsonschema::validator_for(schema).map_err(|e| format!("invalid JSON Schema: {e}"))
+    jsonschema::validator_for(schema).map_err(|e| {
+        // Where in the schema the problem is, as a JSON pointer.
+        let at = e.instance_path().to_string();
+        match at.is_empty() {
+            true => format!("invalid JSON Schema: {e}"),
+            false => format!("invalid JSON Schema at {at}: {e}"),
+        }
+    })
 }
 
 /// Every validation error as `"/json/pointer: message"` (the root is `/`).

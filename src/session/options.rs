@@ -75,6 +75,8 @@ pub struct RunOptions {
     /// The most bytes of reply (text and tool-call arguments, every step) the turn accepts
     /// (default [`crate::limits::DEFAULT_MAX_REPLY_BYTES`]); beyond it the turn fails.
     pub max_reply_bytes: usize,
+    /// The title a session without one gets from this turn (default: the prompt's first line).
+    pub title: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -89,6 +91,7 @@ impl Default for RunOptions {
             context: ContextPolicy::Error,
             auto_compact: None,
             max_reply_bytes: crate::limits::DEFAULT_MAX_REPLY_BYTES,
+            title: None,
         }
     }
 }

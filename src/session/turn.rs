@@ -156,7 +156,8 @@ impl Turn {
         }
         data.messages.extend(added);
         if data.title.is_none() {
-            data.title = request::title_from(&self.prompt);
+            let from = self.options.title.as_deref().unwrap_or(&self.prompt);
+            data.title = request::title_from(from);
         }
         data.touch();
         match store::save(self.agent.store(), data).await {

@@ -18,17 +18,37 @@ fn piped_lines_are_turns_and_the_second_sees_the_first() {
         .args(["session", "new", "--id", "s"])
         .assert()
         .success();
+    // One turn per line with --lines; the replies are told apart by an empty line.
     env.agent(&server)
-        .args(["session", "chat", "s"])
+        .args(["session", "chat", "s", "--lines"])
         .write_stdin("hi\nwhat did I say?\n")
         .assert()
         .success()
-        .stdout("Hello!\nYou said hi.\n");
+        .stdout("Hello!\n\nYou said hi.\n");
     assert_eq!(
         contents(&server.body(1)["messages"]),
         ["hi", "Hello!", "what did I say?"]
     );
     assert_eq!(env.doc("s")["messages"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn piped_text_is_one_message_and_create_makes_the_session() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_stream(&["Noted."]));
+    env.agent(&server)
+        .args(["session", "chat", "notes", "--create", "-s", "Be brief."])
+        .write_stdin("# Notes\n\nline one\nline two\n")
+        .assert()
+        .success()
+        .stdout("Noted.\n");
+    assert_eq!(server.requests().len(), 1);
+    assert_eq!(
+        contents(&server.body(0)["messages"]),
+        ["Be brief.", "# Notes\n\nline one\nline two"]
+    );
+    assert_eq!(env.doc("notes")["messages"].as_array().unwrap().len(), 2);
 }
 
 #[test]
@@ -42,7 +62,7 @@ fn piped_multi_line_prompts_and_commands() {
         .success();
     let script = "one \\\ntwo\n\"\"\"\nthree\n\nfour\n\"\"\"\n!fork f2\nafter fork\n";
     env.agent(&server)
-        .args(["session", "chat", "s"])
+        .args(["session", "chat", "s", "--lines"])
         .write_stdin(script)
         .assert()
         .success();
@@ -56,7 +76,7 @@ fn piped_multi_line_prompts_and_commands() {
     assert_eq!(env.doc("f2")["messages"].as_array().unwrap().len(), 6);
 
     env.agent(&server)
-        .args(["session", "chat", "s"])
+        .args(["session", "chat", "s", "--lines"])
         .write_stdin("!nonsense\n")
         .code(2);
 }

@@ -101,7 +101,7 @@ fn three_invalid_replies_exit_4_with_empty_stdout_and_the_reply_saved() {
     }
     let out = env
         .agent(&server)
-        .args(["json", "--schema", "x", "--schema-retries", "1", "go"])
+        .args(["json", "--schema", "x str", "--schema-retries", "1", "go"])
         .code(4);
     assert!(
         stderr(&out).contains("/: ") && stderr(&out).contains("invalid/"),

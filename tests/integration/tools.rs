@@ -459,7 +459,7 @@ fn bad_tool_files_are_usage_errors_before_any_request() {
         for cmd in [
             &["run"][..],
             &["session", "run", "s", "--create"],
-            &["json", "--schema", "a"],
+            &["json", "--schema", "a str"],
         ] {
             let out = t.agent().args(cmd).args(args).arg("hi").output().unwrap();
             assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));

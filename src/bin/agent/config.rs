@@ -10,9 +10,10 @@ use agent::Error;
 
 use crate::locate::{config_path, ConfigFile, Env};
 
-/// `config.yaml`. Unknown keys are ignored so a newer config works with an older binary.
+/// `config.yaml`. An unknown key is an error naming it and the nearest known one, as for tool
+/// files: a typo (`modle:`) must not be silently ignored.
 #[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub(crate) struct Config {
     pub(crate) provider: Option<String>,
     pub(crate) model: Option<String>,
@@ -38,7 +39,7 @@ pub(crate) struct Config {
 
 /// A model alias: `fast: {provider: anthropic, model: claude-haiku-4-5}`, used as `-m fast`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub(crate) struct ModelAlias {
     pub(crate) provider: Option<String>,
     pub(crate) model: Option<String>,
@@ -46,7 +47,7 @@ pub(crate) struct ModelAlias {
 
 /// A named provider: `openrouter: {kind: openai, base_url: ..., api_key_env: OPENROUTER_API_KEY}`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub(crate) struct ProviderConfig {
     pub(crate) kind: Option<String>,
     pub(crate) base_url: Option<String>,
@@ -64,14 +65,43 @@ impl Config {
     }
 }
 
+/// serde's "unknown field `modle`, expected one of `provider`, `model`, …" as "unknown key
+/// `modle` (did you mean `model`?)", keeping where it was found.
+fn explain(message: &str) -> String {
+    let Some(start) = message.find("unknown field `") else {
+        return message.to_string();
+    };
+    let (prefix, rest) = (
+        &message[..start],
+        &message[start + "unknown field `".len()..],
+    );
+    let Some((key, rest)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let known: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let location = rest.find(" at line ").map_or("", |i| &rest[i..]);
+    match crate::similar::nearest(key, known.iter().copied()) {
+        Some(near) => format!("{prefix}unknown key `{key}` (did you mean `{near}`?){location}"),
+        None => format!(
+            "{prefix}unknown key `{key}` (known: {}){location}",
+            known.join(", ")
+        ),
+    }
+}
+
 fn read(path: &Path, env: &Env) -> agent::Result<Config> {
     let text = agent::limits::read_config_file(path)
         .map_err(|e| Error::Usage(format!("cannot read config {}: {e}", path.display())))?;
     if text.trim().is_empty() {
         return Ok(Config::default());
     }
-    let mut config: Config = serde_yaml::from_str(&text)
-        .map_err(|e| Error::Usage(format!("invalid config {}: {e}", path.display())))?;
+    let mut config: Config = serde_yaml::from_str(&text).map_err(|e| {
+        Error::Usage(format!(
+            "invalid config {}: {}",
+            path.display(),
+            explain(&e.to_string())
+        ))
+    })?;
     let dir = path.parent().unwrap_or(Path::new("."));
     for tool in &mut config.tools {
         *tool = config_path(dir, tool, env);

@@ -71,11 +71,32 @@ fn files_in(dir: &Path) -> agent::Result<Vec<PathBuf>> {
 }
 
 /// Load the tools of one turn: `--no-tools` loads nothing (not even a broken config file).
-pub(crate) fn resolve(settings: &Settings, choice: &ToolChoice) -> agent::Result<TurnTools> {
+/// A tool file of the config that does not exist is a warning naming it, not a failure of
+/// turns that never needed it.
+pub(crate) fn resolve(
+    settings: &Settings,
+    out: &Output,
+    choice: &ToolChoice,
+) -> agent::Result<TurnTools> {
     let (flags, config) = if choice.off {
         (Vec::new(), Vec::new())
     } else {
-        (load_files(choice)?, load_paths(&settings.config_tools)?)
+        let present: Vec<PathBuf> = settings
+            .config_tools
+            .iter()
+            .filter(|p| {
+                let exists = p.exists();
+                if !exists {
+                    out.warn(format!(
+                        "the config's tool file {} does not exist; turns go on without it",
+                        p.display()
+                    ));
+                }
+                exists
+            })
+            .cloned()
+            .collect();
+        (load_files(choice)?, load_paths(&present)?)
     };
     Ok(TurnTools {
         flags,

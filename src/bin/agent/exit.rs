@@ -19,6 +19,9 @@ Exit status:
 
 /// The exit code of an error chain: the first library error decides, else 1.
 pub(crate) fn code(err: &anyhow::Error) -> u8 {
+    if let Some(h) = err.downcast_ref::<Hinted>() {
+        return code(&h.inner);
+    }
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<Error>() {
             return code_of(e);
@@ -62,6 +65,27 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// An error with a hint the command that failed can give (`--create`, a nearby id).
+#[derive(Debug)]
+pub(crate) struct Hinted {
+    inner: anyhow::Error,
+    hint: String,
+}
+
+impl Hinted {
+    pub(crate) fn wrap(inner: anyhow::Error, hint: String) -> anyhow::Error {
+        anyhow::Error::new(Hinted { inner, hint })
+    }
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", message(&self.inner), self.hint)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
 /// What the command line adds to a library error: the flag or command that helps.
 fn hint(e: &Error) -> Option<String> {
     Some(match e {
@@ -89,6 +113,9 @@ fn hint(e: &Error) -> Option<String> {
 
 /// The error, its causes and the command line's hint on one line, each cause once.
 pub(crate) fn message(err: &anyhow::Error) -> String {
+    if let Some(h) = err.downcast_ref::<Hinted>() {
+        return h.to_string();
+    }
     let mut line = String::new();
     let mut hinted = None;
     for cause in err.chain() {

@@ -38,6 +38,12 @@ pub(crate) fn parse_source(arg: &str) -> Result<SchemaSource, String> {
     if looks_like_path {
         return Err(format!("schema file {trimmed} does not exist"));
     }
+    // One bare word is a file name mistyped far more often than a one-field schema.
+    if !trimmed.contains([',', ':', '\n', ' ', '\t']) {
+        return Err(format!(
+            "no schema file {trimmed} (a field list has a type or a comma, like '{trimmed} str' or 'name, age int')"
+        ));
+    }
     from_fields(trimmed).map(SchemaSource::Fields)
 }
 
@@ -60,8 +66,9 @@ pub(crate) fn parse_document(text: &str, origin: &str) -> Result<Value, String> 
 /// The compact field list `llm` users know: `name, age int, bio: one sentence`.
 ///
 /// Fields are separated by commas or newlines; each is `NAME [TYPE][: DESCRIPTION]` with
-/// TYPE one of `str` (default), `int`, `float`, `bool`. Every field is required and no other
-/// is allowed, which also makes the schema eligible for OpenAI's strict mode.
+/// TYPE one of `str` (default), `int`, `float`, `bool`, or a list of one of them: `[str]` or
+/// `list[str]`. Every field is required and no other is allowed, which also makes the schema
+/// eligible for OpenAI's strict mode.
 pub(crate) fn from_fields(spec: &str) -> Result<Value, String> {
     let mut properties = serde_json::Map::new();
     let mut required = Vec::new();
@@ -79,17 +86,8 @@ pub(crate) fn from_fields(spec: &str) -> Result<Value, String> {
         let name = words
             .next()
             .ok_or_else(|| format!("empty field in schema '{spec}'"))?;
-        let ty = match words.next().unwrap_or("str") {
-            "str" | "string" => "string",
-            "int" | "integer" => "integer",
-            "float" | "number" => "number",
-            "bool" | "boolean" => "boolean",
-            other => {
-                return Err(format!(
-                    "field '{name}': unknown type '{other}' (use str, int, float or bool)"
-                ))
-            }
-        };
+        let ty = field_type(words.next().unwrap_or("str"))
+            .map_err(|other| format!("field '{name}': unknown type '{other}' (use str, int, float, bool, or a list like [str])"))?;
         if let Some(extra) = words.next() {
             return Err(format!(
                 "field '{name}': unexpected '{extra}' (descriptions go after ':')"
@@ -101,8 +99,7 @@ pub(crate) fn from_fields(spec: &str) -> Result<Value, String> {
         if !valid_name {
             return Err(format!("'{name}' is not a field name: --schema takes a file, JSON, or fields like 'name, age int'"));
         }
-        let mut prop = serde_json::Map::new();
-        prop.insert("type".into(), Value::String(ty.into()));
+        let mut prop = ty;
         if let Some(d) = description.filter(|d| !d.is_empty()) {
             prop.insert("description".into(), Value::String(d.into()));
         }
@@ -123,6 +120,32 @@ pub(crate) fn from_fields(spec: &str) -> Result<Value, String> {
         "required": required,
         "additionalProperties": false,
     }))
+}
+
+/// A field's type: `str`, `int`, `float`, `bool`, or a list of one: `[str]`, `list[int]`.
+fn field_type(word: &str) -> Result<serde_json::Map<String, Value>, &str> {
+    let list = word
+        .strip_prefix('[')
+        .and_then(|w| w.strip_suffix(']'))
+        .or_else(|| word.strip_prefix("list[").and_then(|w| w.strip_suffix(']')));
+    let mut out = serde_json::Map::new();
+    if let Some(inner) = list {
+        out.insert("type".into(), Value::String("array".into()));
+        out.insert(
+            "items".into(),
+            Value::Object(field_type(inner).map_err(|_| word)?),
+        );
+        return Ok(out);
+    }
+    let ty = match word {
+        "str" | "string" => "string",
+        "int" | "integer" => "integer",
+        "float" | "number" => "number",
+        "bool" | "boolean" => "boolean",
+        other => return Err(other),
+    };
+    out.insert("type".into(), Value::String(ty.into()));
+    Ok(out)
 }
 
 /// `--multi`: many records at once, as `{"items": [<schema>...]}`.
@@ -165,6 +188,14 @@ mod source_tests {
             .unwrap_err()
             .contains("unknown type"));
         assert!(from_fields("a, a").unwrap_err().contains("twice"));
+        assert_eq!(
+            from_fields("title, tags [str]: a few words, scores list[int]").unwrap()["properties"],
+            json!({
+                "title": {"type": "string"},
+                "tags": {"type": "array", "items": {"type": "string"}, "description": "a few words"},
+                "scores": {"type": "array", "items": {"type": "integer"}},
+            })
+        );
         assert!(agent::schema::is_strict_compatible(
             &from_fields("a, b int").unwrap()
         ));
@@ -185,6 +216,9 @@ mod source_tests {
             .unwrap_err()
             .contains("does not exist"));
         assert!(parse_source("{nope").is_err());
+        assert!(parse_source("person")
+            .unwrap_err()
+            .contains("no schema file person"));
     }
 
     #[test]

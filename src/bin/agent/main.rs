@@ -2,6 +2,7 @@
 //! single-threaded runtime, and map the error to an exit code.
 
 mod approve;
+mod argv;
 mod calls;
 mod candidates;
 mod choices;
@@ -17,6 +18,7 @@ mod interrupt;
 mod locate;
 mod output;
 mod settings;
+mod similar;
 mod transcript;
 
 use std::process::ExitCode;
@@ -54,7 +56,9 @@ async fn run() -> anyhow::Result<()> {
     // Every child of this process is a tool agent started: what a tool leaves behind outside
     // its process group (setsid, a double fork) is adopted and killed when the call ends.
     agent::tool::contain_escapes();
-    let cli = cli::Cli::try_parse()?;
+    let args =
+        argv::with_default_command(std::env::args_os().collect()).map_err(agent::Error::Usage)?;
+    let cli = cli::Cli::try_parse_from(args)?;
     let env = locate::Env::process();
     let config_file = locate::config_file(cli.global.config.as_deref(), &env);
     let quiet = cli.global.quiet;

@@ -13,7 +13,7 @@ use crate::choices::{LsSort, ShowFormat};
 
 #[derive(Debug, Args)]
 pub(crate) struct IdArg {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
 }
@@ -51,7 +51,7 @@ pub(crate) struct NewArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ForkArgs {
-    /// Source session id
+    /// Source session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) src: String,
     /// New session id [default: generated]
@@ -64,7 +64,7 @@ pub(crate) struct ForkArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// Print the exact stored document (same as --format json)
@@ -113,7 +113,7 @@ fn parse_age(s: &str) -> Result<std::time::Duration, String> {
 
 #[derive(Debug, Args)]
 pub(crate) struct StatsArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// One JSON object
@@ -123,7 +123,7 @@ pub(crate) struct StatsArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct CompactArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// Messages at the end left as they are
@@ -138,7 +138,7 @@ pub(crate) struct CompactArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct UndoArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// How many exchanges to remove
@@ -157,11 +157,14 @@ pub(crate) struct RmArgs {
     /// Ignore ids that do not exist
     #[arg(short, long)]
     pub(crate) force: bool,
+    /// With --older-than: list what would be removed, remove nothing
+    #[arg(long, requires = "older_than")]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct AddArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// Who wrote the message
@@ -182,9 +185,10 @@ pub(crate) struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RenameArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
-    /// The new title
-    pub(crate) title: String,
+    /// The new title (words joined with spaces)
+    #[arg(required = true)]
+    pub(crate) title: Vec<String>,
 }

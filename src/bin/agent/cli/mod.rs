@@ -33,6 +33,7 @@ pub(crate) struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// Data directory [env: AGENT_DATA_DIR] [default: $XDG_DATA_HOME/agent or
     /// ~/.local/share/agent]
@@ -48,9 +49,13 @@ pub(crate) struct GlobalArgs {
     /// No progress or notes on stderr (errors are still printed)
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
-    /// Say more on stderr (resolved provider, model and URL)
+    /// Say more on stderr: the resolved provider, its kind, model and base URL, the config
+    /// file and the store
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
+    /// Never read stdin: the prompt is the arguments alone (as with </dev/null)
+    #[arg(short = 'n', long, global = true)]
+    pub(crate) no_stdin: bool,
     /// Colour transcripts and tables: auto (a terminal without NO_COLOR), always or never
     #[arg(
         long,
@@ -100,8 +105,10 @@ pub(crate) enum SessionCommand {
     /// Print a session's transcript, or its stored document with --json
     Show(ShowArgs),
     /// List sessions, most recently used first
+    #[command(visible_alias = "list")]
     Ls(LsArgs),
     /// Delete sessions
+    #[command(visible_aliases = ["delete", "remove"])]
     Rm(RmArgs),
     /// Drop a session's messages, keeping its system prompt and settings
     Clear(IdArg),

@@ -126,7 +126,7 @@ pub(crate) struct ToolArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SessionRunArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// Prompt (joined with spaces; stdin's text, when piped, comes first)
@@ -143,9 +143,12 @@ pub(crate) struct SessionRunArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RetryArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
+    /// Send a failed turn that is older than the session's last exchange
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) turn: TurnArgs,
 }
@@ -203,15 +206,18 @@ pub(crate) struct JsonArgs {
     #[arg(short, long)]
     pub(crate) system: Option<String>,
     /// Run as a turn of the stored session ID (appended only when the reply is valid)
-    #[arg(long, value_name = "ID", add = ArgValueCompleter::new(session_ids))]
+    #[arg(long, visible_alias = "cid", value_name = "ID", add = ArgValueCompleter::new(session_ids))]
     pub(crate) session: Option<String>,
+    /// A turn of the most recently used stored session
+    #[arg(short = 'c', long = "continue", conflicts_with_all = ["session", "system"])]
+    pub(crate) continue_last: bool,
     #[command(flatten)]
     pub(crate) json: JsonOptions,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct SessionJsonArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
     /// Prompt (joined with spaces; stdin's text, when piped, comes first)
@@ -228,15 +234,30 @@ pub(crate) struct ChatArgs {
     /// Title for listings [default: the first prompt's first line]
     #[arg(long)]
     pub(crate) title: Option<String>,
+    /// Continue the most recently used stored session instead of starting one
+    #[arg(short = 'c', long = "continue", conflicts_with_all = ["system", "title"])]
+    pub(crate) continue_last: bool,
+    /// Piped stdin: one turn per line instead of one message of the whole input
+    #[arg(long)]
+    pub(crate) lines: bool,
     #[command(flatten)]
     pub(crate) chat: ExchangeArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct SessionChatArgs {
-    /// Session id
+    /// Session id (`last`: the most recently used one)
     #[arg(add = ArgValueCompleter::new(session_ids))]
     pub(crate) id: String,
+    /// Create the session if it does not exist
+    #[arg(long)]
+    pub(crate) create: bool,
+    /// System prompt for a session made by --create
+    #[arg(short, long, requires = "create")]
+    pub(crate) system: Option<String>,
+    /// Piped stdin: one turn per line instead of one message of the whole input
+    #[arg(long)]
+    pub(crate) lines: bool,
     #[command(flatten)]
     pub(crate) chat: ExchangeArgs,
 }

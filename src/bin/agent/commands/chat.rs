@@ -11,11 +11,11 @@ use rustyline::DefaultEditor;
 use agent::{Error, Session};
 
 use super::drive::{drive, Plan};
-use super::{open, Ctx};
+use super::{naming, open, Ctx};
 use crate::choices::Format;
 use crate::equip;
 use crate::output::write_out;
-use crate::settings::{Ask, Chat as ChatArgs};
+use crate::settings::{Ask, Chat as ChatArgs, SessionChat};
 use crate::transcript::{self, Look};
 
 const HELP: &str = "\
@@ -31,7 +31,7 @@ Ctrl-C stops a reply (it is kept for `agent session retry`); Ctrl-D leaves.";
 pub(crate) async fn new_chat(ctx: &Ctx, args: ChatArgs) -> Result<()> {
     let id = agent::time::new_session_id();
     // Tool files are read before the session exists: a bad one creates nothing.
-    let tools = equip::resolve(&ctx.settings, &args.ask.tools)?;
+    let tools = equip::resolve(&ctx.settings, &ctx.out, &args.ask.tools)?;
     let mut session = open::stored(ctx, &id, &args.ask, Some(args.system.clone())).await?;
     // Like `session run --create`, the new session remembers its --tool files.
     let title = args.title.clone();
@@ -46,13 +46,21 @@ pub(crate) async fn new_chat(ctx: &Ctx, args: ChatArgs) -> Result<()> {
     }
     ctx.out.report(format!("session {id}"));
     let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
-    Chat::new(ctx, session, args.ask).run().await
+    Chat::new(ctx, session, args.ask, args.lines).run().await
 }
 
-/// `agent session chat ID`
-pub(crate) async fn session_chat(ctx: &Ctx, id: &str, ask: Ask) -> Result<()> {
-    let session = open::equipped(ctx, id, &ask).await?;
-    Chat::new(ctx, session, ask).run().await
+/// `agent session chat ID [--create]`
+pub(crate) async fn session_chat(ctx: &Ctx, args: SessionChat) -> Result<()> {
+    let session = match args.create {
+        None => open::equipped(ctx, &args.id, &args.ask).await?,
+        Some(system) => {
+            naming::refuse_last(&args.id)?;
+            let tools = equip::resolve(&ctx.settings, &ctx.out, &args.ask.tools)?;
+            let session = open::stored(ctx, &args.id, &args.ask, Some(system)).await?;
+            equip::equip(&ctx.settings, &ctx.out, session, tools)?
+        }
+    };
+    Chat::new(ctx, session, args.ask, args.lines).run().await
 }
 
 /// Joins input lines into prompts: a trailing `\` continues a line; `"""` opens and closes a
@@ -119,6 +127,8 @@ struct Chat<'a> {
     ctx: &'a Ctx,
     session: Session,
     ask: Ask,
+    /// Piped stdin: a turn per line (`--lines`) rather than one message.
+    lines: bool,
 }
 
 /// What the loop does after one prompt.
@@ -128,8 +138,13 @@ enum Next {
 }
 
 impl<'a> Chat<'a> {
-    fn new(ctx: &'a Ctx, session: Session, ask: Ask) -> Self {
-        Chat { ctx, session, ask }
+    fn new(ctx: &'a Ctx, session: Session, ask: Ask, lines: bool) -> Self {
+        Chat {
+            ctx,
+            session,
+            ask,
+            lines,
+        }
     }
 
     async fn run(mut self) -> Result<()> {
@@ -146,8 +161,14 @@ impl<'a> Chat<'a> {
         self.interactive().await
     }
 
-    /// One turn per prompt of stdin; the first failure ends the chat with its exit code.
+    /// Piped stdin: all of it as one message, or with `--lines` one turn per prompt (replies
+    /// separated by an empty line); the first failure ends the chat with its exit code.
     async fn piped(&mut self) -> Result<Next> {
+        if !self.lines {
+            let text = crate::input::stdin().await?;
+            return self.handle(&text, false).await;
+        }
+        let mut first = true;
         let mut assembler = Assembler::default();
         let mut lines = Lines::stdin();
         loop {
@@ -162,6 +183,13 @@ impl<'a> Chat<'a> {
                     None => continue,
                 },
             };
+            if prompt.trim().is_empty() {
+                continue;
+            }
+            if !std::mem::take(&mut first) {
+                // Multi-line replies stay told apart.
+                write_out(b"\n")?;
+            }
             if let Next::Quit = self.handle(&prompt, false).await? {
                 return Ok(Next::Quit);
             }

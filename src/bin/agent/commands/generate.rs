@@ -30,6 +30,8 @@ pub(crate) fn completions(shell: Shell, dir: Option<&Path>) -> Result<()> {
     let script = registration(shell);
     match dir {
         Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             let path = dir.join(completion_file(shell));
             std::fs::write(&path, script)
                 .with_context(|| format!("cannot write {}", path.display()))?;
@@ -192,7 +194,7 @@ fn examples(roff: &mut Roff, name: &str) {
             ("Ask once; nothing is saved", "agent run 'Name three rivers in France'"),
             ("Review a diff in a stored session", "id=$(agent session new -s 'You review code.')\ngit diff | agent session run \"$id\" 'Review this'\nagent session run \"$id\" 'Which change is riskiest?'"),
             ("Continue the session used last", "agent run -c 'And in Spain?'"),
-            ("Structured output in a pipeline", "cat notes.txt | agent json --schema 'title, tags: list of words' | jq .tags"),
+            ("Structured output in a pipeline", "cat notes.txt | agent json --schema 'title, tags [str]: a few keywords' | jq .tags"),
             ("Check prompt assembly in CI without calling the model", "agent session run review --dry-run 'Summarise' | jq .messages"),
             ("A scripted conversation", "printf 'hi\\nwhat did I say?\\n' | agent session chat s"),
         ],

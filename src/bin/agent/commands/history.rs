@@ -160,12 +160,28 @@ pub(crate) async fn rm_older_than(
     ctx: &Ctx,
     store: &Arc<dyn SessionStore>,
     age: Duration,
+    dry_run: bool,
 ) -> Result<()> {
     let old: Vec<SessionSummary> = store
         .summaries()?
         .into_iter()
         .filter(|s| !used_within(&s.updated_at, age))
         .collect();
+    if dry_run {
+        for s in &old {
+            ctx.out.report(format!(
+                "would remove {} (last used {})",
+                s.id, s.updated_at
+            ));
+        }
+        ctx.out.report(format!(
+            "dry run: {} session(s) unused for {} would be removed; nothing was",
+            old.len(),
+            humantime::format_duration(age)
+        ));
+        return Ok(());
+    }
+    let mut removed = 0;
     for s in &old {
         let _lock = store::acquire(store, &s.id, ctx.settings.lock_timeout, &mut || {}).await?;
         // Used again while we looked: keep it.
@@ -176,9 +192,14 @@ pub(crate) async fn rm_older_than(
             continue;
         }
         store::delete(store, &s.id).await?;
+        removed += 1;
         ctx.out
             .note(format!("removed {} (last used {})", s.id, s.updated_at));
     }
+    ctx.out.note(format!(
+        "removed {removed} session(s) unused for {}",
+        humantime::format_duration(age)
+    ));
     Ok(())
 }
 

@@ -28,9 +28,9 @@ pub(crate) async fn json(ctx: &Ctx, args: Json) -> Result<()> {
         }
         return session_json(ctx, &id, &args.prompt, &args.json).await;
     }
-    let (schema, prompt) = schema_and_prompt(&args.json, &args.prompt).await?;
+    let (schema, prompt) = schema_and_prompt(ctx, &args.json, &args.prompt).await?;
     let ask = &args.json.turn.ask;
-    let tools = equip::resolve(&ctx.settings, &ask.tools)?;
+    let tools = equip::resolve(&ctx.settings, &ctx.out, &ask.tools)?;
     let session = open::ephemeral(ctx, &ask.call, args.system).await?;
     let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
     if args.json.turn.dry_run {
@@ -41,10 +41,10 @@ pub(crate) async fn json(ctx: &Ctx, args: Json) -> Result<()> {
 
 async fn session_json(ctx: &Ctx, id: &str, prompt: &[String], opts: &JsonTurn) -> Result<()> {
     validate_id(id)?;
-    let (schema, prompt) = schema_and_prompt(opts, prompt).await?;
+    let (schema, prompt) = schema_and_prompt(ctx, opts, prompt).await?;
     let turn = &opts.turn;
     if turn.dry_run {
-        let tools = equip::resolve(&ctx.settings, &turn.ask.tools)?;
+        let tools = equip::resolve(&ctx.settings, &ctx.out, &turn.ask.tools)?;
         let session = dry_run::stored(ctx, id, &turn.ask, None)?;
         let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
         return dry_run::print(ctx, &session, &prompt, turn, Some(&schema));
@@ -54,7 +54,11 @@ async fn session_json(ctx: &Ctx, id: &str, prompt: &[String], opts: &JsonTurn) -
 }
 
 /// Load and check the schema before anything else: a bad schema sends no request.
-async fn schema_and_prompt(opts: &JsonTurn, prompt_args: &[String]) -> Result<(Value, String)> {
+async fn schema_and_prompt(
+    ctx: &Ctx,
+    opts: &JsonTurn,
+    prompt_args: &[String],
+) -> Result<(Value, String)> {
     let source = fields::parse_source(&opts.schema).map_err(Error::Usage)?;
     let mut schema = match source {
         SchemaSource::Inline(v) | SchemaSource::Fields(v) => v,
@@ -81,7 +85,9 @@ async fn schema_and_prompt(opts: &JsonTurn, prompt_args: &[String]) -> Result<(V
     let prompt = if opts.schema.trim() == "-" {
         prompt_args.join(" ")
     } else {
-        input::prompt(prompt_args).await?
+        input::prompt(prompt_args, !ctx.settings.no_stdin, &ctx.out)
+            .await?
+            .text
     };
     Ok((schema, prompt))
 }

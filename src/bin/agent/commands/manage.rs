@@ -8,7 +8,7 @@ use serde_json::Value;
 use agent::document::{validate_id, SessionData};
 use agent::{store, Error, Message, Role, SessionOptions};
 
-use super::{history, open, Ctx};
+use super::{history, naming, open, Ctx};
 use crate::equip;
 use crate::input;
 use crate::output::write_out;
@@ -23,6 +23,7 @@ fn print_id(id: &str) -> Result<()> {
 pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
     if let Some(id) = &args.id {
         validate_id(id)?;
+        naming::refuse_last(id)?;
     }
     let system = match &args.system_file {
         Some(path) => Some(input::file_or_stdin(path).await?),
@@ -89,6 +90,7 @@ pub(crate) async fn fork(ctx: &Ctx, src: &str, id: Option<&str>, at: Option<usiz
     validate_id(src)?;
     if let Some(id) = id {
         validate_id(id)?;
+        naming::refuse_last(id)?;
     }
     let agent = open::offline(ctx, None)?;
     let src = agent.load_session(src).await?;
@@ -111,7 +113,7 @@ pub(crate) async fn rename(ctx: &Ctx, id: &str, title: &str) -> Result<()> {
 pub(crate) async fn rm(ctx: &Ctx, args: Rm) -> Result<()> {
     let store = ctx.store()?;
     if let Some(age) = args.older_than {
-        return history::rm_older_than(ctx, &store, age).await;
+        return history::rm_older_than(ctx, &store, age, args.dry_run).await;
     }
     for id in &args.ids {
         validate_id(id)?;
@@ -121,7 +123,9 @@ pub(crate) async fn rm(ctx: &Ctx, args: Rm) -> Result<()> {
     }
     for id in &args.ids {
         let _lock = store::acquire(&store, id, ctx.settings.lock_timeout, &mut || {}).await?;
-        store::delete(&store, id).await?;
+        if store::delete(&store, id).await? {
+            ctx.out.note(format!("removed session {id}"));
+        }
     }
     Ok(())
 }
@@ -129,7 +133,16 @@ pub(crate) async fn rm(ctx: &Ctx, args: Rm) -> Result<()> {
 /// `session clear ID`
 pub(crate) async fn clear(ctx: &Ctx, id: &str) -> Result<()> {
     let agent = open::offline(ctx, None)?;
-    agent.edit_session(id, |d| d.messages.clear()).await?;
+    let mut dropped = 0;
+    agent
+        .edit_session(id, |d| {
+            dropped = d.messages.len();
+            d.messages.clear();
+        })
+        .await?;
+    ctx.out.note(format!(
+        "cleared session {id}: {dropped} messages dropped, its system prompt and settings kept"
+    ));
     Ok(())
 }
 
@@ -156,6 +169,7 @@ pub(crate) async fn import(ctx: &Ctx, file: &Path, force: bool) -> Result<()> {
         reason: format!("not valid JSON: {e}"),
     })?;
     let data = SessionData::from_value(value, &origin)?;
+    naming::refuse_last(&data.id)?;
     let store = ctx.store()?;
     let _lock = store::acquire(&store, &data.id, ctx.settings.lock_timeout, &mut || {}).await?;
     if !force && store::exists(&store, &data.id).await? {

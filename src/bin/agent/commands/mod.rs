@@ -12,6 +12,7 @@ mod json;
 mod ls;
 mod manage;
 mod models;
+mod naming;
 mod open;
 mod run;
 mod show;
@@ -32,14 +33,34 @@ pub(crate) fn generate(action: Action) -> Result<()> {
     }
 }
 
-pub(crate) async fn dispatch(ctx: &Ctx, action: Action) -> Result<()> {
+pub(crate) async fn dispatch(ctx: &Ctx, mut action: Action) -> Result<()> {
+    naming::resolve_last(ctx, &mut action)?;
+    let takes_create = matches!(
+        &action,
+        Action::SessionRun(r) if r.create.is_none()
+    ) || matches!(&action, Action::SessionChat(c) if c.create.is_none());
+    run(ctx, action).await.map_err(|e| {
+        let missing = e
+            .chain()
+            .find_map(|c| match c.downcast_ref::<agent::Error>() {
+                Some(agent::Error::SessionNotFound { id }) => Some(id.clone()),
+                _ => None,
+            });
+        match missing.and_then(|id| naming::not_found_hint(ctx, takes_create, &id)) {
+            Some(hint) => crate::exit::Hinted::wrap(e, hint),
+            None => e,
+        }
+    })
+}
+
+async fn run(ctx: &Ctx, action: Action) -> Result<()> {
     match action {
         Action::Run(a) => run::run(ctx, a).await,
         Action::SessionRun(a) => run::session_run(ctx, a).await,
-        Action::Retry { id, turn } => run::retry(ctx, &id, turn).await,
+        Action::Retry { id, turn, force } => run::retry(ctx, &id, turn, force).await,
         Action::Json(a) => json::json(ctx, a).await,
         Action::Chat(a) => chat::new_chat(ctx, a).await,
-        Action::SessionChat { id, ask } => chat::session_chat(ctx, &id, ask).await,
+        Action::SessionChat(a) => chat::session_chat(ctx, a).await,
         Action::Models { call } => models::list(ctx, &call).await,
         Action::ToolTest(a) => try_tool::test(ctx, a).await,
         Action::New(a) => manage::new(ctx, a).await,

@@ -59,8 +59,17 @@ pub(crate) fn agent(
     });
     let agent = builder.build()?;
     ctx.out.detail(format!(
-        "provider {} ({}{}), model {}",
-        route.provider, route.kind, route.why, route.model
+        "provider {} ({}{}), model {}, base URL {}{}",
+        route.provider,
+        route.kind,
+        route.why,
+        route.model,
+        agent::store::redact(&base_url),
+        match &route.key_var {
+            Some(var) if route.key.is_some() => format!(", key from {var}"),
+            Some(var) => format!(", no key ({var} is not set)"),
+            None => String::new(),
+        }
     ));
     Ok(agent)
 }
@@ -105,7 +114,7 @@ pub(crate) async fn stored(
 /// The stored session `id` opened for a turn with `ask`, equipped with its tools (a bad tool
 /// file is reported before the session is looked up).
 pub(crate) async fn equipped(ctx: &Ctx, id: &str, ask: &Ask) -> agent::Result<Session> {
-    let tools = equip::resolve(&ctx.settings, &ask.tools)?;
+    let tools = equip::resolve(&ctx.settings, &ctx.out, &ask.tools)?;
     let session = stored(ctx, id, ask, None).await?;
     equip::equip(&ctx.settings, &ctx.out, session, tools)
 }

@@ -6,15 +6,17 @@ use agent::document::validate_id;
 use agent::{store, Error};
 
 use super::drive::{drive, Plan};
-use super::{dry_run, ls, open, Ctx};
+use super::{dry_run, ls, naming, open, Ctx};
 use crate::equip;
 use crate::input;
 use crate::settings::{Run, RunTarget, SessionRun, Turn};
 
-fn plan(prompt: String, turn: &Turn, persist: bool) -> Plan {
+fn plan(prompt: input::Prompt, turn: &Turn, persist: bool) -> Plan {
+    let mut options = turn.ask.run_options();
+    options.title = prompt.title;
     Plan {
-        prompt,
-        options: turn.ask.run_options(),
+        prompt: prompt.text,
+        options,
         json: None,
         format: turn.format,
         persist,
@@ -25,12 +27,15 @@ fn plan(prompt: String, turn: &Turn, persist: bool) -> Plan {
 /// `agent session run ID [PROMPT]...`
 pub(crate) async fn session_run(ctx: &Ctx, args: SessionRun) -> Result<()> {
     validate_id(&args.id)?;
-    let prompt = input::prompt(&args.prompt).await?;
-    let tools = equip::resolve(&ctx.settings, &args.turn.ask.tools)?;
+    if args.create.is_some() {
+        naming::refuse_last(&args.id)?;
+    }
+    let prompt = input::prompt(&args.prompt, !ctx.settings.no_stdin, &ctx.out).await?;
+    let tools = equip::resolve(&ctx.settings, &ctx.out, &args.turn.ask.tools)?;
     if args.turn.dry_run {
         let session = dry_run::stored(ctx, &args.id, &args.turn.ask, args.create)?;
         let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
-        return dry_run::print(ctx, &session, &prompt, &args.turn, None);
+        return dry_run::print(ctx, &session, &prompt.text, &args.turn, None);
     }
     // A session this command creates remembers its tools; an existing one uses them this turn
     // only (like --system, they are part of what a session was created as).
@@ -45,16 +50,35 @@ pub(crate) async fn session_run(ctx: &Ctx, args: SessionRun) -> Result<()> {
     Ok(())
 }
 
-/// `agent session retry ID`: re-send the prompt of the last failed turn.
-pub(crate) async fn retry(ctx: &Ctx, id: &str, turn: Turn) -> Result<()> {
+/// `agent session retry ID`: re-send the prompt of the last failed turn. One older than the
+/// session's last exchange would go after a newer history: that takes `--force`.
+pub(crate) async fn retry(ctx: &Ctx, id: &str, turn: Turn, force: bool) -> Result<()> {
     let mut session = open::equipped(ctx, id, &turn.ask).await?;
     let Some(failed) = session.data().failed_turn.clone() else {
         return Err(Error::Usage(format!("session '{id}' has no failed turn to retry")).into());
     };
+    let newer = session
+        .data()
+        .messages
+        .last()
+        .and_then(|m| m.created_at.as_deref())
+        .is_some_and(|at| at > failed.at.as_str());
+    if newer && !force {
+        return Err(Error::Usage(format!(
+            "the failed turn of session '{id}' ({}) is older than its last exchange: a retry would \
+             send it after the newer history (use --force to send it anyway)",
+            failed.at
+        ))
+        .into());
+    }
     if turn.dry_run {
         return dry_run::print(ctx, &session, &failed.prompt, &turn, None);
     }
-    drive(ctx, &mut session, plan(failed.prompt, &turn, true)).await?;
+    let prompt = input::Prompt {
+        text: failed.prompt,
+        title: None,
+    };
+    drive(ctx, &mut session, plan(prompt, &turn, true)).await?;
     Ok(())
 }
 
@@ -83,15 +107,15 @@ pub(crate) async fn run(ctx: &Ctx, args: Run) -> Result<()> {
         };
         return session_run(ctx, run).await;
     }
-    let prompt = input::prompt(&args.prompt).await?;
-    let tools = equip::resolve(&ctx.settings, &args.turn.ask.tools)?;
+    let prompt = input::prompt(&args.prompt, !ctx.settings.no_stdin, &ctx.out).await?;
+    let tools = equip::resolve(&ctx.settings, &ctx.out, &args.turn.ask.tools)?;
     if args.target == RunTarget::Save && !args.turn.dry_run {
         return save(ctx, args, prompt, tools).await;
     }
     let session = open::ephemeral(ctx, &args.turn.ask.call, args.system).await?;
     let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
     if args.turn.dry_run {
-        return dry_run::print(ctx, &session, &prompt, &args.turn, None);
+        return dry_run::print(ctx, &session, &prompt.text, &args.turn, None);
     }
     drive(ctx, &mut session, plan(prompt, &args.turn, false)).await?;
     Ok(())
@@ -100,7 +124,7 @@ pub(crate) async fn run(ctx: &Ctx, args: Run) -> Result<()> {
 /// `agent run --save`: the one-shot becomes a new stored session. Its id goes to stderr before
 /// the turn, so a failed turn can still be retried. Like a session that `session run --create`
 /// makes, it remembers its `--tool` files.
-async fn save(ctx: &Ctx, args: Run, prompt: String, tools: equip::TurnTools) -> Result<()> {
+async fn save(ctx: &Ctx, args: Run, prompt: input::Prompt, tools: equip::TurnTools) -> Result<()> {
     let id = agent::time::new_session_id();
     let mut session = open::stored(ctx, &id, &args.turn.ask, Some(args.system)).await?;
     if !tools.flags.is_empty() {

@@ -12,6 +12,10 @@ use agent::{Role, RunOptions};
 use super::route::ModelChoice;
 use crate::choices::{Format, LsSort, Shell, ShowFormat};
 
+/// The id that names the most recently used session wherever an id is taken; no session may
+/// be called this.
+pub(crate) const LAST: &str = "last";
+
 /// One command with its options.
 #[derive(Debug)]
 pub(crate) enum Action {
@@ -20,13 +24,11 @@ pub(crate) enum Action {
     Retry {
         id: String,
         turn: Turn,
+        force: bool,
     },
     Json(Json),
     Chat(Chat),
-    SessionChat {
-        id: String,
-        ask: Ask,
-    },
+    SessionChat(SessionChat),
     Models {
         call: ModelCall,
     },
@@ -209,6 +211,17 @@ pub(crate) struct Json {
 pub(crate) struct Chat {
     pub(crate) system: Option<String>,
     pub(crate) title: Option<String>,
+    /// Piped stdin: a turn per line, not one message.
+    pub(crate) lines: bool,
+    pub(crate) ask: Ask,
+}
+
+#[derive(Debug)]
+pub(crate) struct SessionChat {
+    pub(crate) id: String,
+    /// `--create`, with the system prompt of a session it makes.
+    pub(crate) create: Option<Option<String>>,
+    pub(crate) lines: bool,
     pub(crate) ask: Ask,
 }
 
@@ -255,6 +268,7 @@ pub(crate) struct Rm {
     pub(crate) ids: Vec<String>,
     pub(crate) older_than: Option<Duration>,
     pub(crate) force: bool,
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug)]

@@ -33,6 +33,8 @@ pub(crate) struct Settings {
     pub(crate) data_dir: PathBuf,
     /// The config file that was read, if any.
     pub(crate) config_file: Option<PathBuf>,
+    /// `-n`: the prompt is the arguments alone; stdin is never read.
+    pub(crate) no_stdin: bool,
     /// `--store` / `AGENT_STORE` / `store:`; `None` is the data directory.
     pub(crate) store_url: Option<String>,
     /// Opened on first use, so commands that store nothing never touch it.
@@ -90,6 +92,7 @@ impl Settings {
                 ConfigFile::Named(p) | ConfigFile::Default(p) => Some(p.clone()),
                 ConfigFile::None => None,
             },
+            no_stdin: global.no_stdin,
             store_url,
             store: OnceLock::new(),
             lock_timeout: defaults.lock_timeout,
@@ -164,12 +167,22 @@ impl Defaults {
             Command::Json(a) => Action::Json(Json {
                 prompt: a.prompt,
                 system: a.system,
-                session: a.session,
+                session: match a.continue_last {
+                    true => Some(LAST.to_string()),
+                    false => a.session,
+                },
                 json: self.json(a.json)?,
+            }),
+            Command::Chat(a) if a.continue_last => Action::SessionChat(SessionChat {
+                id: LAST.to_string(),
+                create: None,
+                lines: a.lines,
+                ask: self.ask(a.chat)?,
             }),
             Command::Chat(a) => Action::Chat(Chat {
                 system: a.system,
                 title: a.title,
+                lines: a.lines,
                 ask: self.ask(a.chat)?,
             }),
             Command::Models(a) => Action::Models {
@@ -221,6 +234,7 @@ impl Defaults {
             SessionCommand::Retry(a) => Action::Retry {
                 id: a.id,
                 turn: self.turn(a.turn)?,
+                force: a.force,
             },
             SessionCommand::Json(a) => Action::Json(Json {
                 prompt: a.prompt,
@@ -228,10 +242,12 @@ impl Defaults {
                 session: Some(a.id),
                 json: self.json(a.json)?,
             }),
-            SessionCommand::Chat(a) => Action::SessionChat {
+            SessionCommand::Chat(a) => Action::SessionChat(SessionChat {
                 id: a.id,
+                create: a.create.then_some(a.system),
+                lines: a.lines,
                 ask: self.ask(a.chat)?,
-            },
+            }),
             SessionCommand::Fork(a) => Action::Fork {
                 src: a.src,
                 id: a.id,
@@ -256,6 +272,7 @@ impl Defaults {
                 ids: a.ids,
                 older_than: a.older_than,
                 force: a.force,
+                dry_run: a.dry_run,
             }),
             SessionCommand::Clear(a) => Action::Clear { id: a.id },
             SessionCommand::Add(a) => Action::Add {
@@ -270,7 +287,7 @@ impl Defaults {
             },
             SessionCommand::Rename(a) => Action::Rename {
                 id: a.id,
-                title: a.title,
+                title: a.title.join(" "),
             },
             SessionCommand::Stats(a) => Action::Stats {
                 id: a.id,
