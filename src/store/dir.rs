@@ -4,9 +4,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
+use super::expiry::Expiry;
+use super::seal::{Codec, EncryptionKey};
 use super::{SessionStore, StoreLock};
 use crate::document::{validate_id, SessionData, SessionSummary};
 use crate::{Error, Result};
@@ -19,15 +23,47 @@ pub const MAX_DOCUMENT_BYTES: u64 = 256 * 1024 * 1024;
 ///
 /// Every save writes a temp file beside the target, fsyncs it, renames it over the old file and
 /// fsyncs the directory: a crash leaves the old document or the new one, never a torn one.
+///
+/// With [`DirStore::encryption`], each file holds the sealed document instead of its JSON, and
+/// the listing cache is sealed too.
 #[derive(Debug, Clone)]
 pub struct DirStore {
     root: PathBuf,
+    codec: Codec,
+    expiry: Expiry,
 }
 
 impl DirStore {
     /// A store rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DirStore { root: root.into() }
+        DirStore {
+            root: root.into(),
+            codec: Codec::default(),
+            expiry: Expiry::default(),
+        }
+    }
+
+    /// Seal every document under `key`, and read only documents it sealed.
+    pub fn encryption(mut self, key: EncryptionKey) -> Self {
+        self.codec = Codec::new(Some(Arc::new(key)), false);
+        self
+    }
+
+    /// With [`Self::encryption`]: keep the listing cache (titles, providers, models) in clear.
+    pub fn clear_index(mut self) -> Self {
+        self.codec = Codec::new(self.codec.key(), true);
+        self
+    }
+
+    /// Keep sessions without a TTL of their own for `ttl` after their last update.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.expiry.default = Some(ttl);
+        self
+    }
+
+    pub(crate) fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
     }
 
     /// The data directory.
@@ -218,25 +254,68 @@ impl DirStore {
     }
 }
 
-impl SessionStore for DirStore {
-    fn save(&self, id: &str, data: &Value) -> Result<()> {
-        self.save_with(id, |out| write_json(out, data))
+impl DirStore {
+    /// Save `doc` as pretty JSON streamed into the file, or sealed whole when encrypting.
+    fn save_doc(&self, id: &str, doc: &impl serde::Serialize) -> Result<()> {
+        if !self.codec.encrypts() {
+            return self.save_with(id, |out| write_json(out, doc));
+        }
+        let sealed = self
+            .codec
+            .encode(id, |buf| serde_json::to_writer(&mut *buf, doc))?;
+        self.save_with(id, |out| out.write_all(&sealed))
     }
 
-    fn save_document(&self, data: &SessionData) -> Result<()> {
-        self.save_with(&data.id, |out| write_json(out, data))
-    }
-
-    fn load(&self, id: &str) -> Result<Option<Value>> {
+    /// The document of `id`, expired or not.
+    fn load_any(&self, id: &str) -> Result<Option<Value>> {
         let Some(bytes) = self.read_file(id)? else {
             return Ok(None);
         };
+        let bytes = self.codec.decode(id, bytes)?;
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| Error::InvalidSession {
                 location: self.path(id).display().to_string(),
                 reason: format!("not valid JSON: {e}"),
             })
+    }
+
+    /// Every summary, expired ones included, and the files that are not valid documents.
+    fn survey_all(&self) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
+        let parse = |id: &str| -> Result<Option<SessionSummary>> {
+            let Some(bytes) = self.read_file(id)? else {
+                return Ok(None); // removed since the listing
+            };
+            let bytes = self.codec.decode(id, bytes)?;
+            SessionSummary::from_document(&bytes)
+                .map(Some)
+                .map_err(|e| Error::InvalidSession {
+                    location: self.path(id).display().to_string(),
+                    reason: e.to_string(),
+                })
+        };
+        super::dir_cache::summaries(
+            &self.sessions_dir(),
+            &self.root.join("ls-cache.json"),
+            &self.codec,
+            parse,
+        )
+    }
+}
+
+impl SessionStore for DirStore {
+    fn save(&self, id: &str, data: &Value) -> Result<()> {
+        self.save_doc(id, data)
+    }
+
+    fn save_document(&self, data: &SessionData) -> Result<()> {
+        self.save_doc(&data.id, data)
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Value>> {
+        Ok(self
+            .load_any(id)?
+            .filter(|doc| !self.expiry.doc_is_gone(doc)))
     }
 
     fn delete(&self, id: &str) -> Result<bool> {
@@ -273,6 +352,16 @@ impl SessionStore for DirStore {
                 ids.push(id.to_string());
             }
         }
+        // Expired sessions the listing cache knows of are left out; no document is read.
+        let gone = super::dir_cache::expired(
+            &dir,
+            &self.root.join("ls-cache.json"),
+            &self.codec,
+            &self.expiry,
+        );
+        if !gone.is_empty() {
+            ids.retain(|id| !gone.contains(id));
+        }
         Ok(ids)
     }
 
@@ -288,22 +377,27 @@ impl SessionStore for DirStore {
     }
 
     fn survey(&self) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
-        let parse = |id: &str| -> Result<Option<SessionSummary>> {
-            let Some(bytes) = self.read_file(id)? else {
-                return Ok(None); // removed since the listing
-            };
-            SessionSummary::from_document(&bytes)
-                .map(Some)
-                .map_err(|e| Error::InvalidSession {
-                    location: self.path(id).display().to_string(),
-                    reason: e.to_string(),
-                })
+        let (all, invalid) = self.survey_all()?;
+        Ok((self.expiry.split(all).0, invalid))
+    }
+
+    fn expired(&self) -> Result<Vec<String>> {
+        let (all, _) = self.survey_all()?;
+        Ok(self.expiry.split(all).1)
+    }
+
+    fn migrate(&self, id: &str) -> Result<bool> {
+        let Some(bytes) = self.read_file(id)? else {
+            return Ok(false);
         };
-        super::dir_cache::summaries(
-            &self.sessions_dir(),
-            &self.root.join("ls-cache.json"),
-            parse,
-        )
+        if !self.codec.encrypts() || super::seal::is_sealed(&bytes) {
+            return Ok(false);
+        }
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidSession {
+            location: self.path(id).display().to_string(),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+        self.save_doc(id, &doc).map(|()| true)
     }
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
