@@ -4,6 +4,9 @@
 // The report is this program's output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "../tests/integration/pg.rs"]
+#[allow(unreachable_pub)]
+mod pg;
 #[path = "../tests/integration/util.rs"]
 #[allow(unreachable_pub)]
 mod util;

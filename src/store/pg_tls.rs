@@ -46,9 +46,11 @@ impl SslMode {
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "sslmode '{other}': use disable, allow, prefer, require, verify-ca or verify-full"
-            )),
+            ))
+            }
         })
     }
 

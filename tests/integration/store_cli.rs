@@ -464,7 +464,7 @@ fn a_dead_holders_lock_is_taken_at_once(kind: Kind) {
     assert_eq!(contents(&server.body(1)["messages"]), ["next"]);
 }
 
-per_store!(sqlite: Sqlite, redis: Redis; [
+per_store!(sqlite: Sqlite, redis: Redis, postgres: Postgres; [
     parallel_runs,
     every_command,
     a_dead_holders_lock_is_taken_at_once,

@@ -14,6 +14,8 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
+pub(crate) use crate::pg::PgServer;
+
 /// The API key every test uses; no file or output may ever contain it.
 pub const KEY: &str = "sk-test-SECRET-0123456789abcdef";
 
@@ -86,7 +88,8 @@ impl TestEnv {
             .iter()
             .any(|p| k.starts_with(p))
                 || k == "NO_COLOR"
-                || k == "REDIS_URL";
+                || k == "REDIS_URL"
+                || k.starts_with("PG");
             if leaky {
                 cmd.env_remove(&k);
             }

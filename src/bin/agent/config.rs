@@ -32,6 +32,32 @@ pub(crate) struct Config {
     pub(crate) context_windows: BTreeMap<String, u64>,
     /// Default for `--auto-compact`.
     pub(crate) auto_compact: Option<u64>,
+    /// What `session prune` deletes besides expired sessions.
+    pub(crate) retention: Retention,
+}
+
+/// `retention: {older_than: 90d, keep: 500}`: the defaults of `session prune`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Retention {
+    pub(crate) older_than: Option<String>,
+    pub(crate) keep: Option<usize>,
+}
+
+impl Retention {
+    /// The age and count limits, the age parsed.
+    pub(crate) fn resolve(&self) -> agent::Result<(Option<std::time::Duration>, Option<usize>)> {
+        let age = self
+            .older_than
+            .as_deref()
+            .map(|text| {
+                humantime::parse_duration(text).map_err(|e| {
+                    Error::Usage(format!("retention.older_than '{text}' in the config: {e}"))
+                })
+            })
+            .transpose()?;
+        Ok((age, self.keep))
+    }
 }
 
 /// A model alias: `fast: {provider: anthropic, model: claude-haiku-4-5}`, used as `-m fast`.

@@ -73,6 +73,11 @@ impl Settings {
         if env.get("AGENT_STORE").is_some() {
             secret_vars.push("AGENT_STORE".into());
         }
+        // The store's encryption key (and a PostgreSQL password) are for the store alone.
+        secret_vars.extend(match &store_url {
+            Some(url) => agent::store::key_env_vars(url),
+            None => vec![agent::store::DEFAULT_KEY_VAR.to_string()],
+        });
         let defaults = Defaults {
             timeout: seconds(config.timeout, "timeout")?.unwrap_or(TIMEOUT),
             retries: config.retries.unwrap_or(RETRIES),
@@ -80,6 +85,7 @@ impl Settings {
                 seconds(config.lock_timeout, "lock_timeout")?.unwrap_or(LOCK_TIMEOUT),
             ),
             auto_compact: config.auto_compact,
+            retention: config.retention.resolve()?,
         };
         let settings = Settings {
             data_dir,
@@ -141,6 +147,8 @@ struct Defaults {
     retries: u32,
     lock_timeout: Option<Duration>,
     auto_compact: Option<u64>,
+    /// `retention:` in the config: `session prune`'s defaults.
+    retention: (Option<Duration>, Option<usize>),
 }
 
 impl Defaults {
@@ -182,7 +190,11 @@ impl Defaults {
                 ids: a.ids,
                 force: a.force,
             }),
-            Command::Store(cli::StoreCommand::Check(a)) => Action::StoreCheck { url: a.url },
+            Command::Store(cli::StoreCommand::Check(a)) => Action::StoreCheck {
+                url: a.url,
+                migrate: a.migrate,
+            },
+            Command::Store(cli::StoreCommand::Keygen) => Action::Keygen,
             Command::Tool(cli::ToolCommand::Test(a)) => Action::ToolTest(ToolTest {
                 file: a.file,
                 arguments: a.arguments,
@@ -207,6 +219,7 @@ impl Defaults {
                 messages: a.messages,
                 force: a.force,
                 tools: tool_files(a.tools),
+                ttl: a.ttl,
             }),
             SessionCommand::Run(a) => Action::SessionRun(SessionRun {
                 id: a.id,
@@ -279,6 +292,11 @@ impl Defaults {
                 call: self.call(a.model)?,
             }),
             SessionCommand::Undo(a) => Action::Undo { id: a.id, n: a.n },
+            SessionCommand::Prune(a) => Action::Prune(Prune {
+                older_than: a.older_than.or(self.retention.0),
+                keep: a.keep.or(self.retention.1),
+                dry_run: a.dry_run,
+            }),
         })
     }
 
