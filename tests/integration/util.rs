@@ -670,3 +670,13 @@ pub fn signal(pid: u32, signal: &str) {
         .unwrap();
     assert!(ok.success());
 }
+
+/// Whole days from the RFC 3339 time `at` to now.
+pub fn days_since(at: &str) -> u64 {
+    let at = humantime::parse_rfc3339(at).unwrap();
+    std::time::SystemTime::now()
+        .duration_since(at)
+        .unwrap()
+        .as_secs()
+        / 86_400
+}
