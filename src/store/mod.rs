@@ -18,6 +18,7 @@ mod pg_tls;
 mod pg_url;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod redact;
 #[cfg(feature = "redis")]
 mod redis;
 mod seal;
@@ -34,11 +35,12 @@ pub use seal::EncryptionKey;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use redact::redact;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use url::{key_env_vars, open, redact, DEFAULT_KEY_VAR};
+pub use url::{key_env_vars, open, DEFAULT_KEY_VAR};
 
 use std::any::Any;
 use std::time::{Duration, Instant};

@@ -11,8 +11,8 @@ use base64::Engine;
 
 use super::expiry::Expiry;
 use super::lease::{self, locked, Held, Lease, DEFAULT_LOCK_TTL};
+use super::redact::redact;
 use super::seal::{self, Codec, EncryptionKey};
-use super::url::redact;
 use super::{SessionStore, StoreLock};
 use crate::document::{validate_id, SessionSummary};
 use crate::{Error, Result};

@@ -195,6 +195,11 @@ enum Unsealed {
 
 /// The index fields a store hides when it encrypts: in clear, a title says what the sealed
 /// document is about.
+// Only the index-keeping stores hide fields.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+    allow(dead_code)
+)]
 #[derive(Serialize, Deserialize)]
 pub(crate) struct HiddenFields {
     pub(crate) title: Option<String>,
@@ -304,6 +309,10 @@ impl Codec {
 
     /// The hidden index fields of `summary`, sealed, when the store hides them; the summary's
     /// own fields are then cleared for the clear-text columns.
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+        allow(dead_code)
+    )]
     pub(crate) fn hide(&self, summary: &mut SessionSummary) -> Option<Vec<u8>> {
         if !self.hides_index() {
             return None;
@@ -320,6 +329,10 @@ impl Codec {
     }
 
     /// Put back the hidden fields [`Self::hide`] sealed.
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+        allow(dead_code)
+    )]
     pub(crate) fn reveal(
         &self,
         summary: &mut SessionSummary,
@@ -347,6 +360,10 @@ impl Codec {
 }
 
 /// The name a session's sealed index entry is bound to: no session id holds a NUL.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+    allow(dead_code)
+)]
 fn index_name(id: &str) -> String {
     format!("{id}\0index")
 }

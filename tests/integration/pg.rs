@@ -42,8 +42,11 @@ impl PgServer {
                     let started = std::panic::catch_unwind(PgServer::start);
                     let ok = started.is_ok();
                     let _ = tx.send(started);
-                    while ok {
-                        std::thread::park();
+                    if ok {
+                        // The server's death signal follows this thread: it must never end.
+                        loop {
+                            std::thread::park();
+                        }
                     }
                 })
                 .unwrap();

@@ -90,7 +90,7 @@ fn expired_sessions_are_gone_until_pruned(kind: Kind) {
 
     // A store default: sessions without a TTL of their own expire 30 days after their last use.
     let short = crate::store_crypt::with_param(&url, "ttl=30d");
-    assert_eq!(ls_ids(&env, &short), [fresh.clone()]);
+    assert_eq!(ls_ids(&env, &short), std::slice::from_ref(&fresh));
 
     let dry = env
         .cmd()

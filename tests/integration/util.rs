@@ -14,6 +14,7 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
+#[allow(unused_imports)]
 pub(crate) use crate::pg::PgServer;
 
 /// The API key every test uses; no file or output may ever contain it.
