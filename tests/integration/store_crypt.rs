@@ -376,3 +376,30 @@ fn openai_tool_call(name: &str, arguments: &str) -> Vec<String> {
         "data: [DONE]\n\n".to_string(),
     ]
 }
+
+/// A PostgreSQL password, in the URL's user part or `?password=`, shows nowhere: not in
+/// errors, not with `-v`; `sslmode=require` against a server without TLS fails, saying so.
+#[test]
+fn postgres_credentials_never_printed() {
+    let env = TestEnv::new();
+    let port = free_port(); // nothing listens there
+    for url in [
+        format!("postgres://app:hunter2-SECRET@127.0.0.1:{port}/db"),
+        format!("postgres://app@127.0.0.1:{port}/db?password=hunter2-SECRET"),
+    ] {
+        for args in [
+            vec!["-v", "--store", &url, "session", "ls"],
+            vec!["store", "check", &url],
+        ] {
+            let out = env.cmd().args(&args).code(1);
+            let text = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(
+                text.contains("cannot open") && !text.contains("hunter2"),
+                "{text}"
+            );
+        }
+    }
+    let url = format!("{}&sslmode=require", PgServer::shared().fresh_url());
+    let out = env.cmd().args(["--store", &url, "session", "ls"]).code(1);
+    assert!(stderr(&out).contains("TLS"), "{}", stderr(&out));
+}
