@@ -382,11 +382,9 @@ fn ls() {
         );
         // Encrypted, with titles, providers and models sealed in the index.
         let key = agent::EncryptionKey::generate_base64().unwrap();
-        let sealed = format!(
-            "{}&encrypt=env:BENCH_KEY",
-            pg::PgServer::shared().fresh_url()
-        );
-        let store = agent::PostgresStore::open(&sealed)
+        let base = pg::PgServer::shared().fresh_url();
+        let sealed = format!("{base}&encrypt=env:BENCH_KEY");
+        let store = agent::PostgresStore::open(&base)
             .unwrap()
             .encryption(agent::EncryptionKey::from_base64(&key).unwrap());
         for d in fixture_docs(n) {
