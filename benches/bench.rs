@@ -417,6 +417,8 @@ fn crypt() {
     };
     let data = big_session(10_000);
     let env = TestEnv::new();
+    // 10,000 messages are more than the model's window: the turn must still send them all.
+    env.write_config("context_windows:\n  gpt-4o-mini: 100000000\n");
     let plain = format!("dir:{}", env.path().join("plain").display());
     save_data(&DirStore::new(env.path().join("plain")), &data).unwrap();
     let sealed = format!("dir:{}?encrypt", env.path().join("sealed").display());
