@@ -4,6 +4,9 @@
 // The report is this program's output.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "../tests/integration/pg.rs"]
+#[allow(unreachable_pub)]
+mod pg;
 #[path = "../tests/integration/util.rs"]
 #[allow(unreachable_pub)]
 mod util;
@@ -445,7 +448,92 @@ fn ls() {
             "| redis | {n} | {} |",
             ms(time_cmd(5, || ls_cmd(&env, Some(&url))))
         );
+
+        if n > 10_000 {
+            continue; // PostgreSQL: 10,000 sessions (filling 100,000 one save at a time is slow)
+        }
+        let url = pg::PgServer::shared().fresh_url();
+        let store = agent::PostgresStore::open(&url).unwrap();
+        for d in fixture_docs(n) {
+            agent::SessionStore::save(&store, &d.id, &d.to_value()).unwrap();
+        }
+        println!(
+            "| postgres | {n} | {} |",
+            ms(time_cmd(5, || ls_cmd(&env, Some(&url))))
+        );
+        // Encrypted, with titles, providers and models sealed in the index.
+        let key = agent::EncryptionKey::generate_base64().unwrap();
+        let base = pg::PgServer::shared().fresh_url();
+        let sealed = format!("{base}&encrypt=env:BENCH_KEY");
+        let store = agent::PostgresStore::open(&base)
+            .unwrap()
+            .encryption(agent::EncryptionKey::from_base64(&key).unwrap());
+        for d in fixture_docs(n) {
+            agent::SessionStore::save(&store, &d.id, &d.to_value()).unwrap();
+        }
+        let t = time_cmd(5, || {
+            let mut c = ls_cmd(&env, Some(&sealed));
+            c.env("BENCH_KEY", &key);
+            c
+        });
+        println!("| postgres, encrypted | {n} | {} |", ms(t));
     }
+}
+
+/// A turn of a 10,000-message session, encrypted or not, as the whole process a user runs:
+/// load (and open), lock, request, stream, save (and seal) with fsync.
+fn crypt() {
+    println!("\n## A turn of a 10,000-message session, encrypted or not (median of 15)\n");
+    println!("| store | plain | `?encrypt` | difference |\n|---|---|---|---|");
+    let server = MockServer::start();
+    server.fallback(MockResponse::openai_stream(&["Hello", " there", "."]));
+    let key = agent::EncryptionKey::generate_base64().unwrap();
+    let turn = |env: &TestEnv, url: &str| {
+        time_cmd(15, || {
+            let mut c = agent(env, Some(&server));
+            c.env("AGENT_STORE_KEY", &key)
+                .args(["--store", url, "session", "run", "big", "hi"]);
+            c
+        })
+    };
+    let data = big_session(10_000);
+    let env = TestEnv::new();
+    // 10,000 messages are more than the model's window: the turn must still send them all.
+    env.write_config("context_windows:\n  gpt-4o-mini: 100000000\n");
+    let plain = format!("dir:{}", env.path().join("plain").display());
+    save_data(&DirStore::new(env.path().join("plain")), &data).unwrap();
+    let sealed = format!("dir:{}?encrypt", env.path().join("sealed").display());
+    let store = DirStore::new(env.path().join("sealed"))
+        .encryption(agent::EncryptionKey::from_base64(&key).unwrap());
+    save_data(&store, &data).unwrap();
+    let (p, e) = (turn(&env, &plain), turn(&env, &sealed));
+    println!(
+        "| dir | {} | {} | {:+.2} ms |",
+        ms(p),
+        ms(e),
+        (e.as_secs_f64() - p.as_secs_f64()) * 1000.0
+    );
+    let plain = pg::PgServer::shared().fresh_url();
+    let sealed = format!("{}&encrypt", pg::PgServer::shared().fresh_url());
+    for url in [&plain, &sealed] {
+        let store = agent::store::open(&url.replace("&encrypt", "")).unwrap();
+        let store: std::sync::Arc<dyn agent::SessionStore> = match url.contains("encrypt") {
+            true => std::sync::Arc::new(
+                agent::PostgresStore::open(&url.replace("&encrypt", ""))
+                    .unwrap()
+                    .encryption(agent::EncryptionKey::from_base64(&key).unwrap()),
+            ),
+            false => store,
+        };
+        save_data(&*store, &data).unwrap();
+    }
+    let (p, e) = (turn(&env, &plain), turn(&env, &sealed));
+    println!(
+        "| postgres | {} | {} | {:+.2} ms |",
+        ms(p),
+        ms(e),
+        (e.as_secs_f64() - p.as_secs_f64()) * 1000.0
+    );
 }
 
 /// One TAB of `agent session show <TAB>`: the completion scripts run exactly this (bash's
@@ -537,6 +625,9 @@ fn main() {
     }
     if want("json") {
         json_validation();
+    }
+    if want("crypt") {
+        crypt();
     }
     if want("complet") {
         completion();

@@ -80,6 +80,11 @@ pub struct SessionData {
     /// CLI) turns them into tools with [`crate::tool::ExecTool`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ExecSpec>,
+    /// How long the session is kept after its last update (`"30d"`, `"12h"`): once that has
+    /// passed, stores treat it as gone (Redis deletes it itself). `None`: the store's default
+    /// (its URL's `?ttl=`), else for ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<String>,
     /// Fields written by newer versions, preserved on rewrite.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -105,6 +110,7 @@ impl SessionData {
             summary: None,
             archive: Vec::new(),
             tools: Vec::new(),
+            ttl: None,
             extra: Map::new(),
         }
     }
@@ -168,6 +174,9 @@ impl SessionData {
     /// Structural checks serde cannot express.
     fn check(&self) -> Result<()> {
         validate_id(&self.id)?;
+        if let Some(ttl) = &self.ttl {
+            crate::time::parse_ttl(ttl)?;
+        }
         for (i, m) in self.messages.iter().enumerate() {
             if m.role == Role::Tool && m.tool_call_id.is_none() {
                 return Err(Error::usage(format!(
@@ -245,6 +254,9 @@ pub struct SessionSummary {
     /// Number of messages.
     #[serde(default)]
     pub message_count: usize,
+    /// When the session expires (its TTL after its last update), if it has a TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// The summary fields of a stored document, with its messages counted, not kept.
@@ -261,18 +273,22 @@ struct DocumentSummary {
     model: Option<String>,
     #[serde(default, deserialize_with = "count_seq")]
     messages: usize,
+    #[serde(default)]
+    ttl: Option<String>,
 }
 
 impl SessionSummary {
     /// The summary of a stored document's bytes, parsed without keeping any message text.
     pub fn from_document(bytes: &[u8]) -> serde_json::Result<Self> {
         let d: DocumentSummary = serde_json::from_slice(bytes)?;
+        let expires_at = crate::time::expiry(&d.updated_at, d.ttl.as_deref());
         Ok(SessionSummary {
             id: d.id,
             title: d.title,
             created_at: d.created_at,
             updated_at: d.updated_at,
             provider: d.provider,
+            expires_at,
             model: d.model,
             message_count: d.messages,
         })
@@ -288,6 +304,7 @@ impl SessionSummary {
             provider: data.provider.clone(),
             model: data.model.clone(),
             message_count: data.messages.len(),
+            expires_at: crate::time::expiry(&data.updated_at, data.ttl.as_deref()),
         }
     }
 }

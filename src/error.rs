@@ -60,6 +60,15 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A stored session cannot be decrypted: the store has no key or another key, the data
+    /// was modified, or it is stored unencrypted in a store that encrypts.
+    #[error("cannot decrypt session '{id}': {reason}")]
+    CannotDecrypt {
+        /// The session id.
+        id: String,
+        /// Why, without any key material.
+        reason: String,
+    },
     /// Another process held the session's lock for longer than the lock timeout.
     #[error("session '{id}' is busy: another turn held its lock for {waited_secs:.1}s")]
     Busy {

@@ -324,11 +324,13 @@ pub use crate::provider::Event;
 pub use crate::session::{
     JsonResponse, Response, RunOptions, Session, SessionOptions, Stats, TurnStream,
 };
+#[cfg(feature = "postgres")]
+pub use crate::store::PostgresStore;
 #[cfg(feature = "redis")]
 pub use crate::store::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use crate::store::SqliteStore;
-pub use crate::store::{DirStore, MemoryStore, SessionStore};
+pub use crate::store::{DirStore, EncryptionKey, MemoryStore, SessionStore};
 pub use crate::tool::{ExecSpec, ExecTool, Tool, ToolApproval};
 /// Re-exported so `stream.next().await` works without another dependency.
 pub use futures_util::StreamExt;

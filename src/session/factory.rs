@@ -44,6 +44,9 @@ impl Agent {
         data.model = Some(self.model().to_string());
         data.messages = options.messages;
         data.tools = options.tools;
+        data.ttl = options
+            .ttl
+            .map(|ttl| humantime::format_duration(ttl).to_string());
         finish(&mut data);
         let data = store::save(self.store(), data).await?;
         Ok(Session::from_parts(self.clone(), data))

@@ -263,6 +263,7 @@ impl Session {
             title: src.title.clone(),
             overwrite: false,
             tools: src.tools.clone(),
+            ttl: None,
         };
         let forked_from = ForkedFrom {
             id: src.id.clone(),
@@ -273,6 +274,8 @@ impl Session {
             .create(options, move |d| {
                 d.provider = src.provider;
                 d.model = src.model;
+                // A fork is kept as long as its source would be.
+                d.ttl = src.ttl;
                 d.options = src.options;
                 d.extra = src.extra;
                 d.forked_from = Some(forked_from);

@@ -19,6 +19,8 @@ pub struct SessionOptions {
     pub overwrite: bool,
     /// Executable tools to remember in the document ([`crate::SessionData::tools`]).
     pub tools: Vec<crate::tool::ExecSpec>,
+    /// How long the session is kept after its last update ([`crate::SessionData::ttl`]).
+    pub ttl: Option<std::time::Duration>,
 }
 
 impl SessionOptions {
@@ -49,6 +51,11 @@ impl SessionOptions {
     /// Replace an existing session with the same id.
     pub fn overwrite(mut self, yes: bool) -> Self {
         self.overwrite = yes;
+        self
+    }
+    /// Keep the session for `ttl` after its last update, then let the store drop it.
+    pub fn ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.ttl = Some(ttl);
         self
     }
 }

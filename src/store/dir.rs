@@ -4,9 +4,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 
+use super::expiry::Expiry;
+use super::seal::{Codec, EncryptionKey};
 use super::{SessionStore, StoreLock};
 use crate::document::{validate_id, SessionData, SessionSummary};
 use crate::{Error, Result};
@@ -18,15 +22,47 @@ use crate::limits::MAX_DOCUMENT_BYTES;
 ///
 /// Every save writes a temp file beside the target, fsyncs it, renames it over the old file and
 /// fsyncs the directory: a crash leaves the old document or the new one, never a torn one.
+///
+/// With [`DirStore::encryption`], each file holds the sealed document instead of its JSON, and
+/// the listing cache is sealed too.
 #[derive(Debug, Clone)]
 pub struct DirStore {
     root: PathBuf,
+    codec: Codec,
+    expiry: Expiry,
 }
 
 impl DirStore {
     /// A store rooted at `root` (created on first write).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        DirStore { root: root.into() }
+        DirStore {
+            root: root.into(),
+            codec: Codec::default(),
+            expiry: Expiry::default(),
+        }
+    }
+
+    /// Seal every document under `key`, and read only documents it sealed.
+    pub fn encryption(mut self, key: EncryptionKey) -> Self {
+        self.codec = Codec::new(Some(Arc::new(key)), false);
+        self
+    }
+
+    /// With [`Self::encryption`]: keep the listing cache (titles, providers, models) in clear.
+    pub fn clear_index(mut self) -> Self {
+        self.codec = Codec::new(self.codec.key(), true);
+        self
+    }
+
+    /// Keep sessions without a TTL of their own for `ttl` after their last update.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.expiry.default = Some(ttl);
+        self
+    }
+
+    pub(crate) fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
     }
 
     /// The data directory.
@@ -243,24 +279,29 @@ fn still_named(file: &File, path: &Path) -> bool {
     }
 }
 
-impl SessionStore for DirStore {
-    fn save(&self, id: &str, data: &Value) -> Result<()> {
-        self.save_with(id, |out| write_json(out, data))
+impl DirStore {
+    /// Save `doc` as pretty JSON streamed into the file, or sealed whole when encrypting.
+    fn save_doc(&self, id: &str, doc: &impl serde::Serialize) -> Result<()> {
+        if !self.codec.encrypts() {
+            return self.save_with(id, |out| write_json(out, doc));
+        }
+        let sealed = self
+            .codec
+            .encode(id, |buf| serde_json::to_writer(&mut *buf, doc))?;
+        self.save_with(id, |out| out.write_all(&sealed))
     }
 
-    fn save_document(&self, data: &SessionData) -> Result<()> {
-        self.save_with(&data.id, |out| write_json(out, data))
+    /// The plain bytes of `id`'s document (opened when sealed), or `None` when there is none.
+    fn read_plain(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        match self.read_file(id)? {
+            Some(bytes) => self.codec.decode(id, bytes).map(Some),
+            None => Ok(None),
+        }
     }
 
-    fn load_document(&self, id: &str) -> Result<Option<SessionData>> {
-        let Some(bytes) = self.read_file(id)? else {
-            return Ok(None);
-        };
-        SessionData::from_slice(&bytes, &self.path(id).display().to_string()).map(Some)
-    }
-
-    fn load(&self, id: &str) -> Result<Option<Value>> {
-        let Some(bytes) = self.read_file(id)? else {
+    /// The document of `id`, expired or not.
+    fn load_any(&self, id: &str) -> Result<Option<Value>> {
+        let Some(bytes) = self.read_plain(id)? else {
             return Ok(None);
         };
         serde_json::from_slice(&bytes)
@@ -269,6 +310,62 @@ impl SessionStore for DirStore {
                 location: self.path(id).display().to_string(),
                 reason: format!("not valid JSON: {e}"),
             })
+    }
+
+    /// Every summary, expired ones included, and the files that are not valid documents.
+    fn survey_all(&self) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
+        let parse = |id: &str| -> Result<Option<SessionSummary>> {
+            let Some(bytes) = self.read_plain(id)? else {
+                return Ok(None); // removed since the listing
+            };
+            let location = self.path(id).display().to_string();
+            let summary =
+                SessionSummary::from_document(&bytes).map_err(|e| Error::InvalidSession {
+                    location: location.clone(),
+                    reason: e.to_string(),
+                })?;
+            if summary.id != id {
+                return Err(Error::InvalidSession {
+                    location,
+                    reason: format!(
+                        "the document's id is '{}', not '{id}' (a copied file? fix its \"id\" or its name)",
+                        summary.id
+                    ),
+                });
+            }
+            Ok(Some(summary))
+        };
+        super::dir_cache::summaries(
+            &self.sessions_dir(),
+            &self.root.join("ls-cache.json"),
+            &self.codec,
+            parse,
+        )
+    }
+}
+
+impl SessionStore for DirStore {
+    fn save(&self, id: &str, data: &Value) -> Result<()> {
+        self.save_doc(id, data)
+    }
+
+    fn save_document(&self, data: &SessionData) -> Result<()> {
+        self.save_doc(&data.id, data)
+    }
+
+    fn load(&self, id: &str) -> Result<Option<Value>> {
+        Ok(self
+            .load_any(id)?
+            .filter(|doc| !self.expiry.doc_is_gone(doc)))
+    }
+
+    /// Parsed straight from the file's bytes, with no `Value` tree in between.
+    fn load_document(&self, id: &str) -> Result<Option<SessionData>> {
+        let Some(bytes) = self.read_plain(id)? else {
+            return Ok(None);
+        };
+        let data = SessionData::from_slice(&bytes, &self.path(id).display().to_string())?;
+        Ok(Some(data).filter(|d| !self.expiry.data_is_gone(d)))
     }
 
     fn delete(&self, id: &str) -> Result<bool> {
@@ -305,6 +402,16 @@ impl SessionStore for DirStore {
                 ids.push(id.to_string());
             }
         }
+        // Expired sessions the listing cache knows of are left out; no document is read.
+        let gone = super::dir_cache::expired(
+            &dir,
+            &self.root.join("ls-cache.json"),
+            &self.codec,
+            &self.expiry,
+        );
+        if !gone.is_empty() {
+            ids.retain(|id| !gone.contains(id));
+        }
         Ok(ids)
     }
 
@@ -320,32 +427,27 @@ impl SessionStore for DirStore {
     }
 
     fn survey(&self) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
-        let parse = |id: &str| -> Result<Option<SessionSummary>> {
-            let Some(bytes) = self.read_file(id)? else {
-                return Ok(None); // removed since the listing
-            };
-            let location = self.path(id).display().to_string();
-            let summary =
-                SessionSummary::from_document(&bytes).map_err(|e| Error::InvalidSession {
-                    location: location.clone(),
-                    reason: e.to_string(),
-                })?;
-            if summary.id != id {
-                return Err(Error::InvalidSession {
-                    location,
-                    reason: format!(
-                        "the document's id is '{}', not '{id}' (a copied file? fix its \"id\" or its name)",
-                        summary.id
-                    ),
-                });
-            }
-            Ok(Some(summary))
+        let (all, invalid) = self.survey_all()?;
+        Ok((self.expiry.split(all).0, invalid))
+    }
+
+    fn expired(&self) -> Result<Vec<String>> {
+        let (all, _) = self.survey_all()?;
+        Ok(self.expiry.split(all).1)
+    }
+
+    fn migrate(&self, id: &str) -> Result<bool> {
+        let Some(bytes) = self.read_file(id)? else {
+            return Ok(false);
         };
-        super::dir_cache::summaries(
-            &self.sessions_dir(),
-            &self.root.join("ls-cache.json"),
-            parse,
-        )
+        if !self.codec.encrypts() || super::seal::is_sealed(&bytes) {
+            return Ok(false);
+        }
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidSession {
+            location: self.path(id).display().to_string(),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+        self.save_doc(id, &doc).map(|()| true)
     }
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {

@@ -5,7 +5,8 @@
 //! exact file. Every save renames a new inode into place, so a changed session never matches
 //! its cached entry and is parsed again. The cache is only ever a shortcut: it is written
 //! without fsync, a missing or unreadable cache means parsing everything, and nothing but `ls`
-//! reads it.
+//! reads it. When the store encrypts, the cache is sealed like the documents (its titles would
+//! say what they hold), and a cache that does not open is rebuilt.
 
 use std::collections::HashMap;
 use std::fs;
@@ -15,10 +16,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::expiry::Expiry;
+use super::seal::Codec;
 use crate::document::{validate_id, SessionSummary};
 use crate::{Error, Result};
 
-const CACHE_VERSION: u32 = 1;
+/// 2: summaries carry `expires_at`.
+const CACHE_VERSION: u32 = 2;
+/// What the sealed cache is bound to: no session id holds a NUL.
+const SEALED_NAME: &str = "\0ls-cache";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct FileId {
@@ -44,6 +50,7 @@ struct Cache {
 pub(super) fn summaries(
     sessions: &Path,
     cache_path: &Path,
+    codec: &Codec,
     parse: impl Fn(&str) -> Result<Option<SessionSummary>> + Sync,
 ) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
     let entries = match fs::read_dir(sessions) {
@@ -76,7 +83,7 @@ pub(super) fn summaries(
         ));
     }
 
-    let mut cache = read_cache(cache_path);
+    let mut cache = read_cache(cache_path, codec);
     let mut out = Vec::with_capacity(files.len());
     let mut misses = Vec::new();
     for (id, file) in &files {
@@ -93,7 +100,7 @@ pub(super) fn summaries(
         // A file that is not a document is reported, never cached: once fixed it lists again.
         let summary = match summary {
             Ok(s) => s,
-            Err(e @ Error::InvalidSession { .. }) => {
+            Err(e @ (Error::InvalidSession { .. } | Error::CannotDecrypt { .. })) => {
                 invalid.push(e);
                 continue;
             }
@@ -115,7 +122,7 @@ pub(super) fn summaries(
             files.iter().map(|(id, _)| id.as_str()).collect();
         cache.entries.retain(|id, _| live.contains(id.as_str()));
         cache.version = CACHE_VERSION;
-        write_cache(cache_path, &cache);
+        write_cache(cache_path, &cache, codec);
     }
     Ok((out, invalid))
 }
@@ -148,18 +155,52 @@ fn parse_parallel(
     })
 }
 
-fn read_cache(path: &Path) -> Cache {
+/// The ids the cache knows to be expired whose files are still the ones it describes: what
+/// an id listing leaves out without reading a document. Empty without a cache.
+pub(super) fn expired(
+    sessions: &Path,
+    cache_path: &Path,
+    codec: &Codec,
+    expiry: &Expiry,
+) -> std::collections::HashSet<String> {
+    if expiry.default.is_none() && !fs::exists(cache_path).unwrap_or(false) {
+        return Default::default();
+    }
+    let cache = read_cache(cache_path, codec);
+    cache
+        .entries
+        .into_iter()
+        .filter(|(id, entry)| {
+            let mut summary = entry.summary.clone();
+            expiry.fill(&mut summary);
+            Expiry::is_gone(&summary)
+                && fs::metadata(sessions.join(format!("{id}.json"))).is_ok_and(|meta| {
+                    entry.file.ino == meta.ino()
+                        && entry.file.size == meta.len()
+                        && entry.file.mtime_ns
+                            == meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128
+                })
+        })
+        .map(|(id, _)| id)
+        .collect()
+}
+
+fn read_cache(path: &Path, codec: &Codec) -> Cache {
     // The cache is a shortcut: a file too large for one (planted, or corrupt) is not read.
     let sane = fs::metadata(path).is_ok_and(|m| m.len() <= crate::limits::MAX_DOCUMENT_BYTES);
     sane.then(|| fs::read(path))
         .and_then(|r| r.ok())
+        .and_then(|bytes| match codec.hides_index() {
+            true => codec.open_own(SEALED_NAME, bytes),
+            false => Some(bytes).filter(|b| !super::seal::is_sealed(b)),
+        })
         .and_then(|bytes| serde_json::from_slice::<Cache>(&bytes).ok())
         .filter(|c| c.version == CACHE_VERSION)
         .unwrap_or_default()
 }
 
 /// Best effort: a cache that cannot be written only makes the next `ls` slower.
-fn write_cache(path: &Path, cache: &Cache) {
+fn write_cache(path: &Path, cache: &Cache, codec: &Codec) {
     let Some(dir) = path.parent() else { return };
     let tmp: PathBuf = dir.join(format!(".ls-cache.{:08x}.tmp", fastrand::u32(..)));
     let written = (|| -> std::io::Result<()> {
@@ -168,7 +209,12 @@ fn write_cache(path: &Path, cache: &Cache) {
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        f.write_all(&serde_json::to_vec(cache).map_err(std::io::Error::other)?)?;
+        let json = serde_json::to_vec(cache).map_err(std::io::Error::other)?;
+        let bytes = match codec.hides_index() {
+            true => codec.seal_own(SEALED_NAME, json),
+            false => json,
+        };
+        f.write_all(&bytes)?;
         fs::rename(&tmp, path)
     })();
     if written.is_err() {

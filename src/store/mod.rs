@@ -7,27 +7,40 @@
 
 mod dir;
 mod dir_cache;
-#[cfg(any(feature = "sqlite", feature = "redis"))]
+mod expiry;
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 mod lease;
 mod memory;
 mod offload;
+#[cfg(feature = "postgres")]
+mod pg_tls;
+#[cfg(feature = "postgres")]
+mod pg_url;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod redact;
 #[cfg(feature = "redis")]
 mod redis;
+mod seal;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod url;
 
 pub use dir::DirStore;
-#[cfg(any(feature = "sqlite", feature = "redis"))]
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
 pub use offload::{acquire, delete, exists, load, save};
+pub use seal::EncryptionKey;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use redact::redact;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use url::{open, redact};
+pub use url::{key_env_vars, open, DEFAULT_KEY_VAR};
 
 use std::any::Any;
 use std::time::{Duration, Instant};
@@ -94,6 +107,19 @@ pub trait SessionStore: Send + Sync {
     /// A short description for messages (paths, redacted URLs).
     fn describe(&self) -> String {
         "custom store".to_string()
+    }
+
+    /// The ids of stored sessions whose TTL has run out: the ones every other method already
+    /// treats as gone, which [`SessionStore::delete`] removes for good. The default has none.
+    fn expired(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// Rewrite `id` in the store's own format when it is stored otherwise: a document in
+    /// clear in a store that encrypts is sealed. True when it was rewritten. The caller holds
+    /// the session's lock. The default rewrites nothing.
+    fn migrate(&self, _id: &str) -> Result<bool> {
+        Ok(false)
     }
 }
 
@@ -272,7 +298,7 @@ fn store_location(store: String, id: &str) -> String {
 
 /// The index fields of a document, read leniently: a store keeps whatever it is given, and
 /// `agent store check` is where invalid documents are reported.
-#[cfg(any(feature = "sqlite", feature = "redis"))]
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub(crate) fn summary_of(id: &str, doc: &Value) -> SessionSummary {
     let text = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
     SessionSummary {
@@ -286,5 +312,9 @@ pub(crate) fn summary_of(id: &str, doc: &Value) -> SessionSummary {
             .get("messages")
             .and_then(|m| m.as_array())
             .map_or(0, Vec::len),
+        expires_at: crate::time::expiry(
+            doc.get("updated_at").and_then(|v| v.as_str()).unwrap_or(""),
+            doc.get("ttl").and_then(|v| v.as_str()),
+        ),
     }
 }

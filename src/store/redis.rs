@@ -7,8 +7,12 @@ use std::time::Duration;
 use redis::{Connection, RedisResult, Script};
 use serde_json::Value;
 
+use base64::Engine;
+
+use super::expiry::Expiry;
 use super::lease::{self, locked, Held, Lease, DEFAULT_LOCK_TTL};
-use super::url::redact;
+use super::redact::redact;
+use super::seal::{self, Codec, EncryptionKey};
 use super::{SessionStore, StoreLock};
 use crate::document::{validate_id, SessionSummary};
 use crate::{Error, Result};
@@ -45,7 +49,12 @@ return 0";
 /// only; `lock:<id>` is a turn lock taken with `SET NX PX`, renewed while held and released by a
 /// compare-and-delete script, so a crashed holder's lock expires on its own.
 ///
-/// A save is one `MULTI`/`EXEC` of the document and both index entries.
+/// A save is one `MULTI`/`EXEC` of the document and both index entries. A session with a TTL
+/// (its own, or [`RedisStore::session_ttl`]) gets a key expiry at its last update plus the
+/// TTL, set again by every save, so Redis drops it itself.
+///
+/// With [`RedisStore::encryption`], `session:<id>` holds the sealed document and each summary
+/// keeps its title, provider and model sealed (unless [`RedisStore::clear_index`]).
 ///
 /// The connection is synchronous because [`SessionStore`] is: it is the trait a custom store
 /// implements, and every call is one short round trip.
@@ -53,6 +62,8 @@ return 0";
 pub struct RedisStore {
     inner: Arc<Inner>,
     lock_ttl: Duration,
+    codec: Codec,
+    expiry: Expiry,
 }
 
 struct Inner {
@@ -151,10 +162,15 @@ struct Entry {
     provider: Option<String>,
     model: Option<String>,
     message_count: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    /// Base64 of the sealed title, provider and model, when the store hides them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hidden: Option<String>,
 }
 
-impl From<SessionSummary> for Entry {
-    fn from(s: SessionSummary) -> Self {
+impl Entry {
+    fn new(s: SessionSummary, hidden: Option<Vec<u8>>) -> Self {
         Entry {
             id: s.id,
             title: s.title,
@@ -163,21 +179,27 @@ impl From<SessionSummary> for Entry {
             provider: s.provider,
             model: s.model,
             message_count: s.message_count,
+            expires_at: s.expires_at,
+            hidden: hidden.map(|h| base64::engine::general_purpose::STANDARD.encode(h)),
         }
     }
-}
 
-impl From<Entry> for SessionSummary {
-    fn from(e: Entry) -> Self {
-        SessionSummary {
-            id: e.id,
-            title: e.title,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-            provider: e.provider,
-            model: e.model,
-            message_count: e.message_count,
-        }
+    /// The summary, and the sealed fields still to open.
+    fn split(self) -> (SessionSummary, Option<Vec<u8>>) {
+        let hidden = self
+            .hidden
+            .and_then(|h| base64::engine::general_purpose::STANDARD.decode(h).ok());
+        let summary = SessionSummary {
+            id: self.id,
+            title: self.title,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            provider: self.provider,
+            model: self.model,
+            message_count: self.message_count,
+            expires_at: self.expires_at,
+        };
+        (summary, hidden)
     }
 }
 
@@ -189,7 +211,7 @@ impl RedisStore {
         let client = redis::Client::open(url.as_str()).map_err(|e| {
             // The client's message may quote the URL, password and all.
             let mut why = e.to_string();
-            if let Some(secret) = super::url::credentials(&url) {
+            if let Some(secret) = super::redact::credentials(&url) {
                 why = why.replace(&secret, "***");
             }
             Error::Usage(format!("invalid Redis URL '{shown}': {why}"))
@@ -213,6 +235,8 @@ impl RedisStore {
                 keys: Keys::new(&prefix),
             }),
             lock_ttl: ttl.unwrap_or(DEFAULT_LOCK_TTL),
+            codec: Codec::default(),
+            expiry: Expiry::default(),
         })
     }
 
@@ -220,6 +244,66 @@ impl RedisStore {
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
         self.lock_ttl = ttl;
         self
+    }
+
+    /// Seal every document, and the listing's titles, providers and models, under `key`; read
+    /// only documents it sealed.
+    pub fn encryption(mut self, key: EncryptionKey) -> Self {
+        self.codec = Codec::new(Some(Arc::new(key)), false);
+        self
+    }
+
+    /// With [`Self::encryption`]: keep titles, providers and models in clear in the index.
+    pub fn clear_index(mut self) -> Self {
+        self.codec = Codec::new(self.codec.key(), true);
+        self
+    }
+
+    /// Keep sessions without a TTL of their own for `ttl` after their last update.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.expiry.default = Some(ttl);
+        self
+    }
+
+    pub(crate) fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// The stored bytes of `id`, whatever they are.
+    fn load_raw(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        validate_id(id)?;
+        let key = self.inner.keys.doc(id);
+        self.run(&format!("cannot load '{id}'"), |c| {
+            redis::cmd("GET").arg(&key).query(c)
+        })
+    }
+
+    /// Every index entry, most recent first, expired ones included (hidden fields sealed).
+    fn entries(&self) -> Result<Vec<(SessionSummary, Option<Vec<u8>>)>> {
+        let (ids, mut rows): (Vec<String>, HashMap<String, String>) =
+            self.run("cannot list sessions", |c| {
+                redis::pipe()
+                    .cmd("ZREVRANGE")
+                    .arg(&self.inner.keys.index)
+                    .arg(0)
+                    .arg(-1)
+                    .cmd("HGETALL")
+                    .arg(&self.inner.keys.summaries)
+                    .query(c)
+            })?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(row) = rows.remove(&id) else {
+                continue; // deleted between the two reads of another client's pipeline
+            };
+            let entry: Entry = serde_json::from_str(&row).map_err(|e| Error::InvalidSession {
+                location: format!("the index entry of {}", self.location(&id)),
+                reason: e.to_string(),
+            })?;
+            out.push(entry.split());
+        }
+        Ok(out)
     }
 
     fn run<T>(&self, what: &str, f: impl FnMut(&mut Connection) -> RedisResult<T>) -> Result<T> {
@@ -320,12 +404,20 @@ impl std::error::Error for Redacted {}
 impl SessionStore for RedisStore {
     fn save(&self, id: &str, data: &Value) -> Result<()> {
         validate_id(id)?;
-        let doc = serde_json::to_string(data).map_err(|e| Error::Other(e.to_string()))?;
-        let summary = super::summary_of(id, data);
-        let score = crate::time::parse(&summary.updated_at)
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or_else(lease::now_ms, |d| d.as_millis() as i64);
-        let summary = serde_json::to_string(&Entry::from(summary))
+        let doc = self
+            .codec
+            .encode(id, |buf| serde_json::to_writer(&mut *buf, data))?;
+        let mut summary = super::summary_of(id, data);
+        let ms = |t: &str| {
+            crate::time::parse(t)
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+        };
+        let score = ms(&summary.updated_at).unwrap_or_else(lease::now_ms);
+        // The key expires when the session does: its own TTL, else the store's.
+        let expire_at = self.expiry.doc_expiry(data).map(|t| ms(&t).unwrap_or(0));
+        let hidden = self.codec.hide(&mut summary);
+        let summary = serde_json::to_string(&Entry::new(summary, hidden))
             .map_err(|e| Error::Other(e.to_string()))?;
         let token = self.inner.held.token(id);
         let (doc_key, lock_key) = (self.inner.keys.doc(id), self.inner.keys.lock(id));
@@ -339,9 +431,12 @@ impl SessionStore for RedisStore {
                     return Ok(false);
                 }
             }
-            let reply: redis::Value = redis::pipe()
-                .atomic()
-                .set(&doc_key, &doc)
+            let mut pipe = redis::pipe();
+            pipe.atomic().set(&doc_key, &doc);
+            if let Some(at) = expire_at {
+                pipe.cmd("PEXPIREAT").arg(&doc_key).arg(at.max(1)).ignore();
+            }
+            let reply: redis::Value = pipe
                 .zadd(&self.inner.keys.index, id, score)
                 .hset(&self.inner.keys.summaries, id, &summary)
                 .query(c)?;
@@ -355,19 +450,15 @@ impl SessionStore for RedisStore {
     }
 
     fn load(&self, id: &str) -> Result<Option<Value>> {
-        validate_id(id)?;
-        let key = self.inner.keys.doc(id);
-        let bytes: Option<Vec<u8>> = self.run(&format!("cannot load '{id}'"), |c| {
-            redis::cmd("GET").arg(&key).query(c)
+        let Some(bytes) = self.load_raw(id)? else {
+            return Ok(None);
+        };
+        let bytes = self.codec.decode(id, bytes)?;
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidSession {
+            location: self.location(id),
+            reason: format!("not valid JSON: {e}"),
         })?;
-        bytes
-            .map(|b| {
-                serde_json::from_slice(&b).map_err(|e| Error::InvalidSession {
-                    location: self.location(id),
-                    reason: format!("not valid JSON: {e}"),
-                })
-            })
-            .transpose()
+        Ok(Some(doc).filter(|doc| !self.expiry.doc_is_gone(doc)))
     }
 
     fn delete(&self, id: &str) -> Result<bool> {
@@ -384,42 +475,45 @@ impl SessionStore for RedisStore {
         Ok(removed > 0)
     }
 
+    /// The ids in the index that have not expired.
     fn list_sessions(&self) -> Result<Vec<String>> {
-        self.run("cannot list sessions", |c| {
-            redis::cmd("ZRANGE")
-                .arg(&self.inner.keys.index)
-                .arg(0)
-                .arg(-1)
-                .query(c)
-        })
+        let all = self.entries()?.into_iter().map(|(s, _)| s).collect();
+        Ok(self.expiry.split(all).0.into_iter().map(|s| s.id).collect())
     }
 
     /// Reads the index only: the sorted set (most recent first) and the summary hash, in one
     /// round trip.
     fn summaries(&self) -> Result<Vec<SessionSummary>> {
-        let (ids, mut rows): (Vec<String>, HashMap<String, String>) =
-            self.run("cannot list sessions", |c| {
-                redis::pipe()
-                    .cmd("ZREVRANGE")
-                    .arg(&self.inner.keys.index)
-                    .arg(0)
-                    .arg(-1)
-                    .cmd("HGETALL")
-                    .arg(&self.inner.keys.summaries)
-                    .query(c)
-            })?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let Some(row) = rows.remove(&id) else {
-                continue; // deleted between the two reads of another client's pipeline
-            };
-            let entry: Entry = serde_json::from_str(&row).map_err(|e| Error::InvalidSession {
-                location: format!("the index entry of {}", self.location(&id)),
-                reason: e.to_string(),
-            })?;
-            out.push(entry.into());
+        let mut live = Vec::new();
+        for (mut s, hidden) in self.entries()? {
+            self.expiry.fill(&mut s);
+            if !Expiry::is_gone(&s) {
+                self.codec.reveal(&mut s, hidden)?;
+                live.push(s);
+            }
         }
-        Ok(out)
+        Ok(live)
+    }
+
+    /// Index entries of sessions past their TTL: Redis has dropped (or is about to drop)
+    /// their documents; `delete` clears the entries.
+    fn expired(&self) -> Result<Vec<String>> {
+        let all = self.entries()?.into_iter().map(|(s, _)| s).collect();
+        Ok(self.expiry.split(all).1)
+    }
+
+    fn migrate(&self, id: &str) -> Result<bool> {
+        let Some(bytes) = self.load_raw(id)? else {
+            return Ok(false);
+        };
+        if !self.codec.encrypts() || seal::is_sealed(&bytes) {
+            return Ok(false);
+        }
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidSession {
+            location: self.location(id),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+        self.save(id, &doc).map(|()| true)
     }
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {

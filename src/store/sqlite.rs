@@ -11,13 +11,15 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
+use super::expiry::Expiry;
 use super::lease::{self, locked, Held, Lease, DEFAULT_LOCK_TTL};
+use super::seal::{self, Codec, EncryptionKey};
 use super::{SessionStore, StoreLock};
 use crate::document::{validate_id, SessionSummary};
 use crate::{Error, Result};
 
-/// The schema this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// The schema this build writes (`PRAGMA user_version`). 2 added `meta` and `expires_at`.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
@@ -28,7 +30,12 @@ CREATE TABLE IF NOT EXISTS sessions (
     provider      TEXT,
     model         TEXT,
     message_count INTEGER NOT NULL,
+    -- When the document's own TTL runs out (RFC 3339), if it has one.
+    expires_at    TEXT,
+    -- Sealed {title, provider, model} when the store encrypts; those columns are NULL then.
+    meta          BLOB,
     -- Last: a listing then reads each row's head, never the document's overflow pages.
+    -- JSON text, or a sealed envelope (a BLOB) when the store encrypts.
     doc           TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sessions_by_update ON sessions (updated_at);
@@ -49,10 +56,15 @@ CREATE TABLE IF NOT EXISTS locks (
 ///
 /// Every save is one `BEGIN IMMEDIATE` transaction; waits on the file lock use `busy_timeout`.
 /// Cloning shares the connection.
+///
+/// With [`SqliteStore::encryption`], `doc` holds the sealed document and `meta` the sealed
+/// title, provider and model (unless [`SqliteStore::clear_index`]).
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
     lock_ttl: Duration,
+    codec: Codec,
+    expiry: Expiry,
 }
 
 struct Inner {
@@ -81,6 +93,8 @@ impl SqliteStore {
                 held: Held::default(),
             }),
             lock_ttl: DEFAULT_LOCK_TTL,
+            codec: Codec::default(),
+            expiry: Expiry::default(),
         })
     }
 
@@ -88,6 +102,96 @@ impl SqliteStore {
     pub fn lock_ttl(mut self, ttl: Duration) -> Self {
         self.lock_ttl = ttl;
         self
+    }
+
+    /// Seal every document, and the listing's titles, providers and models, under `key`; read
+    /// only documents it sealed.
+    pub fn encryption(mut self, key: EncryptionKey) -> Self {
+        self.codec = Codec::new(Some(Arc::new(key)), false);
+        self
+    }
+
+    /// With [`Self::encryption`]: keep titles, providers and models in clear in the index.
+    pub fn clear_index(mut self) -> Self {
+        self.codec = Codec::new(self.codec_key(), true);
+        self
+    }
+
+    fn codec_key(&self) -> Option<Arc<EncryptionKey>> {
+        self.codec.key()
+    }
+
+    /// Keep sessions without a TTL of their own for `ttl` after their last update.
+    pub fn session_ttl(mut self, ttl: Duration) -> Self {
+        self.expiry.default = Some(ttl);
+        self
+    }
+
+    pub(crate) fn with_codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+
+    /// The stored bytes of `id`, whatever they are.
+    fn load_raw(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        validate_id(id)?;
+        let conn = locked(&self.inner.conn);
+        let mut stmt = conn
+            .prepare("SELECT doc FROM sessions WHERE id = ?1")
+            .map_err(|e| self.fail("cannot read", e))?;
+        let raw = stmt
+            .query_row([id], |r| {
+                Ok(match r.get_ref(0)? {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => Ok(b.to_vec()),
+                    other => Err(format!("the document is {:?}, not text", other.data_type())),
+                })
+            })
+            .optional()
+            .map_err(|e| self.fail(&format!("cannot load '{id}'"), e))?;
+        match raw {
+            None => Ok(None),
+            Some(Ok(bytes)) => Ok(Some(bytes)),
+            Some(Err(reason)) => Err(Error::InvalidSession {
+                location: self.location(id),
+                reason,
+            }),
+        }
+    }
+
+    /// Every summary, expired ones included (hidden fields opened).
+    fn all_summaries(&self) -> Result<Vec<SessionSummary>> {
+        let rows: Vec<(SessionSummary, Option<Vec<u8>>)> = {
+            let conn = locked(&self.inner.conn);
+            let fail = |e| self.fail("cannot list sessions", e);
+            let mut stmt = conn
+                .prepare(
+                    "SELECT id, title, created_at, updated_at, provider, model, message_count,
+                            expires_at, meta
+                     FROM sessions ORDER BY updated_at DESC, id",
+                )
+                .map_err(fail)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        SessionSummary {
+                            id: r.get(0)?,
+                            title: r.get(1)?,
+                            created_at: r.get(2)?,
+                            updated_at: r.get(3)?,
+                            provider: r.get(4)?,
+                            model: r.get(5)?,
+                            message_count: r.get::<_, i64>(6)?.max(0) as usize,
+                            expires_at: r.get(7)?,
+                        },
+                        r.get(8)?,
+                    ))
+                })
+                .map_err(fail)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(fail)?
+        };
+        rows.into_iter()
+            .map(|(mut s, meta)| self.codec.reveal(&mut s, meta).map(|()| s))
+            .collect()
     }
 
     /// The database file.
@@ -144,7 +248,15 @@ fn connect(path: &Path) -> Result<Connection> {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(fail)?;
         // Another process may have created the schema while we waited for the lock.
-        if schema_version(&tx, path)? < SCHEMA_VERSION {
+        let version = schema_version(&tx, path)?;
+        if version == 1 {
+            tx.execute_batch(
+                "ALTER TABLE sessions ADD COLUMN expires_at TEXT;
+                 ALTER TABLE sessions ADD COLUMN meta BLOB;",
+            )
+            .map_err(fail)?;
+        }
+        if version < SCHEMA_VERSION {
             tx.execute_batch(SCHEMA).map_err(fail)?;
             tx.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(fail)?;
@@ -170,8 +282,18 @@ fn schema_version(conn: &Connection, path: &Path) -> Result<i64> {
 impl SessionStore for SqliteStore {
     fn save(&self, id: &str, data: &Value) -> Result<()> {
         validate_id(id)?;
-        let doc = serde_json::to_string(data).map_err(|e| Error::Other(e.to_string()))?;
-        let s = super::summary_of(id, data);
+        let bytes = self
+            .codec
+            .encode(id, |buf| serde_json::to_writer(&mut *buf, data))?;
+        // JSON stays TEXT, readable with the sqlite3 shell; a sealed document is a BLOB.
+        let doc: rusqlite::types::Value = match self.codec.encrypts() {
+            true => rusqlite::types::Value::Blob(bytes),
+            false => rusqlite::types::Value::Text(
+                String::from_utf8(bytes).expect("serde_json writes UTF-8"),
+            ),
+        };
+        let mut s = super::summary_of(id, data);
+        let meta = self.codec.hide(&mut s);
         let token = self.inner.held.token(id);
         let mut conn = locked(&self.inner.conn);
         let fail = |e| self.fail(&format!("cannot save '{id}'"), e);
@@ -188,42 +310,31 @@ impl SessionStore for SqliteStore {
             }
         }
         tx.execute(
-            "INSERT INTO sessions (id, doc, title, created_at, updated_at, provider, model, message_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            "INSERT INTO sessions (id, doc, title, created_at, updated_at, provider, model, message_count,
+                                   expires_at, meta)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, title = excluded.title,
                  created_at = excluded.created_at, updated_at = excluded.updated_at,
                  provider = excluded.provider, model = excluded.model,
-                 message_count = excluded.message_count",
-            params![id, doc, s.title, s.created_at, s.updated_at, s.provider, s.model, s.message_count as i64],
+                 message_count = excluded.message_count, expires_at = excluded.expires_at,
+                 meta = excluded.meta",
+            params![id, doc, s.title, s.created_at, s.updated_at, s.provider, s.model, s.message_count as i64,
+                    s.expires_at, meta],
         )
         .map_err(fail)?;
         tx.commit().map_err(fail)
     }
 
     fn load(&self, id: &str) -> Result<Option<Value>> {
-        validate_id(id)?;
-        let conn = locked(&self.inner.conn);
-        let mut stmt = conn
-            .prepare("SELECT doc FROM sessions WHERE id = ?1")
-            .map_err(|e| self.fail("cannot read", e))?;
-        let parsed = stmt
-            .query_row([id], |r| {
-                Ok(match r.get_ref(0)? {
-                    ValueRef::Text(b) | ValueRef::Blob(b) => serde_json::from_slice::<Value>(b)
-                        .map_err(|e| format!("not valid JSON: {e}")),
-                    other => Err(format!("the document is {:?}, not text", other.data_type())),
-                })
-            })
-            .optional()
-            .map_err(|e| self.fail(&format!("cannot load '{id}'"), e))?;
-        match parsed {
-            None => Ok(None),
-            Some(Ok(value)) => Ok(Some(value)),
-            Some(Err(reason)) => Err(Error::InvalidSession {
-                location: self.location(id),
-                reason,
-            }),
-        }
+        let Some(bytes) = self.load_raw(id)? else {
+            return Ok(None);
+        };
+        let bytes = self.codec.decode(id, bytes)?;
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidSession {
+            location: self.location(id),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+        Ok(Some(doc).filter(|doc| !self.expiry.doc_is_gone(doc)))
     }
 
     fn delete(&self, id: &str) -> Result<bool> {
@@ -238,36 +349,47 @@ impl SessionStore for SqliteStore {
         let conn = locked(&self.inner.conn);
         let fail = |e| self.fail("cannot list sessions", e);
         let mut stmt = conn
-            .prepare("SELECT id FROM sessions ORDER BY id")
-            .map_err(fail)?;
-        let ids = stmt.query_map([], |r| r.get(0)).map_err(fail)?;
-        ids.collect::<rusqlite::Result<_>>().map_err(fail)
-    }
-
-    /// Reads the index columns only.
-    fn summaries(&self) -> Result<Vec<SessionSummary>> {
-        let conn = locked(&self.inner.conn);
-        let fail = |e| self.fail("cannot list sessions", e);
-        let mut stmt = conn
-            .prepare(
-                "SELECT id, title, created_at, updated_at, provider, model, message_count
-                 FROM sessions ORDER BY updated_at DESC, id",
-            )
+            .prepare("SELECT id, updated_at, expires_at FROM sessions ORDER BY id")
             .map_err(fail)?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(SessionSummary {
                     id: r.get(0)?,
-                    title: r.get(1)?,
-                    created_at: r.get(2)?,
-                    updated_at: r.get(3)?,
-                    provider: r.get(4)?,
-                    model: r.get(5)?,
-                    message_count: r.get::<_, i64>(6)?.max(0) as usize,
+                    updated_at: r.get(1)?,
+                    expires_at: r.get(2)?,
+                    title: None,
+                    created_at: String::new(),
+                    provider: None,
+                    model: None,
+                    message_count: 0,
                 })
             })
             .map_err(fail)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(fail)
+        let all = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(fail)?;
+        Ok(self.expiry.split(all).0.into_iter().map(|s| s.id).collect())
+    }
+
+    /// Reads the index columns only.
+    fn summaries(&self) -> Result<Vec<SessionSummary>> {
+        Ok(self.expiry.split(self.all_summaries()?).0)
+    }
+
+    fn expired(&self) -> Result<Vec<String>> {
+        Ok(self.expiry.split(self.all_summaries()?).1)
+    }
+
+    fn migrate(&self, id: &str) -> Result<bool> {
+        let Some(bytes) = self.load_raw(id)? else {
+            return Ok(false);
+        };
+        if !self.codec.encrypts() || seal::is_sealed(&bytes) {
+            return Ok(false);
+        }
+        let doc: Value = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidSession {
+            location: self.location(id),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+        self.save(id, &doc).map(|()| true)
     }
 
     /// Insert a lock row, or take over one whose holder stopped renewing it or died on this

@@ -3,6 +3,7 @@
 // Test helpers are `pub` for the modules beside them; nothing here is a public API.
 #![allow(unreachable_pub)]
 
+mod pg;
 mod util;
 
 mod chat;
@@ -21,6 +22,8 @@ mod readable;
 mod shell;
 mod snapshots;
 mod store_cli;
+mod store_crypt;
+mod store_expiry;
 mod stores;
 mod tools;
 mod tools_providers;

@@ -1,4 +1,4 @@
-//! The CLI on SQLite and Redis stores: `store copy` round trips, parallel turns from separate
+//! The CLI on SQLite, Redis and PostgreSQL stores: `store copy` round trips, parallel turns from separate
 //! processes, two machines (data dirs) sharing one Redis, store selection and redaction.
 
 use std::os::unix::fs::PermissionsExt;
@@ -288,6 +288,43 @@ fn credentials_never_printed() {
     assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
 }
 
+/// A PostgreSQL schema written by a newer agent is refused with exit 6, and never altered.
+#[test]
+fn a_newer_postgres_schema_is_refused_untouched() {
+    let env = TestEnv::new();
+    let url = crate::pg::PgServer::shared().fresh_url();
+    env.cmd()
+        .args(["--store", &url, "session", "new", "--id", "a"])
+        .passes();
+    let schema = url.rsplit_once("schema=").unwrap().1;
+    let mut pg = crate::pg::PgServer::shared().client();
+    let meta = format!(r#"UPDATE "{schema}".meta SET value = '99' WHERE key = 'schema_version'"#);
+    assert_eq!(pg.execute(&meta, &[]).unwrap(), 1);
+    let out = env
+        .cmd()
+        .args(["--store", &url, "session", "new", "--id", "b"])
+        .code(6);
+    assert!(
+        stderr(&out).contains("version 99, written by a newer agent"),
+        "{}",
+        stderr(&out)
+    );
+    let version: String = pg
+        .query_one(
+            &format!(r#"SELECT value FROM "{schema}".meta WHERE key = 'schema_version'"#),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let ids: Vec<String> = pg
+        .query(&format!(r#"SELECT id FROM "{schema}".sessions"#), &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!((version.as_str(), ids), ("99", vec!["a".to_string()]));
+}
+
 /// `rediss://` through rustls: a server with a certificate from a private CA is trusted once
 /// `SSL_CERT_FILE` names the CA, refused otherwise, and the password never shows.
 #[test]
@@ -464,7 +501,7 @@ fn a_dead_holders_lock_is_taken_at_once(kind: Kind) {
     assert_eq!(contents(&server.body(1)["messages"]), ["next"]);
 }
 
-per_store!(sqlite: Sqlite, redis: Redis; [
+per_store!(sqlite: Sqlite, redis: Redis, postgres: Postgres; [
     parallel_runs,
     every_command,
     a_dead_holders_lock_is_taken_at_once,

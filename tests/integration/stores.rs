@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use agent::provider::Scripted;
 use agent::store::{self, SessionStore};
-use agent::{Agent, DirStore, Error, RedisStore, Role, SessionData, SqliteStore};
+use agent::{Agent, DirStore, Error, PostgresStore, RedisStore, Role, SessionData, SqliteStore};
 
 use crate::util::*;
 
@@ -18,6 +18,7 @@ pub(crate) enum Kind {
     Dir,
     Sqlite,
     Redis,
+    Postgres,
 }
 
 /// Where a store of one kind lives for one test; every `open` is a new connection, as another
@@ -26,16 +27,32 @@ pub(crate) struct Fixture {
     pub(crate) kind: Kind,
     pub(crate) dir: tempfile::TempDir,
     pub(crate) redis: Option<RedisServer>,
+    /// A schema of its own on the shared PostgreSQL server.
+    pub(crate) postgres: Option<String>,
 }
 
 impl Fixture {
     pub(crate) fn new(kind: Kind) -> Self {
         let redis = matches!(kind, Kind::Redis).then(RedisServer::start);
+        let postgres = matches!(kind, Kind::Postgres).then(|| PgServer::shared().fresh_url());
         Fixture {
             kind,
             dir: tempfile::tempdir().unwrap(),
             redis,
+            postgres,
         }
+    }
+
+    /// The PostgreSQL schema of this fixture.
+    pub(crate) fn schema(&self) -> String {
+        let url = self.postgres.as_deref().expect("a PostgreSQL fixture");
+        url.rsplit_once("schema=").unwrap().1.to_string()
+    }
+
+    /// Run `sql` with `params` on the fixture's database, as an admin would.
+    pub(crate) fn sql(&self, sql: &str, params: &[&(dyn ::postgres::types::ToSql + Sync)]) -> u64 {
+        let sql = sql.replace("{schema}", &self.schema());
+        PgServer::shared().client().execute(&sql, params).unwrap()
     }
 
     /// The store's URL, as `--store` takes it.
@@ -47,6 +64,7 @@ impl Fixture {
                 self.dir.path().join("db/sessions.db").display()
             ),
             Kind::Redis => self.redis.as_ref().unwrap().url(),
+            Kind::Postgres => self.postgres.clone().unwrap(),
         }
     }
 
@@ -64,6 +82,7 @@ impl Fixture {
                     .lock_ttl(ttl),
             ),
             Kind::Redis => Arc::new(RedisStore::open(&self.url()).unwrap().lock_ttl(ttl)),
+            Kind::Postgres => Arc::new(PostgresStore::open(&self.url()).unwrap().lock_ttl(ttl)),
         }
     }
 
@@ -87,6 +106,13 @@ impl Fixture {
                     .arg("thief")
                     .exec(&mut conn)
                     .unwrap();
+            }
+            Kind::Postgres => {
+                let n = self.sql(
+                    r#"UPDATE "{schema}".locks SET owner = 'thief' WHERE id = $1"#,
+                    &[&id],
+                );
+                assert_eq!(n, 1);
             }
         }
     }
@@ -114,6 +140,13 @@ impl Fixture {
                     .arg(raw)
                     .exec(&mut conn)
                     .unwrap();
+            }
+            Kind::Postgres => {
+                let n = self.sql(
+                    r#"UPDATE "{schema}".sessions SET doc = $1 WHERE id = $2"#,
+                    &[&raw.as_bytes(), &id],
+                );
+                assert_eq!(n, 1);
             }
         }
     }
@@ -390,7 +423,7 @@ macro_rules! per_store {
 }
 pub(crate) use per_store;
 
-per_store!(dir: Dir, sqlite: Sqlite, redis: Redis; [
+per_store!(dir: Dir, sqlite: Sqlite, redis: Redis, postgres: Postgres; [
     crud,
     unknown_fields_survive,
     lock_is_exclusive,
@@ -400,7 +433,7 @@ per_store!(dir: Dir, sqlite: Sqlite, redis: Redis; [
 
 // Leases with an expiry exist on the shared stores only; the directory store's flock dies
 // with its process.
-per_store!(sqlite_lease: Sqlite, redis_lease: Redis; [
+per_store!(sqlite_lease: Sqlite, redis_lease: Redis, postgres_lease: Postgres; [
     lock_expires_after_a_crash,
     lost_lock_refuses_the_save,
 ]);

@@ -14,6 +14,9 @@ use std::time::Duration;
 use assert_cmd::Command;
 use serde_json::{json, Value};
 
+#[allow(unused_imports)]
+pub(crate) use crate::pg::PgServer;
+
 /// The API key every test uses; no file or output may ever contain it.
 pub const KEY: &str = "sk-test-SECRET-0123456789abcdef";
 
@@ -86,7 +89,8 @@ impl TestEnv {
             .iter()
             .any(|p| k.starts_with(p))
                 || k == "NO_COLOR"
-                || k == "REDIS_URL";
+                || k == "REDIS_URL"
+                || k.starts_with("PG");
             if leaky {
                 cmd.env_remove(&k);
             }
@@ -702,4 +706,14 @@ pub fn file_names(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Whole days from the RFC 3339 time `at` to now.
+pub fn days_since(at: &str) -> u64 {
+    let at = humantime::parse_rfc3339(at).unwrap();
+    std::time::SystemTime::now()
+        .duration_since(at)
+        .unwrap()
+        .as_secs()
+        / 86_400
 }

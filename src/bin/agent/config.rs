@@ -35,6 +35,43 @@ pub(crate) struct Config {
     pub(crate) auto_compact: Option<u64>,
     /// Default for `--max-reply-bytes`.
     pub(crate) max_reply_bytes: Option<usize>,
+    /// What `session prune` deletes besides expired sessions.
+    pub(crate) retention: Retention,
+    /// Where the store's encryption key is, for a store URL that does not say.
+    pub(crate) encrypt: Option<Encrypt>,
+}
+
+/// `retention: {max_age: 90d, max_count: 500}`: the defaults of `session prune`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Retention {
+    pub(crate) max_age: Option<String>,
+    pub(crate) max_count: Option<usize>,
+}
+
+/// `encrypt: {key_env: NAME}` or `encrypt: {key_file: PATH}`: seal every session the store
+/// writes, as `?encrypt=env:NAME` / `?encrypt=file:PATH` on its URL would.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Encrypt {
+    pub(crate) key_env: Option<String>,
+    pub(crate) key_file: Option<PathBuf>,
+}
+
+impl Retention {
+    /// The age and count limits, the age parsed.
+    pub(crate) fn resolve(&self) -> agent::Result<(Option<std::time::Duration>, Option<usize>)> {
+        let age = self
+            .max_age
+            .as_deref()
+            .map(|text| {
+                humantime::parse_duration(text).map_err(|e| {
+                    Error::Usage(format!("retention.max_age '{text}' in the config: {e}"))
+                })
+            })
+            .transpose()?;
+        Ok((age, self.max_count))
+    }
 }
 
 /// A model alias: `fast: {provider: anthropic, model: claude-haiku-4-5}`, used as `-m fast`.
@@ -53,6 +90,19 @@ pub(crate) struct ProviderConfig {
     pub(crate) base_url: Option<String>,
     pub(crate) api_key_env: Option<String>,
     pub(crate) headers: BTreeMap<String, String>,
+}
+
+impl Encrypt {
+    /// The `?encrypt=` value this stands for.
+    pub(crate) fn url_value(&self) -> agent::Result<String> {
+        match (&self.key_env, &self.key_file) {
+            (Some(var), None) => Ok(format!("env:{var}")),
+            (None, Some(path)) => Ok(format!("file:{}", path.display())),
+            _ => Err(Error::Usage(
+                "encrypt: in the config takes one of key_env: NAME or key_file: PATH".into(),
+            )),
+        }
+    }
 }
 
 impl Config {
@@ -105,6 +155,9 @@ fn read(path: &Path, env: &Env) -> agent::Result<Config> {
     let dir = path.parent().unwrap_or(Path::new("."));
     for tool in &mut config.tools {
         *tool = config_path(dir, tool, env);
+    }
+    if let Some(file) = config.encrypt.as_mut().and_then(|e| e.key_file.as_mut()) {
+        *file = config_path(dir, file, env);
     }
     Ok(config)
 }

@@ -13,7 +13,7 @@ Exit status:
   3    provider or network error (HTTP error, broken stream, timeout)
   4    output failed schema validation
   5    session not found
-  6    session file invalid (not JSON, not a session document, too large)
+  6    session file invalid (not JSON, not a session document, too large, cannot decrypt)
   7    session busy (another turn held the lock past --lock-timeout)
   130  interrupted (Ctrl-C or SIGTERM)";
 
@@ -40,7 +40,7 @@ pub(crate) fn code_of(e: &Error) -> u8 {
         Error::Provider(_) | Error::ContextOverflow { .. } | Error::TooManySteps { .. } => 3,
         Error::Validation { .. } => 4,
         Error::SessionNotFound { .. } => 5,
-        Error::InvalidSession { .. } => 6,
+        Error::InvalidSession { .. } | Error::CannotDecrypt { .. } => 6,
         Error::Busy { .. } => 7,
         Error::TooLarge { what, .. } => match what {
             agent::Oversized::Prompt => 2,
@@ -107,6 +107,9 @@ fn hint(e: &Error) -> Option<String> {
             what: agent::Oversized::Reply,
             ..
         } => " (see --max-reply-bytes)".to_string(),
+        Error::CannotDecrypt { reason, .. } if reason.contains("unencrypted") => {
+            " (`agent store check --migrate` encrypts such sessions)".to_string()
+        }
         _ => return None,
     })
 }

@@ -91,6 +91,28 @@ pub(crate) fn store_url(flag: Option<&str>, env: &Env, config: Option<&str>) -> 
         .map(str::to_string)
 }
 
+/// The store URL with the config's `encrypt:` added, unless the URL says `encrypt` itself;
+/// the data directory becomes an explicit `dir:` URL to carry it.
+pub(crate) fn encrypted_store_url(
+    url: Option<String>,
+    data_dir: &Path,
+    encrypt: Option<String>,
+) -> Option<String> {
+    let Some(encrypt) = encrypt else {
+        return url;
+    };
+    let url = url.unwrap_or_else(|| format!("dir:{}", data_dir.display()));
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    if query
+        .split('&')
+        .any(|p| p == "encrypt" || p.starts_with("encrypt="))
+    {
+        return Some(url);
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Some(format!("{url}{sep}encrypt={encrypt}"))
+}
+
 /// A path from the config file: relative to the file's directory; `~/` is the home directory.
 pub(crate) fn config_path(config_dir: &Path, path: &Path, env: &Env) -> PathBuf {
     match (path.strip_prefix("~"), env.path("HOME")) {
@@ -102,6 +124,23 @@ pub(crate) fn config_path(config_dir: &Path, path: &Path, env: &Env) -> PathBuf 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_encryption_joins_a_url_that_does_not_say() {
+        let key = || Some("env:K".to_string());
+        let dir = Path::new("/d");
+        assert_eq!(
+            encrypted_store_url(None, dir, key()).as_deref(),
+            Some("dir:/d?encrypt=env:K")
+        );
+        assert_eq!(
+            encrypted_store_url(Some("redis://h/0?prefix=p".into()), dir, key()).as_deref(),
+            Some("redis://h/0?prefix=p&encrypt=env:K")
+        );
+        let own = Some("sqlite:/x.db?encrypt=file:/k".to_string());
+        assert_eq!(encrypted_store_url(own.clone(), dir, key()), own);
+        assert_eq!(encrypted_store_url(None, dir, None), None);
+    }
 
     #[test]
     fn data_dir_precedence() {

@@ -44,6 +44,10 @@ pub(crate) struct NewArgs {
     /// Replace an existing session with the same id
     #[arg(long)]
     pub(crate) force: bool,
+    /// Delete the session this long after its last use, e.g. 7d, 12h [default: the store's
+    /// ?ttl=, else never]
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub(crate) ttl: Option<std::time::Duration>,
     // Tools the session remembers: every later turn may call them.
     #[command(flatten)]
     pub(crate) tools: ToolFileArgs,
@@ -191,4 +195,19 @@ pub(crate) struct RenameArgs {
     /// The new title (words joined with spaces)
     #[arg(required = true)]
     pub(crate) title: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// Also delete sessions not used within this long, e.g. 90d [default: the config's
+    /// retention.max_age]
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub(crate) older_than: Option<std::time::Duration>,
+    /// Also delete all but the N most recently used sessions [default: the config's
+    /// retention.max_count]
+    #[arg(long, value_name = "N")]
+    pub(crate) keep: Option<usize>,
+    /// Print the ids that would be deleted and delete nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }

@@ -39,7 +39,8 @@ pub(crate) struct GlobalArgs {
     /// ~/.local/share/agent]
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// Session store: dir:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db] or rediss://...
+    /// Session store: dir:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db], rediss://... or
+    /// postgres://[user[:pass]@]host[:port]/db; any takes ?encrypt, ?index=clear and ?ttl=AGE
     /// [env: AGENT_STORE] [default: dir:DATA_DIR]
     #[arg(long, global = true, value_name = "URL")]
     pub(crate) store: Option<String>,
@@ -130,6 +131,9 @@ pub(crate) enum SessionCommand {
     Compact(CompactArgs),
     /// Remove the last N exchanges (the removed messages are printed on stderr)
     Undo(UndoArgs),
+    /// Delete expired sessions, and those past the retention limits (--older-than, --keep, or
+    /// retention: in the config)
+    Prune(PruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -146,8 +150,11 @@ pub(crate) struct ModelsArgs {
 pub(crate) enum StoreCommand {
     /// Copy sessions from one store to another, verifying each copy
     Copy(StoreCopyArgs),
-    /// Validate every document in a store and report problems on stderr (changes nothing)
+    /// Validate every document in a store and report problems on stderr (changes nothing
+    /// without --migrate)
     Check(StoreCheckArgs),
+    /// Print a new random encryption key (base64 of 32 bytes) for ?encrypt store URLs
+    Keygen,
 }
 
 #[derive(Debug, Args)]
@@ -168,6 +175,9 @@ pub(crate) struct StoreCopyArgs {
 pub(crate) struct StoreCheckArgs {
     /// Store URL [default: the configured store]
     pub(crate) url: Option<String>,
+    /// Encrypt the sessions an encrypting store (?encrypt) still holds unencrypted
+    #[arg(long)]
+    pub(crate) migrate: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,15 +11,34 @@ use agent::Error;
 
 use super::Ctx;
 
-/// `store check [URL]`: validate every document (and, where the store keeps one, its index
-/// entry), print each problem on stderr, change nothing; exit 6 if anything is wrong.
-pub(crate) fn check(ctx: &Ctx, url: Option<&str>) -> Result<()> {
+/// `store check [URL] [--migrate]`: validate every document (and, where the store keeps one,
+/// its index entry), print each problem on stderr, change nothing; exit 6 if anything is
+/// wrong. With `--migrate`, first rewrite each document the store holds in another format
+/// (unencrypted in an encrypting store), under its lock.
+pub(crate) async fn check(ctx: &Ctx, url: Option<&str>, migrate: bool) -> Result<()> {
     let store: Arc<dyn SessionStore> = match url {
         Some(url) => store::open(url)?,
         None => ctx.store()?,
     };
     let mut ids = store.list_sessions()?;
     ids.sort();
+    if migrate {
+        let mut rewritten = 0;
+        for id in &ids {
+            let _lock = store::acquire(&store, id, ctx.settings.lock_timeout, &mut || {}).await?;
+            let (s, key) = (store.clone(), id.clone());
+            let done = tokio::task::spawn_blocking(move || s.migrate(&key))
+                .await
+                .map_err(|e| Error::Other(format!("a store call failed to finish: {e}")))??;
+            if done {
+                rewritten += 1;
+            }
+        }
+        ctx.out.note(format!(
+            "migrated {rewritten} session(s) in {} to its format (encrypted where it encrypts)",
+            store.describe()
+        ));
+    }
     // A directory store's "index" is the documents themselves; it fails on the first bad
     // file, and the per-document checks below report that file anyway.
     let index: Option<HashMap<String, SessionSummary>> = store
@@ -57,7 +76,8 @@ fn check_one(
     let location = format!("'{id}' in {}", store.describe());
     let value = match store.load(id) {
         Ok(Some(value)) => value,
-        Ok(None) => return Some(format!("{location}: listed, but has no document")),
+        // Expired, or removed since the listing.
+        Ok(None) => return None,
         Err(e) => return Some(e.to_string()),
     };
     let data = match SessionData::from_value(value, &location) {

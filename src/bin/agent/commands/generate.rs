@@ -114,7 +114,15 @@ fn environment(roff: &mut Roff) {
             ("AGENT_MODEL", "Model when --model is not given."),
             (
                 "AGENT_STORE",
-                "Session store when --store is not given: dir:PATH, sqlite:PATH or redis://HOST.",
+                "Session store when --store is not given: dir:PATH, sqlite:PATH, redis://HOST or postgres://HOST/DB.",
+            ),
+            (
+                "AGENT_STORE_KEY",
+                "The encryption key (base64 of 32 bytes, see agent store keygen) of a store URL with ?encrypt.",
+            ),
+            (
+                "PGPASSWORD",
+                "Password of a postgres:// store whose URL has none.",
             ),
             ("OPENAI_API_KEY", "Key for the openai provider."),
             (

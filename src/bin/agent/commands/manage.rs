@@ -55,6 +55,7 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
     opts.system = system;
     opts.title = args.title;
     opts.tools = tools;
+    opts.ttl = args.ttl;
     let session = agent.session_with(opts).await?;
     print_id(session.session_id())
 }

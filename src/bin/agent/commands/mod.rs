@@ -9,11 +9,13 @@ mod dry_run;
 mod generate;
 mod history;
 mod json;
+mod keygen;
 mod ls;
 mod manage;
 mod models;
 mod naming;
 mod open;
+mod prune;
 mod run;
 mod show;
 mod try_tool;
@@ -77,7 +79,9 @@ async fn run(ctx: &Ctx, action: Action) -> Result<()> {
         Action::Compact(a) => history::compact(ctx, a).await,
         Action::Undo { id, n } => history::undo(ctx, &id, n).await,
         Action::StoreCopy(a) => copy::copy(ctx, a).await,
-        Action::StoreCheck { url } => check::check(ctx, url.as_deref()),
+        Action::StoreCheck { url, migrate } => check::check(ctx, url.as_deref(), migrate).await,
+        Action::Keygen => keygen::keygen(),
+        Action::Prune(a) => prune::prune(ctx, a).await,
         Action::Completions { .. } | Action::Man { .. } => {
             unreachable!("generate runs before settings are resolved")
         }

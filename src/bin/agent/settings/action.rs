@@ -73,7 +73,10 @@ pub(crate) enum Action {
     StoreCopy(StoreCopy),
     StoreCheck {
         url: Option<String>,
+        migrate: bool,
     },
+    Keygen,
+    Prune(Prune),
     Completions {
         shell: Shell,
         dir: Option<PathBuf>,
@@ -242,6 +245,7 @@ pub(crate) struct New {
     pub(crate) messages: Option<PathBuf>,
     pub(crate) force: bool,
     pub(crate) tools: ToolChoice,
+    pub(crate) ttl: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -277,6 +281,14 @@ pub(crate) struct Compact {
     pub(crate) keep: usize,
     pub(crate) instructions: Option<String>,
     pub(crate) call: ModelCall,
+}
+
+/// `session prune`: flags over the config's `retention:`.
+#[derive(Debug)]
+pub(crate) struct Prune {
+    pub(crate) older_than: Option<Duration>,
+    pub(crate) keep: Option<usize>,
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug)]

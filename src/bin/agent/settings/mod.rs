@@ -65,7 +65,15 @@ impl Settings {
                 "cannot find a data directory: set HOME, XDG_DATA_HOME or AGENT_DATA_DIR".into(),
             )
         })?;
-        let store_url = locate::store_url(global.store.as_deref(), env, config.store.as_deref());
+        let store_url = locate::encrypted_store_url(
+            locate::store_url(global.store.as_deref(), env, config.store.as_deref()),
+            &data_dir,
+            config
+                .encrypt
+                .as_ref()
+                .map(crate::config::Encrypt::url_value)
+                .transpose()?,
+        );
         let mut secret_vars: Vec<String> = config
             .providers
             .values()
@@ -75,6 +83,11 @@ impl Settings {
         if env.get("AGENT_STORE").is_some() {
             secret_vars.push("AGENT_STORE".into());
         }
+        // The store's encryption key (and a PostgreSQL password) are for the store alone.
+        secret_vars.extend(match &store_url {
+            Some(url) => agent::store::key_env_vars(url),
+            None => vec![agent::store::DEFAULT_KEY_VAR.to_string()],
+        });
         let defaults = Defaults {
             timeout: seconds(config.timeout, "timeout")?.unwrap_or(TIMEOUT),
             retries: config.retries.unwrap_or(RETRIES),
@@ -85,6 +98,7 @@ impl Settings {
             max_reply_bytes: config
                 .max_reply_bytes
                 .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
+            retention: config.retention.resolve()?,
         };
         let settings = Settings {
             data_dir,
@@ -148,6 +162,8 @@ struct Defaults {
     lock_timeout: Option<Duration>,
     auto_compact: Option<u64>,
     max_reply_bytes: usize,
+    /// `retention:` in the config: `session prune`'s defaults.
+    retention: (Option<Duration>, Option<usize>),
 }
 
 impl Defaults {
@@ -199,7 +215,11 @@ impl Defaults {
                 ids: a.ids,
                 force: a.force,
             }),
-            Command::Store(cli::StoreCommand::Check(a)) => Action::StoreCheck { url: a.url },
+            Command::Store(cli::StoreCommand::Check(a)) => Action::StoreCheck {
+                url: a.url,
+                migrate: a.migrate,
+            },
+            Command::Store(cli::StoreCommand::Keygen) => Action::Keygen,
             Command::Tool(cli::ToolCommand::Test(a)) => Action::ToolTest(ToolTest {
                 file: a.file,
                 arguments: a.arguments,
@@ -224,6 +244,7 @@ impl Defaults {
                 messages: a.messages,
                 force: a.force,
                 tools: tool_files(a.tools),
+                ttl: a.ttl,
             }),
             SessionCommand::Run(a) => Action::SessionRun(SessionRun {
                 id: a.id,
@@ -300,6 +321,11 @@ impl Defaults {
                 call: self.call(a.model)?,
             }),
             SessionCommand::Undo(a) => Action::Undo { id: a.id, n: a.n },
+            SessionCommand::Prune(a) => Action::Prune(Prune {
+                older_than: a.older_than.or(self.retention.0),
+                keep: a.keep.or(self.retention.1),
+                dry_run: a.dry_run,
+            }),
         })
     }
 
