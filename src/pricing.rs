@@ -324,9 +324,10 @@ impl Prices {
         )
     }
 
-    /// The cost in dollars of `usage` on `model`, if its price is known.
+    /// The cost in dollars of `usage` on `model`, if its price is known, to 6 significant
+    /// digits ([`round_usd`]).
     pub fn cost(&self, model: &str, usage: &Usage) -> Option<f64> {
-        Some(cost_at(self.price(model)?, usage))
+        Some(round_usd(cost_at(self.price(model)?, usage)))
     }
 
     /// The context window of `model` in tokens, if known.
@@ -335,6 +336,26 @@ impl Prices {
             configured(&self.windows, model),
             builtin(WINDOWS, model, &today()),
         )
+    }
+}
+
+/// `usd` to 6 significant digits, so documents and JSON say `0.0000219`, not the
+/// `0.000021899999999999997` that binary fractions make of a product or a sum. Prices are
+/// known to 3 or 4 digits, so nothing real is lost. Dividing the rounded integer by an exact
+/// power of ten gives the double nearest the decimal, which serde_json prints as written.
+pub fn round_usd(usd: f64) -> f64 {
+    if usd == 0.0 || !usd.is_finite() {
+        return usd;
+    }
+    let digits = 5 - usd.abs().log10().floor() as i32;
+    match digits {
+        0..=22 => {
+            let scale = 10f64.powi(digits);
+            (usd * scale).round() / scale
+        }
+        // Under a trillionth of a trillionth of a dollar, or over a million: as it is.
+        _ if digits > 22 => usd,
+        _ => usd.round(),
     }
 }
 
@@ -374,6 +395,18 @@ mod tests {
 
     fn close(a: Option<f64>, b: f64) -> bool {
         a.is_some_and(|a| (a - b).abs() < 1e-12)
+    }
+
+    #[test]
+    fn costs_are_rounded_to_six_digits() {
+        assert_eq!(round_usd(0.000021899999999999997), 0.0000219);
+        assert_eq!(round_usd(0.1 + 0.2), 0.3);
+        assert_eq!(round_usd(1.23456789), 1.23457);
+        assert_eq!(round_usd(0.0), 0.0);
+        assert_eq!(
+            serde_json::json!(round_usd(0.000021899999999999997)).to_string(),
+            "0.0000219"
+        );
     }
 
     #[test]

@@ -236,7 +236,8 @@ impl<'a> Exchange<'a> {
         let cost_usd = priced()
             .map(|m| m.cost_usd)
             .sum::<Option<f64>>()
-            .filter(|_| priced().next().is_some());
+            .filter(|_| priced().next().is_some())
+            .map(crate::pricing::round_usd);
         Response {
             session_id: self.id.to_string(),
             // Filled in by the turn once this exchange's text is freed, so a long reply is

@@ -62,6 +62,7 @@ impl Stats {
                 crate::Role::Tool => {}
             }
         }
+        stats.cost_usd = crate::pricing::round_usd(stats.cost_usd);
         stats
     }
 }

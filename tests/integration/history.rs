@@ -43,11 +43,10 @@ fn usage_line_and_cost_on_every_reply() {
         err.trim_end().ends_with('s') && err.contains(" · total "),
         "{err}"
     );
+    // Rounded to 6 significant digits: exactly 3.45e-6, not binary arithmetic's
+    // 3.4499999999999996e-6.
     let reply = &env.doc("u")["messages"][1];
-    assert!(
-        (reply["cost_usd"].as_f64().unwrap() - 3.45e-6).abs() < 1e-12,
-        "{reply}"
-    );
+    assert_eq!(reply["cost_usd"], json!(3.45e-6), "{reply}");
 }
 
 #[test]
@@ -109,7 +108,13 @@ fn stats_totals() {
         (v["input_tokens"].clone(), v["output_tokens"].clone()),
         (json!(22), json!(3))
     );
-    assert!((v["cost_usd"].as_f64().unwrap() - (22.0 * 0.15 + 3.0 * 0.60) / 1e6).abs() < 1e-12);
+    // (22 × 0.15 + 3 × 0.60) / 1e6 is 5.0999999999999995e-6 in binary; printed, 5.1e-6.
+    assert_eq!(v["cost_usd"], json!(5.1e-6));
+    assert!(
+        stdout(&out).contains(r#""cost_usd":5.1e-6"#),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(v["models"], json!(["gpt-4o-mini-2024-07-18"]));
     let text = stdout(&env.cmd().args(["session", "stats", "s"]).output().unwrap());
     assert!(

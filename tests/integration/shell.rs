@@ -137,30 +137,52 @@ fn man_pages_render_without_warnings() {
     }
 }
 
-/// Run bash's completion function from `completions/agent.bash` for the words of a line, with
-/// the built `agent` first on PATH, and return COMPREPLY.
-fn bash_complete(env: &TestEnv, words: &[&str]) -> Vec<String> {
-    let bin = assert_cmd::cargo::cargo_bin!("agent");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+/// The words bash makes of `line` for a completion function: split at blanks, then at runs of
+/// `COMP_WORDBREAKS` characters (by default these, with quotes and blanks), each run a word of
+/// its own: `--store=sqlite:/a` is `--store`, `=`, `sqlite`, `:`, `/a`. A line ending in a blank
+/// has an empty last word.
+fn bash_words(line: &str) -> Vec<String> {
+    let breaks = "=:><;|&(";
+    let mut words = Vec::new();
+    for blank_word in line.split(' ').filter(|w| !w.is_empty()) {
+        let mut piece = String::new();
+        for c in blank_word.chars() {
+            let switch = piece
+                .chars()
+                .last()
+                .is_some_and(|last| breaks.contains(last) != breaks.contains(c));
+            if switch {
+                words.push(std::mem::take(&mut piece));
+            }
+            piece.push(c);
+        }
+        words.push(piece);
+    }
+    if line.ends_with(' ') {
+        words.push(String::new());
+    }
+    words
+}
+
+/// Run bash's completion function from `completions/agent.bash` for `line` (the cursor at its
+/// end, split into words as bash would), with the built `agent` first on PATH, and return
+/// COMPREPLY: what bash would put in place of the last word.
+fn bash_complete_line(env: &TestEnv, line: &str) -> Vec<String> {
+    let words = bash_words(line);
     let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
     let script = format!(
-        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE='{}'\nCOMP_POINT=${{#COMP_LINE}}\n\
+        "source '{}'\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_LINE='{line}'\nCOMP_POINT=${{#COMP_LINE}}\n\
          _clap_complete_agent agent '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
         repo("completions/agent.bash").display(),
         quoted.join(" "),
         words.len() - 1,
-        words.join(" "),
         words[words.len() - 1],
         words[words.len() - 2],
     );
     let out = Command::new("bash")
         .args(["--norc", "--noprofile", "-c", &script])
         .env_clear()
-        .env("PATH", path)
+        .env("PATH", path_with_agent())
         .env("HOME", env.path().join("home"))
         .env("AGENT_DATA_DIR", env.data_dir())
         .env("XDG_CONFIG_HOME", env.path().join("config"))
@@ -169,6 +191,12 @@ fn bash_complete(env: &TestEnv, words: &[&str]) -> Vec<String> {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out).lines().map(str::to_string).collect()
+}
+
+/// [`bash_complete_line`] for a line given as its blank-separated words (the last one being
+/// completed).
+fn bash_complete(env: &TestEnv, words: &[&str]) -> Vec<String> {
+    bash_complete_line(env, &words.join(" "))
 }
 
 #[test]
@@ -216,6 +244,66 @@ fn bash_completes_session_ids() {
     );
     let subs = bash_complete(&env, &["agent", "session", "r"]);
     assert!(subs.contains(&"rename".to_string()), "{subs:?}");
+}
+
+/// bash splits `sqlite:/path` and `--store=…` into pieces at `:` and `=`; the store the line
+/// names is still found, and what bash inserts fits the piece it replaces.
+#[test]
+fn bash_completes_after_colons_and_equals() {
+    let env = TestEnv::new();
+    let db = format!("sqlite:{}", env.path().join("s.db").display());
+    env.cmd()
+        .args(["--store", &db, "session", "new", "--id", "in-sqlite"])
+        .passes();
+    assert_eq!(
+        bash_complete_line(&env, &format!("agent --store {db} session show ")),
+        ["in-sqlite"]
+    );
+    assert_eq!(
+        bash_complete_line(&env, &format!("agent --store={db} session show in")),
+        ["in-sqlite"]
+    );
+    // Completing the URL's path itself: bash replaces only what follows the last `:`.
+    let typed = format!("{}/s.", env.path().display());
+    assert_eq!(
+        bash_complete_line(&env, &format!("agent --store sqlite:{typed}")),
+        [format!("{typed}db")]
+    );
+    assert_eq!(
+        bash_complete_line(&env, &format!("agent --store=sqlite:{typed}")),
+        [format!("{typed}db")]
+    );
+}
+
+/// Ids come most recently used first, and flags only once the word starts with `-`.
+#[test]
+fn ids_come_newest_first_and_flags_only_after_a_dash() {
+    let env = env_with_ids(&["old", "newer", "middle"]);
+    env.set_times(
+        "old",
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-02T00:00:00.000Z",
+    );
+    env.set_times(
+        "newer",
+        "2026-01-01T00:00:00.000Z",
+        "2026-03-01T00:00:00.000Z",
+    );
+    env.set_times(
+        "middle",
+        "2026-01-01T00:00:00.000Z",
+        "2026-02-01T00:00:00.000Z",
+    );
+    assert_eq!(
+        bash_complete(&env, &["agent", "session", "show", ""]),
+        ["newer", "middle", "old"]
+    );
+    let flags = bash_complete(&env, &["agent", "session", "show", "-"]);
+    assert!(flags.contains(&"--json".to_string()), "{flags:?}");
+    assert!(flags.contains(&"--store".to_string()), "{flags:?}");
+    // Where nothing but flags can go, an empty word offers them.
+    let ls = bash_complete(&env, &["agent", "session", "ls", ""]);
+    assert!(ls.contains(&"--json".to_string()), "{ls:?}");
 }
 
 #[test]
@@ -276,6 +364,16 @@ fn fish_completes_session_ids() {
         return;
     }
     let env = env_with_ids(&["alpha", "beta"]);
+    env.cmd()
+        .args([
+            "session",
+            "new",
+            "--id",
+            "titled",
+            "--title",
+            "Release notes",
+        ])
+        .passes();
     let script = format!(
         "source '{}'; complete -C 'agent session show '",
         repo("completions/agent.fish").display()
@@ -287,14 +385,17 @@ fn fish_completes_session_ids() {
         .env("AGENT_DATA_DIR", env.data_dir())
         .output()
         .unwrap();
-    let values: Vec<String> = stdout(&out)
-        .lines()
-        .map(|l| l.split('\t').next().unwrap().to_string())
-        .collect();
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
     assert!(
-        values.contains(&"alpha".into()) && values.contains(&"beta".into()),
-        "{values:?} {}",
+        lines.contains(&"alpha") && lines.contains(&"beta"),
+        "{lines:?} {}",
         stderr(&out)
+    );
+    assert!(lines.contains(&"titled\tRelease notes"), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with('-')),
+        "no flags for an empty word: {lines:?}"
     );
 }
 
@@ -306,6 +407,16 @@ fn zsh_completes_session_ids_from_fpath_on_the_first_tab() {
         return;
     }
     let env = env_with_ids(&["alpha", "beta"]);
+    env.cmd()
+        .args([
+            "session",
+            "new",
+            "--id",
+            "titled",
+            "--title",
+            "Release notes",
+        ])
+        .passes();
     let script = format!(
         r#"zmodload zsh/zpty
 zpty z 'PS1="%% " zsh -f -i'
@@ -330,7 +441,9 @@ print -r -- "$out"
     let screen = stdout(&out);
     let after_tab = screen.rsplit("compinit -u").next().unwrap_or("");
     assert!(
-        after_tab.contains("alpha") && after_tab.contains("beta"),
+        after_tab.contains("alpha")
+            && after_tab.contains("beta")
+            && after_tab.contains("Release notes"),
         "{screen:?} {}",
         stderr(&out)
     );

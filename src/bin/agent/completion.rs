@@ -18,7 +18,43 @@ pub(crate) const VAR: &str = "AGENT_COMPLETE";
 
 /// Answer a completion request and exit, when the shell made one; otherwise return at once.
 pub(crate) fn handle_env() {
-    CompleteEnv::with_factory(Cli::command).var(VAR).complete();
+    CompleteEnv::with_factory(|| match completing_a_flag() {
+        true => Cli::command(),
+        false => flags_hidden(Cli::command()),
+    })
+    .var(VAR)
+    .complete();
+}
+
+/// Whether the word being completed starts with `-`. The shells give the words after `--`;
+/// bash and zsh say which one is being completed (`_CLAP_COMPLETE_INDEX`), the others complete
+/// the last.
+fn completing_a_flag() -> bool {
+    let words: Vec<std::ffi::OsString> = std::env::args_os()
+        .skip_while(|a| a != "--")
+        .skip(1)
+        .collect();
+    let index = std::env::var("_CLAP_COMPLETE_INDEX")
+        .ok()
+        .and_then(|i| i.parse::<usize>().ok());
+    let word = match index {
+        Some(i) => words.get(i),
+        None => words.last(),
+    };
+    word.is_some_and(|w| w.as_encoded_bytes().starts_with(b"-"))
+}
+
+/// `cmd` with every flag hidden: a TAB on an empty word then offers the ids, subcommands and
+/// values that can go there, and flags only where nothing else can (hidden candidates are
+/// dropped when visible ones exist). `-<TAB>` still lists them all.
+fn flags_hidden(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(|a| match a.is_positional() {
+        true => a,
+        false => a.hide(true),
+    })
+    .disable_help_flag(true)
+    .disable_version_flag(true)
+    .mut_subcommands(flags_hidden)
 }
 
 /// The registration script for `shell`. It calls `agent` through `PATH` (not this binary's
@@ -38,9 +74,58 @@ pub(crate) fn registration(shell: Shell) -> String {
     let script = String::from_utf8(buf).expect("the scripts are UTF-8");
     match shell {
         Shell::Zsh => zsh_autoloadable(&script),
+        Shell::Bash => bash_whole_words(&script),
         _ => script,
     }
 }
+
+/// bash splits the line at the characters of `COMP_WORDBREAKS`, `:` and `=` among them, so
+/// `--store sqlite:/s.db` reaches the function as `sqlite`, `:`, `/s.db`, and the completer
+/// would see a store named `sqlite`. As bash-completion's `_get_comp_words_by_ref -n =:` does,
+/// join the pieces no blank separated again before asking `agent`; then, as its
+/// `__ltrim_colon_completions` does, cut from each answer what bash does not count as the
+/// current word (up to its last `:` or `=`), since bash replaces only that part.
+fn bash_whole_words(script: &str) -> String {
+    let split = "    local _CLAP_COMPLETE_INDEX=${COMP_CWORD}\n";
+    let words = "    local words=(\"${COMP_WORDS[@]}\")\n    if [[ \"${BASH_VERSINFO[0]}\" -ge 4 ]]; then\n        words[COMP_CWORD]=\"$2\"\n    fi\n";
+    let reply = "    if [[ $? != 0 ]]; then\n        unset COMPREPLY\n";
+    for part in [split, words, reply] {
+        assert!(
+            script.contains(part),
+            "clap_complete changed its bash script"
+        );
+    }
+    script.replace(split, "").replace(words, BASH_JOIN).replace(
+        reply,
+        "    local _agent_status=$?\n    \
+         [[ -n $_agent_cut ]] && COMPREPLY=(\"${COMPREPLY[@]#\"$_agent_cut\"}\")\n    \
+         if [[ $_agent_status != 0 ]]; then\n        unset COMPREPLY\n",
+    )
+}
+
+/// The words of the line, pieces split at `:` or `=` joined back, and the current word's
+/// index among them. `$2` is the current piece up to the cursor.
+const BASH_JOIN: &str = r#"    local words=() _CLAP_COMPLETE_INDEX=0 _agent_rest=$COMP_LINE _agent_gap _agent_w _agent_i
+    for (( _agent_i = 0; _agent_i < ${#COMP_WORDS[@]}; _agent_i++ )); do
+        _agent_w=${COMP_WORDS[_agent_i]}
+        _agent_gap=${_agent_rest%%[![:blank:]]*}
+        _agent_rest=${_agent_rest#"$_agent_gap"}
+        _agent_rest=${_agent_rest#"$_agent_w"}
+        if (( _agent_i == COMP_CWORD )) && [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+            _agent_w=$2
+        fi
+        if (( _agent_i > 0 )) && [[ -z $_agent_gap ]] &&
+            [[ $_agent_w == [=:]* || ${words[${#words[@]}-1]} == *[=:] ]]; then
+            words[${#words[@]}-1]+=$_agent_w
+        else
+            words+=("$_agent_w")
+        fi
+        if (( _agent_i == COMP_CWORD )); then
+            _CLAP_COMPLETE_INDEX=$(( ${#words[@]} - 1 ))
+        fi
+    done
+    local _agent_cut=${words[_CLAP_COMPLETE_INDEX]%"$2"}
+"#;
 
 /// clap_complete's zsh script only registers itself (`compdef`), which suits `source`. Installed
 /// as `_agent` on `$fpath`, zsh autoloads the file as the completion function on the first TAB,
@@ -74,6 +159,10 @@ mod tests {
         ] {
             let script = registration(shell);
             assert!(script.contains(VAR), "{shell:?}: {script}");
+            if shell == Shell::Bash {
+                assert!(script.contains("_agent_cut"), "{script}");
+                assert!(!script.contains("local _CLAP_COMPLETE_INDEX=${COMP_CWORD}"));
+            }
             assert!(script.contains("agent"), "{shell:?}");
         }
     }

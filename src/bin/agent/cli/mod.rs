@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use clap_complete::engine::ArgValueCompleter;
 
-use crate::candidates::provider_names;
+use crate::candidates::{provider_names, store_urls};
 
 mod housekeeping;
 mod prompting;
@@ -42,7 +42,7 @@ pub(crate) struct GlobalArgs {
     /// Session store: dir:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db], rediss://... or
     /// postgres://[user[:pass]@]host[:port]/db; any takes ?encrypt, ?index=clear and ?ttl=AGE
     /// [env: AGENT_STORE] [default: dir:DATA_DIR]
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, value_name = "URL", add = ArgValueCompleter::new(store_urls))]
     pub(crate) store: Option<String>,
     /// Config file [env: AGENT_CONFIG] [default: $XDG_CONFIG_HOME/agent/config.yaml]
     #[arg(long, global = true, value_name = "FILE")]
