@@ -100,6 +100,60 @@ fn the_main_page_has_the_sections_and_every_variable() {
         assert!(page.contains(var), "{var} missing from ENVIRONMENT");
     }
     assert!(page.contains("130"), "the exit-code table");
+    // ENVIRONMENT lists variables, nothing else (a config key is prose after the list).
+    let env = page.split(".SH ENVIRONMENT").nth(1).unwrap();
+    let env = env.split(".SH ").next().unwrap();
+    for term in env.split(".TP\n").skip(1) {
+        let name = term
+            .lines()
+            .next()
+            .unwrap()
+            .replace("\\fB", "")
+            .replace("\\fR", "");
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+            "not a variable in ENVIRONMENT: {name}"
+        );
+    }
+}
+
+/// What every page has: the program and version in the footer, placeholders for the values
+/// in the synopsis, related pages, and examples where a prompt is taken.
+#[test]
+fn every_man_page_has_a_footer_placeholders_and_related_pages() {
+    let version = env!("CARGO_PKG_VERSION");
+    for name in file_names(&repo("man")) {
+        let page = std::fs::read_to_string(repo("man").join(&name)).unwrap();
+        let title = name.trim_end_matches(".1");
+        assert!(
+            page.starts_with(&format!(".TH {title} 1 \"\" \"agent {version}\" ")),
+            "{name}: {}",
+            page.lines().next().unwrap()
+        );
+        if title != "agent" {
+            assert!(page.contains(".SH \"SEE ALSO\""), "{name}");
+            assert!(page.contains("\\fBagent\\fR(1)"), "{name} names agent(1)");
+        }
+        if page.contains("[\\fIPROMPT\\fR]") {
+            assert!(page.contains(".SH EXAMPLES"), "{name} takes a prompt");
+        }
+    }
+    let run = std::fs::read_to_string(repo("man/agent-session-run.1")).unwrap();
+    let synopsis = run.split(".SH SYNOPSIS").nth(1).unwrap();
+    let synopsis = synopsis.split(".SH").next().unwrap();
+    assert!(
+        synopsis.contains("[\\fB\\-\\-context\\fR \\fI<POLICY>\\fR]")
+            && synopsis.contains("[GLOBAL OPTIONS] <\\fIID\\fR> [\\fIPROMPT\\fR]..."),
+        "{synopsis}"
+    );
+    assert!(run.contains(".SH \"GLOBAL OPTIONS\""));
+    // Possible values on one line.
+    let main = std::fs::read_to_string(repo("man/agent.1")).unwrap();
+    assert!(
+        main.contains("\\fIPossible values:\\fR auto, always, never."),
+        "one line of values"
+    );
 }
 
 #[test]
