@@ -109,7 +109,17 @@ impl ExecTool {
             let pid = child.id();
             Ok((child, pid))
         })
-        .map_err(|e| format!("cannot run {}: {e}", spec.command[0]))?;
+        .map_err(|e| {
+            let program = &spec.command[0];
+            // The usual cause: a script copied or checked out without its executable bit.
+            let hint = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => format!(
+                    " (make it executable: chmod +x {program}; or name its interpreter first in command:)"
+                ),
+                _ => String::new(),
+            };
+            format!("cannot run {program}: {e}{hint}")
+        })?;
         let pid = child.id();
         let group = Group(AtomicI32::new(child.id().map_or(0, |id| id as i32)));
         let mut stdin = child.stdin.take();

@@ -494,3 +494,27 @@ fn tool_test_runs_a_tool_by_hand() {
     assert!(stdout(&out).starts_with("the tool failed with exit status 3"));
     t.agent().args(["tool", "test", &file, "{nope"]).code(2);
 }
+
+/// A script that lost its executable bit (copied from a README, an archive) says how to fix it.
+#[test]
+fn a_script_without_its_executable_bit_says_chmod() {
+    let t = Tools::new();
+    let dir = t.env.path();
+    std::fs::write(dir.join("t.sh"), "#!/bin/sh\necho ok\n").unwrap();
+    std::fs::write(
+        dir.join("t.yaml"),
+        "name: t\ndescription: d\ncommand: [./t.sh]\n",
+    )
+    .unwrap();
+    let out = t
+        .agent()
+        .args(["tool", "test"])
+        .arg(dir.join("t.yaml"))
+        .code(1);
+    assert!(
+        stdout(&out).contains("Permission denied")
+            && stdout(&out).contains("(make it executable: chmod +x "),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -299,10 +299,14 @@ pub fn openai_events(deltas: &[&str], finish: &str, usage: Option<(u64, u64)>) -
     out
 }
 
+/// Computes a response from the request, for servers that answer whatever they are asked.
+pub type Responder = Arc<dyn Fn(&Recorded) -> MockResponse + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     queue: VecDeque<MockResponse>,
     fallback: Option<MockResponse>,
+    responder: Option<Responder>,
     requests: Vec<Recorded>,
 }
 
@@ -333,6 +337,12 @@ impl MockServer {
     /// Queue a response (answered in order).
     pub fn push(&self, r: MockResponse) -> &Self {
         self.state.lock().unwrap().queue.push_back(r);
+        self
+    }
+
+    /// Answer with what `f` makes of each request whenever the queue is empty.
+    pub fn respond_with(&self, f: Responder) -> &Self {
+        self.state.lock().unwrap().responder = Some(f);
         self
     }
 
@@ -382,13 +392,18 @@ fn serve(conn: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     reader.read_exact(&mut body)?;
     let response = {
         let mut st = state.lock().unwrap();
-        st.requests.push(Recorded {
+        let request = Recorded {
             method,
             path,
             headers,
             body,
+        };
+        let response = st.queue.pop_front().or_else(|| match &st.responder {
+            Some(f) => Some(f(&request)),
+            None => st.fallback.clone(),
         });
-        st.queue.pop_front().or_else(|| st.fallback.clone())
+        st.requests.push(request);
+        response
     };
     let response = response.unwrap_or_else(|| {
         MockResponse::json(500, json!({"error": {"message": "mock server: no response scripted", "type": "server_error"}}))

@@ -58,10 +58,13 @@ pub(crate) fn examples(name: &str) -> &'static [(&'static str, &'static str)] {
             "agent session json review --schema 'risk int, reason' 'Rate the risk from 1 to 5'\nagent session run review 'Why that number?'",
         )],
         "agent-session-chat" => &[
-            ("Interactive", "agent session chat notes"),
+            (
+                "Interactive, made on first use",
+                "agent session chat notes --create -s 'Be brief.'",
+            ),
             (
                 "Scripted, one turn per line",
-                "printf 'hi\\nwhat did I say?\\n' | agent session chat notes --lines",
+                "printf 'hi\\nwhat did I say?\\n' | agent session chat notes --create --lines",
             ),
         ],
         "agent-session-ls" => &[
