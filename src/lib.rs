@@ -302,6 +302,7 @@
 #![warn(missing_docs)]
 
 pub mod agent;
+pub mod attachment;
 mod blocking;
 pub mod document;
 pub mod error;
@@ -316,6 +317,7 @@ pub mod time;
 pub mod tool;
 
 pub use crate::agent::{Agent, AgentBuilder, Notice};
+pub use crate::attachment::{Attachment, AttachmentKind};
 pub use crate::blocking::block_on;
 pub use crate::document::SessionData;
 pub use crate::error::{Error, Oversized, ProviderError, Result};

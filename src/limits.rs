@@ -5,6 +5,10 @@
 /// Checked before any request; a larger prompt is refused, not recorded.
 pub const MAX_PROMPT_BYTES: usize = 16 << 20;
 
+/// The largest attachment (`-a`, [`crate::Attachment`]) read or stored: 64 MiB, above every
+/// provider's own limit (each is checked before a request too, in the provider's `parts`).
+pub const MAX_ATTACHMENT_BYTES: u64 = 64 << 20;
+
 /// The default bound on one turn's reply (text and tool-call arguments, every step): 64 MiB.
 /// A reply beyond it fails the turn cleanly; [`crate::RunOptions::max_reply_bytes`] changes it.
 pub const DEFAULT_MAX_REPLY_BYTES: usize = 64 << 20;

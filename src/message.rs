@@ -123,6 +123,10 @@ pub struct Message {
     /// True when this tool result reports a failure (tool messages).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_error: bool,
+    /// Files sent with this message (user messages), in the order given: references only,
+    /// the bytes are kept once in the store.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::Attachment>,
     /// Fields written by newer versions, preserved on rewrite.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -144,6 +148,7 @@ impl Message {
             tool_call_id: None,
             name: None,
             is_error: false,
+            attachments: Vec::new(),
             extra: Map::new(),
         }
     }
@@ -164,6 +169,12 @@ impl Message {
         m.tool_call_id = Some(call.id.clone());
         m.name = Some(call.name.clone());
         m
+    }
+
+    /// Add an attachment, after those already there.
+    pub fn attach(mut self, attachment: crate::Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
     }
 
     /// The message text (the specification's `msg.text`).

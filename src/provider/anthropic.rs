@@ -89,6 +89,9 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
     for m in &req.messages {
         match m.role {
             Role::User => {
+                for block in super::parts::anthropic(m) {
+                    push(&mut out, "user", block);
+                }
                 // Empty text blocks are rejected.
                 if !m.content.is_empty() {
                     push(&mut out, "user", json!({"type": "text", "text": m.content}));
@@ -149,6 +152,10 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
 impl Provider for Anthropic {
     fn name(&self) -> &str {
         self.transport.name()
+    }
+
+    fn check_attachment(&self, attachment: &crate::Attachment) -> Result<()> {
+        super::parts::check("anthropic", self.transport.name(), attachment)
     }
 
     fn request_body(&self, req: &Request) -> Value {

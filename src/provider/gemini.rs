@@ -77,7 +77,14 @@ pub(crate) fn contents(req: &Request) -> Vec<Value> {
     let mut issued: HashSet<String> = HashSet::new();
     for m in &req.messages {
         match m.role {
-            Role::User => push(&mut out, "user", json!({"text": m.content})),
+            Role::User => {
+                for part in super::parts::gemini(m) {
+                    push(&mut out, "user", part);
+                }
+                if !m.content.is_empty() || m.attachments.is_empty() {
+                    push(&mut out, "user", json!({"text": m.content}));
+                }
+            }
             Role::Assistant => assistant(m, &mut out, &mut issued),
             Role::Tool => {
                 let name = m.name.as_deref().unwrap_or_default();
@@ -129,6 +136,10 @@ fn assistant(m: &Message, out: &mut Vec<Value>, issued: &mut HashSet<String>) {
 impl Provider for Gemini {
     fn name(&self) -> &str {
         self.transport.name()
+    }
+
+    fn check_attachment(&self, attachment: &crate::Attachment) -> Result<()> {
+        super::parts::check("gemini", self.transport.name(), attachment)
     }
 
     fn request_body(&self, req: &Request) -> Value {

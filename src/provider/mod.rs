@@ -6,6 +6,7 @@ mod gemini;
 mod ndjson;
 mod ollama;
 mod openai;
+mod parts;
 mod scripted;
 mod sse;
 mod transport;
@@ -15,6 +16,7 @@ pub use anthropic::Anthropic;
 pub use gemini::Gemini;
 pub use ollama::Ollama;
 pub use openai::OpenAi;
+pub use parts::openai_responses_content;
 pub use scripted::Scripted;
 pub use transport::{ApiKey, MAX_SERVER_WAIT};
 
@@ -151,6 +153,12 @@ pub trait Provider: Send + Sync {
 
     /// Send the request and return its events. Retries happen inside, before the stream starts.
     fn stream<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Result<EventStream>>;
+
+    /// Refuse an attachment this provider cannot take (its type, its size), before any request.
+    /// The default takes every attachment.
+    fn check_attachment(&self, _attachment: &crate::Attachment) -> Result<()> {
+        Ok(())
+    }
 
     /// The model ids the provider reports (`agent models`).
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {

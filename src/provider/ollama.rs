@@ -60,7 +60,7 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
     }
     for m in &req.messages {
         out.push(match m.role {
-            Role::User => json!({"role": "user", "content": m.content}),
+            Role::User => super::parts::ollama_user(m),
             Role::Assistant if m.tool_calls.is_empty() => {
                 json!({"role": "assistant", "content": m.content})
             }
@@ -85,6 +85,10 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
 impl Provider for Ollama {
     fn name(&self) -> &str {
         self.transport.name()
+    }
+
+    fn check_attachment(&self, attachment: &crate::Attachment) -> Result<()> {
+        super::parts::check("ollama", self.transport.name(), attachment)
     }
 
     fn request_body(&self, req: &Request) -> Value {

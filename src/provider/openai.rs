@@ -50,7 +50,7 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
     }
     for m in &req.messages {
         out.push(match m.role {
-            Role::User => json!({"role": "user", "content": m.content}),
+            Role::User => json!({"role": "user", "content": super::parts::openai_content(m)}),
             Role::Assistant if m.tool_calls.is_empty() => {
                 json!({"role": "assistant", "content": m.content})
             }
@@ -85,6 +85,10 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
 impl Provider for OpenAi {
     fn name(&self) -> &str {
         self.transport.name()
+    }
+
+    fn check_attachment(&self, attachment: &crate::Attachment) -> Result<()> {
+        super::parts::check("openai", self.transport.name(), attachment)
     }
 
     fn request_body(&self, req: &Request) -> Value {

@@ -84,6 +84,17 @@ pub struct RunOptions {
     pub max_reply_bytes: usize,
     /// The title a session without one gets from this turn (default: the prompt's first line).
     pub title: Option<String>,
+    /// Files sent with the prompt, in order, before its text ([`crate::Attachment`]). Their
+    /// bytes are stored once, with the turn, only when it succeeds.
+    pub attachments: Vec<crate::Attachment>,
+}
+
+impl RunOptions {
+    /// Send `attachment` with the prompt, after those already added.
+    pub fn attach(mut self, attachment: crate::Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
 }
 
 impl Default for RunOptions {
@@ -99,6 +110,7 @@ impl Default for RunOptions {
             auto_compact: None,
             max_reply_bytes: crate::limits::DEFAULT_MAX_REPLY_BYTES,
             title: None,
+            attachments: Vec::new(),
         }
     }
 }

@@ -40,6 +40,8 @@ impl Session {
     ) -> Result<crate::provider::Request> {
         let spec = json_schema.map(|s| request::json_spec(s, 0)).transpose()?;
         let mut request = request::build(&self.agent, &self.data, prompt, options, spec.as_ref());
+        request::check_attachments(&self.agent, &request)?;
+        crate::store::blobs::hydrate(&**self.agent.store(), &mut request.messages)?;
         // A turn that would compact first makes a model call to do it, which a preview cannot:
         // it shows the history as stored. Trimming and "too large" apply as in a turn.
         if options.context != ContextPolicy::Compact {

@@ -38,7 +38,7 @@ pub(crate) fn build(
             .messages
             .iter()
             .cloned()
-            .chain([Message::user(prompt)])
+            .chain([prompt_message(prompt, options)])
             .collect(),
         temperature: options.temperature,
         max_tokens: options.max_tokens,
@@ -46,6 +46,23 @@ pub(crate) fn build(
         json: json.map(|j| j.format.clone()),
         tools: tools.iter().map(|t| t.spec().clone()).collect(),
     }
+}
+
+/// The turn's new user message: its attachments, then its text.
+fn prompt_message(prompt: &str, options: &RunOptions) -> Message {
+    let mut m = Message::user(prompt);
+    m.attachments = options.attachments.clone();
+    m
+}
+
+/// Refuse, before any request, an attachment of `request` the agent's provider cannot take.
+pub(crate) fn check_attachments(agent: &Agent, request: &Request) -> Result<()> {
+    let provider = agent.provider();
+    request
+        .messages
+        .iter()
+        .flat_map(|m| &m.attachments)
+        .try_for_each(|a| provider.check_attachment(a))
 }
 
 /// The model a turn with `options` asks.

@@ -66,6 +66,18 @@ impl Turn {
                 result: Err(e),
             };
         }
+        // An attachment the provider cannot take is refused before anything, and not recorded.
+        if let Err(e) = self
+            .options
+            .attachments
+            .iter()
+            .try_for_each(|a| self.agent.provider().check_attachment(a))
+        {
+            return Outcome {
+                data: None,
+                result: Err(e),
+            };
+        }
         // Even a turn cancelled at once waits for the lock: without it nothing can be recorded.
         let _lock = match lock(&self.agent, &self.id).await {
             Ok(guard) => guard,
@@ -108,6 +120,16 @@ impl Turn {
         if let Err(e) = request::fit(&self.agent, &self.id, &self.options, &mut first) {
             return self.fail(data, "", e).await;
         }
+        // The history's attachments (a PDF sent earlier, now to a provider that takes none)
+        // are checked too, then their bytes read from the store for the request.
+        if let Err(e) = request::check_attachments(&self.agent, &first) {
+            return self.fail(data, "", e).await;
+        }
+        first.messages = match store::blobs::hydrate_async(self.agent.store(), first.messages).await
+        {
+            Ok(messages) => messages,
+            Err(e) => return self.fail(data, "", e).await,
+        };
         let mut exchange = Exchange::new(
             &self.agent,
             &self.id,
@@ -160,6 +182,13 @@ impl Turn {
             data.title = request::title_from(from);
         }
         data.touch();
+        // The new attachments' bytes first: a document never refers to a blob not yet stored.
+        if let Err(e) = store::blobs::save_new_async(self.agent.store(), &data.messages).await {
+            return Outcome {
+                data: None,
+                result: Err(e),
+            };
+        }
         match store::save(self.agent.store(), data).await {
             Ok(data) => Outcome {
                 data: Some(data),

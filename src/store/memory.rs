@@ -14,6 +14,7 @@ use crate::Result;
 pub struct MemoryStore {
     docs: Arc<Mutex<HashMap<String, Value>>>,
     locked: Arc<Mutex<HashSet<String>>>,
+    blobs: Arc<Mutex<HashMap<String, Vec<u8>>>>,
 }
 
 impl MemoryStore {
@@ -75,5 +76,27 @@ impl SessionStore for MemoryStore {
 
     fn describe(&self) -> String {
         "memory store".to_string()
+    }
+
+    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        super::blobs::check_name(sha256)?;
+        self.blobs
+            .lock()
+            .unwrap()
+            .entry(sha256.to_string())
+            .or_insert_with(|| bytes.to_vec());
+        Ok(())
+    }
+
+    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.blobs.lock().unwrap().get(sha256).cloned())
+    }
+
+    fn delete_blob(&self, sha256: &str) -> Result<bool> {
+        Ok(self.blobs.lock().unwrap().remove(sha256).is_some())
+    }
+
+    fn list_blobs(&self) -> Result<Vec<String>> {
+        Ok(self.blobs.lock().unwrap().keys().cloned().collect())
     }
 }

@@ -5,7 +5,9 @@
 //! cheap listing ([`SessionStore::summaries`]); both have defaults so a custom store needs only
 //! the four.
 
+pub(crate) mod blobs;
 mod dir;
+mod dir_blobs;
 mod dir_cache;
 mod expiry;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
@@ -26,6 +28,7 @@ mod seal;
 mod sqlite;
 mod url;
 
+pub use blobs::{collect_garbage, survey_blobs, BlobSurvey};
 pub use dir::DirStore;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub use lease::DEFAULT_LOCK_TTL;
@@ -112,6 +115,32 @@ pub trait SessionStore: Send + Sync {
     /// The ids of stored sessions whose TTL has run out: the ones every other method already
     /// treats as gone, which [`SessionStore::delete`] removes for good. The default has none.
     fn expired(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// Keep `bytes` as the attachment blob named `sha256` (its SHA-256, lowercase hex), once:
+    /// saving a blob already there changes nothing. The default refuses: a store that keeps
+    /// no blobs cannot keep sessions with attachments.
+    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let _ = (sha256, bytes);
+        Err(Error::usage(format!(
+            "{} cannot keep attachments",
+            self.describe()
+        )))
+    }
+
+    /// The bytes of blob `sha256`, if stored. The default has none.
+    fn load_blob(&self, _sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// Remove blob `sha256`; true when it existed. The default has none to remove.
+    fn delete_blob(&self, _sha256: &str) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// The names of every stored blob, in no particular order. The default has none.
+    fn list_blobs(&self) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
 

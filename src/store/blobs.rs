@@ -1,0 +1,212 @@
+//! Attachment blobs across a store: which ones the sessions refer to, saving a turn's new ones,
+//! loading a history's for a request, removing the ones no session refers to any more, and the
+//! survey `agent store check` reports.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::SessionStore;
+use crate::document::SessionData;
+use crate::{Attachment, Error, Message, Result};
+
+/// Every blob a document refers to, history and compacted archive alike.
+pub(crate) fn refs(data: &SessionData) -> impl Iterator<Item = &Attachment> {
+    data.messages
+        .iter()
+        .chain(&data.archive)
+        .flat_map(|m| &m.attachments)
+}
+
+/// The blobs every stored session refers to, with one session that refers to each.
+fn referenced(store: &dyn SessionStore) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for id in store.list_sessions()? {
+        // A document that does not read is `store check`'s to report; its blobs are kept
+        // only if another session refers to them, so an unreadable document is not a reason
+        // to keep everything for ever, nor to fail a removal.
+        let Ok(Some(data)) = store.load_document(&id) else {
+            continue;
+        };
+        for a in refs(&data) {
+            out.entry(a.sha256.clone()).or_insert_with(|| id.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Remove every blob no stored session refers to (after `rm`, `clear`, `undo`); the names
+/// removed come back. Blocks on the store.
+pub fn collect_garbage(store: &dyn SessionStore) -> Result<Vec<String>> {
+    let blobs = store.list_blobs()?;
+    if blobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keep = referenced(store)?;
+    let mut removed = Vec::new();
+    for sha in blobs {
+        if !keep.contains_key(&sha) && store.delete_blob(&sha)? {
+            removed.push(sha);
+        }
+    }
+    Ok(removed)
+}
+
+/// What `agent store check` reports about blobs.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BlobSurvey {
+    /// Blobs stored.
+    pub stored: usize,
+    /// Blobs no session refers to (`collect_garbage` removes them).
+    pub orphans: Vec<String>,
+    /// `(session id, blob)` for each blob a session refers to that is not stored.
+    pub missing: Vec<(String, String)>,
+}
+
+/// Compare the stored blobs with the sessions' references. Blocks on the store.
+pub fn survey_blobs(store: &dyn SessionStore) -> Result<BlobSurvey> {
+    let stored: BTreeSet<String> = store.list_blobs()?.into_iter().collect();
+    let wanted = referenced(store)?;
+    Ok(BlobSurvey {
+        stored: stored.len(),
+        orphans: stored
+            .iter()
+            .filter(|s| !wanted.contains_key(*s))
+            .cloned()
+            .collect(),
+        missing: wanted
+            .iter()
+            .filter(|(s, _)| !stored.contains(*s))
+            .map(|(s, id)| (id.clone(), s.clone()))
+            .collect(),
+    })
+}
+
+/// Save the loaded attachments of `messages` (a finished turn's), each blob once.
+pub(crate) fn save_new(store: &dyn SessionStore, messages: &[Message]) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for a in messages.iter().flat_map(|m| &m.attachments) {
+        if let Some(bytes) = a.data() {
+            if seen.insert(a.sha256.as_str()) {
+                store.save_blob(&a.sha256, bytes)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Load the bytes of every attachment of `messages` not loaded yet. A blob the store does not
+/// have fails, naming it: the request would otherwise go without it.
+pub(crate) fn hydrate(store: &dyn SessionStore, messages: &mut [Message]) -> Result<()> {
+    let mut cache: BTreeMap<String, Bytes> = BTreeMap::new();
+    for m in messages.iter_mut() {
+        for a in m.attachments.iter_mut().filter(|a| a.data().is_none()) {
+            let bytes = match cache.get(&a.sha256) {
+                Some(b) => b.clone(),
+                None => {
+                    let b = Bytes::from(store.load_blob(&a.sha256)?.ok_or_else(|| {
+                        Error::Other(format!(
+                            "attachment {} ({}) is missing from {} (see `agent store check`)",
+                            a.display_name(),
+                            a.sha256,
+                            store.describe()
+                        ))
+                    })?);
+                    cache.insert(a.sha256.clone(), b.clone());
+                    b
+                }
+            };
+            *a = a.clone().with_data(bytes)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`hydrate`] off the runtime thread.
+pub(crate) async fn hydrate_async(
+    store: &Arc<dyn SessionStore>,
+    mut messages: Vec<Message>,
+) -> Result<Vec<Message>> {
+    if !messages
+        .iter()
+        .any(|m| m.attachments.iter().any(|a| a.data().is_none()))
+    {
+        return Ok(messages);
+    }
+    let s = store.clone();
+    super::offload::blocking(move || hydrate(&*s, &mut messages).map(|()| messages)).await
+}
+
+/// [`save_new`] off the runtime thread.
+pub(crate) async fn save_new_async(
+    store: &Arc<dyn SessionStore>,
+    messages: &[Message],
+) -> Result<()> {
+    let new: Vec<Message> = messages
+        .iter()
+        .filter(|m| m.attachments.iter().any(|a| a.data().is_some()))
+        .cloned()
+        .collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    let s = store.clone();
+    super::offload::blocking(move || save_new(&*s, &new)).await
+}
+
+/// Refuse a blob name that is not a SHA-256 before it becomes a path or key.
+pub(crate) fn check_name(sha256: &str) -> Result<()> {
+    match crate::attachment::is_sha256(sha256) {
+        true => Ok(()),
+        false => Err(Error::usage(format!(
+            "invalid blob name '{}': a SHA-256 in lowercase hex",
+            sha256.chars().take(70).collect::<String>().escape_debug()
+        ))),
+    }
+}
+
+/// A blob read back must be the bytes it is named after; a bound keeps a hostile store from
+/// making a load unbounded.
+pub(crate) fn check_loaded(sha256: &str, bytes: &[u8]) -> Result<()> {
+    if bytes.len() as u64 > crate::limits::MAX_ATTACHMENT_BYTES {
+        return Err(Error::Other(format!(
+            "blob {sha256} is {} bytes, over the attachment limit",
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+
+    #[test]
+    fn blobs_live_while_a_session_refers_to_them() {
+        let store = MemoryStore::new();
+        let a = Attachment::from_bytes(&b"\x89PNG\r\n\x1a\n1"[..], None).unwrap();
+        let mut one = SessionData::new("one");
+        one.messages.push(Message::user("see").attach(a.clone()));
+        save_new(&store, &one.messages).unwrap();
+        super::super::save_data(&store, &one).unwrap();
+        let mut two = one.clone();
+        two.id = "two".into();
+        super::super::save_data(&store, &two).unwrap();
+        assert_eq!(store.list_blobs().unwrap(), vec![a.sha256.clone()]);
+
+        store.delete("one").unwrap();
+        assert!(collect_garbage(&store).unwrap().is_empty());
+        let mut back = super::super::load_data(&store, "two").unwrap().messages;
+        hydrate(&store, &mut back).unwrap();
+        assert_eq!(
+            back[0].attachments[0].data().unwrap().as_ref(),
+            b"\x89PNG\r\n\x1a\n1"
+        );
+
+        store.delete("two").unwrap();
+        assert_eq!(collect_garbage(&store).unwrap(), vec![a.sha256.clone()]);
+        assert_eq!(survey_blobs(&store).unwrap(), BlobSurvey::default());
+    }
+}
