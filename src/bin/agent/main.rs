@@ -3,6 +3,7 @@
 
 mod approve;
 mod argv;
+mod attach;
 mod calls;
 mod candidates;
 mod choices;

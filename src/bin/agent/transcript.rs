@@ -185,6 +185,9 @@ fn message(s: &mut String, m: &Message, look: Look) {
         let args = if look.fold { one_line(&args, 80) } else { args };
         let _ = writeln!(s, "→ {}({args})", call.name);
     }
+    for a in &m.attachments {
+        let _ = writeln!(s, "{}", visible(&a.label()));
+    }
     if m.content.is_empty() {
         return;
     }
@@ -233,6 +236,9 @@ pub(crate) fn markdown(data: &SessionData, last: Option<usize>) -> String {
             Role::Tool => format!("Tool result: {}", m.name.as_deref().unwrap_or("tool")),
         };
         let _ = writeln!(s, "\n## {heading}\n");
+        for a in &m.attachments {
+            let _ = writeln!(s, "{}\n", a.label());
+        }
         for call in &m.tool_calls {
             let _ = writeln!(
                 s,

@@ -10,10 +10,12 @@ use clap_complete::engine::ArgValueCompleter;
 
 use crate::candidates::{provider_names, store_urls};
 
+mod attaching;
 mod housekeeping;
 mod prompting;
 mod shell;
 
+pub(crate) use attaching::*;
 pub(crate) use housekeeping::*;
 pub(crate) use prompting::*;
 pub(crate) use shell::*;

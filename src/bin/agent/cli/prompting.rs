@@ -68,6 +68,8 @@ pub(crate) struct ExchangeArgs {
     pub(crate) max_reply_bytes: Option<usize>,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
+    #[command(flatten)]
+    pub(crate) attach: super::AttachArgs,
 }
 
 /// Options of a conversational turn.

@@ -24,6 +24,7 @@ Type a message and press Enter. End a line with \\ to continue it, or wrap sever
   !show        print the conversation so far
   !clear       drop the messages, keep the system prompt
   !model M     use model M for the next turns
+  !attach PATH send a file (image, PDF, text) with the next message
   !help        this text
 Ctrl-C stops a reply (it is kept for `agent session retry`); Ctrl-D leaves.";
 
@@ -257,9 +258,13 @@ impl<'a> Chat<'a> {
         if let Some(command) = text.strip_prefix('!') {
             return self.command(command).await;
         }
+        // -a and -f files, and those of !attach, go with this message only.
+        let prompt = crate::attach::chat_prompt(text, &mut self.ask.attach).await?;
+        let options = self.ask.run_options();
+        self.ask.attach.loaded.clear();
         let plan = Plan {
-            prompt: text.to_string(),
-            options: self.ask.run_options(),
+            prompt,
+            options,
             json: None,
             format: Format::Text,
             persist: true,
@@ -305,6 +310,11 @@ impl<'a> Chat<'a> {
                 let id = fork.session_id().to_string();
                 self.reopen(&id).await?;
                 out.note(format!("forked to session {id}; continuing there"));
+            }
+            "attach" if !arg.is_empty() => {
+                let a = crate::attach::attachment(std::path::Path::new(arg), None).await?;
+                out.note(format!("{}: sent with your next message", a.label()));
+                self.ask.attach.loaded.push(a);
             }
             "model" if !arg.is_empty() => {
                 self.ask.call.route.model = Some(arg.to_string());

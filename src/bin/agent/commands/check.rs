@@ -52,6 +52,23 @@ pub(crate) async fn check(ctx: &Ctx, url: Option<&str>, migrate: bool) -> Result
             bad += 1;
         }
     }
+    let s = store.clone();
+    let blobs = tokio::task::spawn_blocking(move || store::survey_blobs(&*s))
+        .await
+        .map_err(|e| Error::Other(format!("a store call failed to finish: {e}")))??;
+    for (id, sha) in &blobs.missing {
+        ctx.out.report(format!(
+            "'{id}' in {}: attachment {sha} is missing",
+            store.describe()
+        ));
+        bad += 1;
+    }
+    for sha in &blobs.orphans {
+        ctx.out.report(format!(
+            "attachment {sha} in {}: no session refers to it (the next `session rm` or `clear` removes it)",
+            store.describe()
+        ));
+    }
     if bad > 0 {
         return Err(Error::InvalidSession {
             location: format!("documents in {}", store.describe()),
@@ -59,8 +76,12 @@ pub(crate) async fn check(ctx: &Ctx, url: Option<&str>, migrate: bool) -> Result
         }
         .into());
     }
+    let attachments = match blobs.stored {
+        0 => String::new(),
+        n => format!(", {n} attachment(s)"),
+    };
     ctx.out.note(format!(
-        "{} session(s) OK in {}",
+        "{} session(s) OK in {}{attachments}",
         ids.len(),
         store.describe()
     ));

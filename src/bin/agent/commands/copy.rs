@@ -70,7 +70,8 @@ pub(crate) async fn copy(ctx: &Ctx, args: StoreCopy) -> Result<()> {
             Err(e) => return Err(e.into()),
         };
         match SessionData::from_value(value.clone(), &location) {
-            Ok(data) if data.id == *id => {}
+            // Its attachments first: the copy never refers to a blob the destination lacks.
+            Ok(data) if data.id == *id => super::garbage::copy(&*from, &*to, &data)?,
             Ok(data) => {
                 ctx.out.report(format!(
                     "not copied: {location}: the document's id is '{}'",

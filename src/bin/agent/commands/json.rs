@@ -18,7 +18,7 @@ use crate::output::write_out;
 use crate::settings::{Json, JsonTurn};
 
 /// `agent json --schema SCHEMA [PROMPT]...` and `agent session json ID ...`
-pub(crate) async fn json(ctx: &Ctx, args: Json) -> Result<()> {
+pub(crate) async fn json(ctx: &Ctx, mut args: Json) -> Result<()> {
     if let Some(id) = args.session {
         if args.system.is_some() {
             return Err(Error::Usage(
@@ -26,9 +26,9 @@ pub(crate) async fn json(ctx: &Ctx, args: Json) -> Result<()> {
             )
             .into());
         }
-        return session_json(ctx, &id, &args.prompt, &args.json).await;
+        return session_json(ctx, &id, &args.prompt, &mut args.json).await;
     }
-    let (schema, prompt) = schema_and_prompt(ctx, &args.json, &args.prompt).await?;
+    let (schema, prompt) = schema_and_prompt(ctx, &mut args.json, &args.prompt).await?;
     let ask = &args.json.turn.ask;
     let tools = equip::resolve(&ctx.settings, &ctx.out, &ask.tools)?;
     let session = open::ephemeral(ctx, &ask.call, args.system).await?;
@@ -39,7 +39,12 @@ pub(crate) async fn json(ctx: &Ctx, args: Json) -> Result<()> {
     run(ctx, &mut session, &args.json, schema, prompt, false).await
 }
 
-async fn session_json(ctx: &Ctx, id: &str, prompt: &[String], opts: &JsonTurn) -> Result<()> {
+async fn session_json(
+    ctx: &Ctx,
+    id: &str,
+    prompt: &[String],
+    opts: &mut JsonTurn,
+) -> Result<()> {
     validate_id(id)?;
     let (schema, prompt) = schema_and_prompt(ctx, opts, prompt).await?;
     let turn = &opts.turn;
@@ -56,7 +61,7 @@ async fn session_json(ctx: &Ctx, id: &str, prompt: &[String], opts: &JsonTurn) -
 /// Load and check the schema before anything else: a bad schema sends no request.
 async fn schema_and_prompt(
     ctx: &Ctx,
-    opts: &JsonTurn,
+    opts: &mut JsonTurn,
     prompt_args: &[String],
 ) -> Result<(Value, String)> {
     let source = fields::parse_source(&opts.schema).map_err(Error::Usage)?;
@@ -82,13 +87,12 @@ async fn schema_and_prompt(
         schema = fields::multi(schema);
     }
     agent::schema::compile(&schema).map_err(Error::Usage)?;
-    let prompt = if opts.schema.trim() == "-" {
-        prompt_args.join(" ")
-    } else {
-        input::prompt(prompt_args, !ctx.settings.no_stdin, &ctx.out)
-            .await?
-            .text
-    };
+    // `--schema -` took stdin: the prompt is the arguments.
+    let read_stdin = opts.schema.trim() != "-" && !ctx.settings.no_stdin;
+    let choice = &mut opts.turn.ask.attach;
+    let prompt = crate::attach::prompt(prompt_args, read_stdin, &ctx.out, choice)
+        .await?
+        .text;
     Ok((schema, prompt))
 }
 

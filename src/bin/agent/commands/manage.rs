@@ -128,6 +128,7 @@ pub(crate) async fn rm(ctx: &Ctx, args: Rm) -> Result<()> {
             ctx.out.note(format!("removed session {id}"));
         }
     }
+    super::garbage::collect(ctx, &store).await?;
     Ok(())
 }
 
@@ -144,6 +145,7 @@ pub(crate) async fn clear(ctx: &Ctx, id: &str) -> Result<()> {
     ctx.out.note(format!(
         "cleared session {id}: {dropped} messages dropped, its system prompt and settings kept"
     ));
+    super::garbage::collect(ctx, agent.store()).await?;
     Ok(())
 }
 

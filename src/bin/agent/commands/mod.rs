@@ -6,6 +6,7 @@ mod copy;
 mod ctx;
 mod drive;
 mod dry_run;
+mod garbage;
 mod generate;
 mod history;
 mod json;

@@ -63,6 +63,9 @@ pub(crate) async fn prune(ctx: &Ctx, args: Prune) -> Result<()> {
         removed += 1;
     }
     write_out(out.as_bytes())?;
+    if removed > 0 {
+        super::garbage::collect(ctx, &store).await?;
+    }
     match args.dry_run {
         true => ctx.out.note(format!(
             "would delete {} session(s) from {} (dry run: nothing deleted)",

@@ -7,6 +7,7 @@ use agent::{store, Error};
 
 use super::drive::{drive, Plan};
 use super::{dry_run, ls, naming, open, Ctx};
+use crate::attach;
 use crate::equip;
 use crate::input;
 use crate::settings::{Run, RunTarget, SessionRun, Turn};
@@ -25,12 +26,13 @@ fn plan(prompt: input::Prompt, turn: &Turn, persist: bool) -> Plan {
 }
 
 /// `agent session run ID [PROMPT]...`
-pub(crate) async fn session_run(ctx: &Ctx, args: SessionRun) -> Result<()> {
+pub(crate) async fn session_run(ctx: &Ctx, mut args: SessionRun) -> Result<()> {
     validate_id(&args.id)?;
     if args.create.is_some() {
         naming::refuse_last(&args.id)?;
     }
-    let prompt = input::prompt(&args.prompt, !ctx.settings.no_stdin, &ctx.out).await?;
+    let read_stdin = !ctx.settings.no_stdin;
+    let prompt = attach::prompt(&args.prompt, read_stdin, &ctx.out, &mut args.turn.ask.attach).await?;
     let tools = equip::resolve(&ctx.settings, &ctx.out, &args.turn.ask.tools)?;
     if args.turn.dry_run {
         let session = dry_run::stored(ctx, &args.id, &args.turn.ask, args.create)?;
@@ -84,7 +86,7 @@ pub(crate) async fn retry(ctx: &Ctx, id: &str, turn: Turn, force: bool) -> Resul
 
 /// `agent run [PROMPT]...`: an in-memory session, `--session ID`, `-c` (the session used last),
 /// or `--save` (a new stored session).
-pub(crate) async fn run(ctx: &Ctx, args: Run) -> Result<()> {
+pub(crate) async fn run(ctx: &Ctx, mut args: Run) -> Result<()> {
     let id = match &args.target {
         RunTarget::Session(id) => Some(id.clone()),
         RunTarget::Last => Some(ls::most_recent(ctx)?.ok_or_else(|| {
@@ -107,7 +109,8 @@ pub(crate) async fn run(ctx: &Ctx, args: Run) -> Result<()> {
         };
         return session_run(ctx, run).await;
     }
-    let prompt = input::prompt(&args.prompt, !ctx.settings.no_stdin, &ctx.out).await?;
+    let read_stdin = !ctx.settings.no_stdin;
+    let prompt = attach::prompt(&args.prompt, read_stdin, &ctx.out, &mut args.turn.ask.attach).await?;
     let tools = equip::resolve(&ctx.settings, &ctx.out, &args.turn.ask.tools)?;
     if args.target == RunTarget::Save && !args.turn.dry_run {
         return save(ctx, args, prompt, tools).await;

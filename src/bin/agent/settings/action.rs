@@ -125,6 +125,8 @@ pub(crate) struct Ask {
     pub(crate) auto_compact: Option<u64>,
     pub(crate) max_reply_bytes: usize,
     pub(crate) tools: ToolChoice,
+    /// `-a`, `-f`: read by the command, then sent with the next turn.
+    pub(crate) attach: crate::attach::AttachChoice,
 }
 
 impl Ask {
@@ -139,6 +141,7 @@ impl Ask {
             context: self.context,
             auto_compact: self.auto_compact,
             max_reply_bytes: self.max_reply_bytes,
+            attachments: self.attach.loaded.clone(),
             ..RunOptions::default()
         };
         if let Some(n) = self.tools.max_steps {

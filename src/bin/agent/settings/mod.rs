@@ -367,6 +367,7 @@ impl Defaults {
                 yes: a.tools.yes,
                 ..tool_files(a.tools.files)
             },
+            attach: crate::attach::AttachChoice::new(a.attach),
         })
     }
 
