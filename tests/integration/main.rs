@@ -6,6 +6,7 @@
 mod pg;
 mod util;
 
+mod attachments;
 mod chat;
 mod documents;
 mod failures;

@@ -34,7 +34,10 @@ impl AttachChoice {
 
     /// Whether `-a -` or `-f -` takes stdin.
     fn takes_stdin(&self) -> bool {
-        self.paths.iter().chain(&self.fragments).any(|p| is_stdin(p))
+        self.paths
+            .iter()
+            .chain(&self.fragments)
+            .any(|p| is_stdin(p))
     }
 }
 
@@ -51,7 +54,14 @@ pub(crate) async fn prompt(
     out: &Output,
     choice: &mut AttachChoice,
 ) -> agent::Result<Prompt> {
-    if choice.paths.iter().chain(&choice.fragments).filter(|p| is_stdin(p)).count() > 1 {
+    if choice
+        .paths
+        .iter()
+        .chain(&choice.fragments)
+        .filter(|p| is_stdin(p))
+        .count()
+        > 1
+    {
         return Err(Error::Usage(
             "stdin can be read once: give '-' to one -a or -f only".into(),
         ));
@@ -158,7 +168,10 @@ async fn fragment(path: &Path) -> agent::Result<String> {
         }
         let text = String::from_utf8(bytes).expect("checked to be UTF-8");
         let name = if is_stdin(&path) { "stdin" } else { &name };
-        Ok(format!("[file: {name}]\n{}\n\n", text.trim_end_matches('\n')))
+        Ok(format!(
+            "[file: {name}]\n{}\n\n",
+            text.trim_end_matches('\n')
+        ))
     })
     .await
 }

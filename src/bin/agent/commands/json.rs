@@ -39,12 +39,7 @@ pub(crate) async fn json(ctx: &Ctx, mut args: Json) -> Result<()> {
     run(ctx, &mut session, &args.json, schema, prompt, false).await
 }
 
-async fn session_json(
-    ctx: &Ctx,
-    id: &str,
-    prompt: &[String],
-    opts: &mut JsonTurn,
-) -> Result<()> {
+async fn session_json(ctx: &Ctx, id: &str, prompt: &[String], opts: &mut JsonTurn) -> Result<()> {
     validate_id(id)?;
     let (schema, prompt) = schema_and_prompt(ctx, opts, prompt).await?;
     let turn = &opts.turn;

@@ -167,10 +167,11 @@ pub(crate) async fn add(ctx: &Ctx, id: &str, role: Role, text: Option<String>) -
 pub(crate) async fn import(ctx: &Ctx, file: &Path, force: bool) -> Result<()> {
     let text = input::document(file).await?;
     let origin = file.display().to_string();
-    let value: Value = serde_json::from_str(&text).map_err(|e| Error::InvalidSession {
+    let mut value: Value = serde_json::from_str(&text).map_err(|e| Error::InvalidSession {
         location: origin.clone(),
         reason: format!("not valid JSON: {e}"),
     })?;
+    let blobs = super::garbage::take_embedded(&mut value)?;
     let data = SessionData::from_value(value, &origin)?;
     naming::refuse_last(&data.id)?;
     let store = ctx.store()?;
@@ -178,6 +179,11 @@ pub(crate) async fn import(ctx: &Ctx, file: &Path, force: bool) -> Result<()> {
     if !force && store::exists(&store, &data.id).await? {
         return Err(Error::SessionExists { id: data.id }.into());
     }
+    // The attachments first: the document never refers to bytes the store lacks.
+    let (s, d) = (store.clone(), data.clone());
+    tokio::task::spawn_blocking(move || super::garbage::save_restored(&*s, &blobs, &d))
+        .await
+        .map_err(|e| Error::Other(format!("a store call failed to finish: {e}")))??;
     let data = store::save(&store, data).await?;
     if !data.tools.is_empty() {
         // A document from elsewhere can declare commands that later turns will run.

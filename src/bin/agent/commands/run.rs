@@ -32,7 +32,13 @@ pub(crate) async fn session_run(ctx: &Ctx, mut args: SessionRun) -> Result<()> {
         naming::refuse_last(&args.id)?;
     }
     let read_stdin = !ctx.settings.no_stdin;
-    let prompt = attach::prompt(&args.prompt, read_stdin, &ctx.out, &mut args.turn.ask.attach).await?;
+    let prompt = attach::prompt(
+        &args.prompt,
+        read_stdin,
+        &ctx.out,
+        &mut args.turn.ask.attach,
+    )
+    .await?;
     let tools = equip::resolve(&ctx.settings, &ctx.out, &args.turn.ask.tools)?;
     if args.turn.dry_run {
         let session = dry_run::stored(ctx, &args.id, &args.turn.ask, args.create)?;
@@ -110,7 +116,13 @@ pub(crate) async fn run(ctx: &Ctx, mut args: Run) -> Result<()> {
         return session_run(ctx, run).await;
     }
     let read_stdin = !ctx.settings.no_stdin;
-    let prompt = attach::prompt(&args.prompt, read_stdin, &ctx.out, &mut args.turn.ask.attach).await?;
+    let prompt = attach::prompt(
+        &args.prompt,
+        read_stdin,
+        &ctx.out,
+        &mut args.turn.ask.attach,
+    )
+    .await?;
     let tools = equip::resolve(&ctx.settings, &ctx.out, &args.turn.ask.tools)?;
     if args.target == RunTarget::Save && !args.turn.dry_run {
         return save(ctx, args, prompt, tools).await;

@@ -38,8 +38,9 @@ pub(crate) fn show(ctx: &Ctx, args: Show) -> Result<()> {
 
 /// `session export ID`: the stored document, as stored.
 pub(crate) fn export(ctx: &Ctx, id: &str) -> Result<()> {
-    let data = load_data(&*ctx.store()?, id)?;
-    let mut bytes = serde_json::to_vec_pretty(&data)?;
+    let store = ctx.store()?;
+    let data = load_data(&*store, id)?;
+    let mut bytes = serde_json::to_vec_pretty(&super::garbage::embed(&*store, &data)?)?;
     bytes.push(b'\n');
     write_out(&bytes)?;
     Ok(())
