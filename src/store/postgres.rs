@@ -7,6 +7,8 @@
 //! any caller (a plain thread, `spawn_blocking`, a runtime thread, which then just waits as it
 //! would on SQLite) gets the same behaviour, and the client is dropped where it was made.
 
+mod pg_blobs;
+
 use std::sync::{mpsc, Arc, Weak};
 use std::time::Duration;
 
@@ -24,8 +26,8 @@ use super::{SessionStore, StoreLock};
 use crate::document::{validate_id, SessionSummary};
 use crate::{Error, Result};
 
-/// The schema version this build writes (`meta.schema_version`).
-const SCHEMA_VERSION: i32 = 1;
+/// The schema version this build writes (`meta.schema_version`); 2 added `blobs`.
+const SCHEMA_VERSION: i32 = 2;
 
 /// The tables of one schema (its name validated, then quoted).
 fn ddl(s: &str) -> String {
@@ -55,6 +57,11 @@ CREATE TABLE IF NOT EXISTS "{s}".locks (
     id         text PRIMARY KEY,
     owner      text NOT NULL,
     expires_at timestamptz NOT NULL
+);
+-- attachment bytes by SHA-256, once for every session that refers to them
+CREATE TABLE IF NOT EXISTS "{s}".blobs (
+    sha256 text PRIMARY KEY,
+    data   bytea NOT NULL
 );
 "#
     )
@@ -637,5 +644,18 @@ impl SessionStore for PostgresStore {
 
     fn describe(&self) -> String {
         self.inner.shown.clone()
+    }
+
+    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        pg_blobs::save(self, sha256, bytes)
+    }
+    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        pg_blobs::load(self, sha256)
+    }
+    fn delete_blob(&self, sha256: &str) -> Result<bool> {
+        pg_blobs::delete(self, sha256)
+    }
+    fn list_blobs(&self) -> Result<Vec<String>> {
+        pg_blobs::list(self)
     }
 }

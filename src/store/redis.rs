@@ -1,5 +1,7 @@
 //! `RedisStore`: sessions in Redis, so runners on several machines continue the same session.
 
+mod hash_blobs;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -572,5 +574,18 @@ impl SessionStore for RedisStore {
 
     fn describe(&self) -> String {
         self.inner.shown.clone()
+    }
+
+    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        hash_blobs::save(self, sha256, bytes)
+    }
+    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        hash_blobs::load(self, sha256)
+    }
+    fn delete_blob(&self, sha256: &str) -> Result<bool> {
+        hash_blobs::delete(self, sha256)
+    }
+    fn list_blobs(&self) -> Result<Vec<String>> {
+        hash_blobs::list(self)
     }
 }

@@ -23,6 +23,7 @@ mod readable;
 mod readme;
 mod shell;
 mod snapshots;
+mod store_blobs;
 mod store_cli;
 mod store_crypt;
 mod store_expiry;
