@@ -1,5 +1,7 @@
 //! `DirStore`: one JSON file per session in a data directory, written atomically, locked per turn.
 
+mod blob_files;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -485,39 +487,18 @@ impl SessionStore for DirStore {
     }
 
     fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        super::dir_blobs::save(self, sha256, bytes)
+        self.blob_save(sha256, bytes)
     }
 
     fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        super::dir_blobs::load(self, sha256)
+        self.blob_load(sha256)
     }
 
     fn delete_blob(&self, sha256: &str) -> Result<bool> {
-        super::dir_blobs::delete(self, sha256)
+        self.blob_delete(sha256)
     }
 
     fn list_blobs(&self) -> Result<Vec<String>> {
-        super::dir_blobs::list(self)
+        self.blob_list()
     }
-}
-
-impl DirStore {
-    pub(super) fn codec(&self) -> &Codec {
-        &self.codec
-    }
-
-    pub(super) fn make_private_dir(&self, dir: &Path) -> Result<()> {
-        self.ensure_dir(dir)
-    }
-}
-
-/// [`write_atomic`] for the blob files, which live beside the sessions.
-pub(super) fn replace_file(
-    dir: &Path,
-    path: &Path,
-    tmp: &Path,
-    bytes: &[u8],
-) -> std::io::Result<()> {
-    write_atomic(dir, path, tmp, |out| out.write_all(bytes))?;
-    File::open(dir).and_then(|d| d.sync_all())
 }

@@ -7,7 +7,6 @@
 
 pub(crate) mod blobs;
 mod dir;
-mod dir_blobs;
 mod dir_cache;
 mod expiry;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]

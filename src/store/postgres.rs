@@ -647,15 +647,15 @@ impl SessionStore for PostgresStore {
     }
 
     fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        pg_blobs::save(self, sha256, bytes)
+        self.blob_save(sha256, bytes)
     }
     fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        pg_blobs::load(self, sha256)
+        self.blob_load(sha256)
     }
     fn delete_blob(&self, sha256: &str) -> Result<bool> {
-        pg_blobs::delete(self, sha256)
+        self.blob_delete(sha256)
     }
     fn list_blobs(&self) -> Result<Vec<String>> {
-        pg_blobs::list(self)
+        self.blob_list()
     }
 }

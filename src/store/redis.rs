@@ -577,15 +577,15 @@ impl SessionStore for RedisStore {
     }
 
     fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        hash_blobs::save(self, sha256, bytes)
+        self.blob_save(sha256, bytes)
     }
     fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        hash_blobs::load(self, sha256)
+        self.blob_load(sha256)
     }
     fn delete_blob(&self, sha256: &str) -> Result<bool> {
-        hash_blobs::delete(self, sha256)
+        self.blob_delete(sha256)
     }
     fn list_blobs(&self) -> Result<Vec<String>> {
-        hash_blobs::list(self)
+        self.blob_list()
     }
 }

@@ -11,72 +11,72 @@ fn sealed_name(sha256: &str) -> String {
     format!("blob:{sha256}")
 }
 
-pub(super) fn save(store: &PostgresStore, sha256: &str, bytes: &[u8]) -> Result<()> {
-    check_name(sha256)?;
-    let data = store.codec.seal_own(&sealed_name(sha256), bytes.to_vec());
-    let sha = sha256.to_string();
-    store
-        .inner
-        .call(&format!("cannot save blob {sha256}"), move |c| {
+impl PostgresStore {
+    pub(super) fn blob_save(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        check_name(sha256)?;
+        let data = self.codec.seal_own(&sealed_name(sha256), bytes.to_vec());
+        let sha = sha256.to_string();
+        self.inner
+            .call(&format!("cannot save blob {sha256}"), move |c| {
+                let schema = c.url.schema.clone();
+                let (client, _) = c.get()?;
+                client.execute(
+                    &format!(
+                        r#"INSERT INTO "{schema}".blobs (sha256, data) VALUES ($1, $2)
+                       ON CONFLICT (sha256) DO NOTHING"#
+                    ),
+                    &[&sha, &data],
+                )?;
+                Ok(())
+            })
+    }
+
+    pub(super) fn blob_load(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        check_name(sha256)?;
+        let sha = sha256.to_string();
+        let bytes = self
+            .inner
+            .call(&format!("cannot read blob {sha256}"), move |c| {
+                let schema = c.url.schema.clone();
+                let (client, _) = c.get()?;
+                let row = client.query_opt(
+                    &format!(r#"SELECT data FROM "{schema}".blobs WHERE sha256 = $1"#),
+                    &[&sha],
+                )?;
+                Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
+            })?;
+        let Some(bytes) = bytes else { return Ok(None) };
+        let plain = self
+            .codec
+            .open_own(&sealed_name(sha256), bytes)
+            .ok_or_else(|| Error::CannotDecrypt {
+                id: sealed_name(sha256),
+                reason: "it does not open with this store's key".into(),
+            })?;
+        check_loaded(sha256, &plain)?;
+        Ok(Some(plain))
+    }
+
+    pub(super) fn blob_delete(&self, sha256: &str) -> Result<bool> {
+        let sha = sha256.to_string();
+        self.inner
+            .call(&format!("cannot delete blob {sha256}"), move |c| {
+                let schema = c.url.schema.clone();
+                let (client, _) = c.get()?;
+                let n = client.execute(
+                    &format!(r#"DELETE FROM "{schema}".blobs WHERE sha256 = $1"#),
+                    &[&sha],
+                )?;
+                Ok(n > 0)
+            })
+    }
+
+    pub(super) fn blob_list(&self) -> Result<Vec<String>> {
+        self.inner.call("cannot list blobs", move |c| {
             let schema = c.url.schema.clone();
             let (client, _) = c.get()?;
-            client.execute(
-                &format!(
-                    r#"INSERT INTO "{schema}".blobs (sha256, data) VALUES ($1, $2)
-                   ON CONFLICT (sha256) DO NOTHING"#
-                ),
-                &[&sha, &data],
-            )?;
-            Ok(())
+            let rows = client.query(&format!(r#"SELECT sha256 FROM "{schema}".blobs"#), &[])?;
+            Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
         })
-}
-
-pub(super) fn load(store: &PostgresStore, sha256: &str) -> Result<Option<Vec<u8>>> {
-    check_name(sha256)?;
-    let sha = sha256.to_string();
-    let bytes = store
-        .inner
-        .call(&format!("cannot read blob {sha256}"), move |c| {
-            let schema = c.url.schema.clone();
-            let (client, _) = c.get()?;
-            let row = client.query_opt(
-                &format!(r#"SELECT data FROM "{schema}".blobs WHERE sha256 = $1"#),
-                &[&sha],
-            )?;
-            Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
-        })?;
-    let Some(bytes) = bytes else { return Ok(None) };
-    let plain = store
-        .codec
-        .open_own(&sealed_name(sha256), bytes)
-        .ok_or_else(|| Error::CannotDecrypt {
-            id: sealed_name(sha256),
-            reason: "it does not open with this store's key".into(),
-        })?;
-    check_loaded(sha256, &plain)?;
-    Ok(Some(plain))
-}
-
-pub(super) fn delete(store: &PostgresStore, sha256: &str) -> Result<bool> {
-    let sha = sha256.to_string();
-    store
-        .inner
-        .call(&format!("cannot delete blob {sha256}"), move |c| {
-            let schema = c.url.schema.clone();
-            let (client, _) = c.get()?;
-            let n = client.execute(
-                &format!(r#"DELETE FROM "{schema}".blobs WHERE sha256 = $1"#),
-                &[&sha],
-            )?;
-            Ok(n > 0)
-        })
-}
-
-pub(super) fn list(store: &PostgresStore) -> Result<Vec<String>> {
-    store.inner.call("cannot list blobs", move |c| {
-        let schema = c.url.schema.clone();
-        let (client, _) = c.get()?;
-        let rows = client.query(&format!(r#"SELECT sha256 FROM "{schema}".blobs"#), &[])?;
-        Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
-    })
+    }
 }
