@@ -418,3 +418,48 @@ fn fragments_go_before_the_arguments_and_binary_is_refused() {
     let _ = txt;
     assert_eq!(server.requests().len(), 1);
 }
+
+#[test]
+fn the_library_attaches_from_a_path_and_from_bytes() {
+    use agent::provider::Scripted;
+    use agent::{Agent, Attachment, MemoryStore, RunOptions, SessionStore};
+    let env = TestEnv::new();
+    let (png, _, _) = files(&env);
+    let model = Scripted::new().reply("a chart").reply("still a chart");
+    let store = MemoryStore::new();
+    let agent = Agent::builder()
+        .provider_impl(model.clone())
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut session = rt.block_on(agent.session()).unwrap();
+    let image = Attachment::from_path(&png).unwrap();
+    assert_eq!((image.media_type.as_str(), image.size), ("image/png", 13));
+    let pdf = Attachment::from_bytes(PDF.to_vec(), Some("application/pdf")).unwrap();
+    let options = RunOptions::default().attach(image).attach(pdf);
+    rt.block_on(session.run_with("What is it?", options))
+        .unwrap();
+    rt.block_on(session.run("And now?")).unwrap();
+    let sent = &model.requests()[1].messages[0];
+    let kinds: Vec<(&str, Option<usize>)> = sent
+        .attachments
+        .iter()
+        .map(|a| (a.media_type.as_str(), a.data().map(|d| d.len())))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("image/png", Some(13)),
+            ("application/pdf", Some(PDF.len()))
+        ]
+    );
+    let mut stored = store.list_blobs().unwrap();
+    stored.sort();
+    let mut want = vec![sha(PNG), sha(PDF)];
+    want.sort();
+    assert_eq!(stored, want);
+}
