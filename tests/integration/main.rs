@@ -28,6 +28,7 @@ mod store_cli;
 mod store_crypt;
 mod store_expiry;
 mod stores;
+mod templates;
 mod tools;
 mod tools_providers;
 mod turns;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use agent::limits::{MAX_ATTACHMENT_BYTES, MAX_PROMPT_BYTES};
 use agent::{Attachment, Error};
 
-use crate::cli::AttachArgs;
+use crate::cli::{AttachArgs, TemplateFill};
 use crate::input::{self, Prompt};
 use crate::output::Output;
 
@@ -20,6 +20,8 @@ pub(crate) struct AttachChoice {
     pub(crate) fragments: Vec<PathBuf>,
     /// What the next turn sends ([`agent::RunOptions::attachments`]).
     pub(crate) loaded: Vec<Attachment>,
+    /// `--template`: the prompt the turn's text fills.
+    pub(crate) template: Option<TemplateFill>,
 }
 
 impl AttachChoice {
@@ -29,6 +31,7 @@ impl AttachChoice {
             mime: a.attach_type,
             fragments: a.fragment,
             loaded: Vec::new(),
+            template: a.fill,
         }
     }
 
@@ -77,13 +80,26 @@ pub(crate) async fn prompt(
     }
     let read_stdin = read_stdin && !choice.takes_stdin();
     let mut prompt = match input::prompt(words, read_stdin, out).await {
-        // Fragments alone are a prompt.
-        Err(Error::Usage(m)) if m.starts_with("no prompt") && !fragments.is_empty() => Prompt {
-            text: String::new(),
-            title: None,
-        },
+        // Fragments alone are a prompt, and so is a template's.
+        Err(Error::Usage(m))
+            if m.starts_with("no prompt")
+                && (!fragments.is_empty()
+                    || choice.template.as_ref().is_some_and(|t| t.prompt.is_some())) =>
+        {
+            Prompt {
+                text: String::new(),
+                title: None,
+            }
+        }
         other => other?,
     };
+    if let Some(t) = &choice.template {
+        prompt.text =
+            crate::template::render(&t.name, t.prompt.as_deref(), &t.params, &prompt.text)?;
+        if prompt.title.is_none() && !words.is_empty() {
+            prompt.title = Some(words.join(" "));
+        }
+    }
     if !fragments.is_empty() {
         if prompt.title.is_none() && !words.is_empty() {
             prompt.title = Some(words.join(" "));

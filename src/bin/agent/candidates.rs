@@ -70,6 +70,23 @@ pub(crate) fn session_ids(current: &OsStr) -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// Template names in the templates directory starting with `current`.
+pub(crate) fn template_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    let Some(prefix) = current.to_str() else {
+        return Vec::new();
+    };
+    let env = Env::process();
+    let configured = config(&env)["templates_dir"].as_str().map(PathBuf::from);
+    let Some(dir) = crate::template::dir(&env, configured.as_deref()) else {
+        return Vec::new();
+    };
+    crate::template::names(&dir)
+        .into_iter()
+        .filter(|n| n.starts_with(prefix))
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
 /// A store URL: its schemes, then for `dir:` and `sqlite:` the path after the scheme.
 pub(crate) fn store_urls(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(typed) = current.to_str() else {

@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub(crate) models: BTreeMap<String, ModelAlias>,
     /// Tool files every turn may call (relative to the config file's directory).
     pub(crate) tools: Vec<PathBuf>,
+    /// Where `--template NAME` looks (relative to the config file).
+    pub(crate) templates_dir: Option<PathBuf>,
     /// Prices per million tokens, extending or overriding the built-in table.
     pub(crate) prices: BTreeMap<String, agent::pricing::Price>,
     /// Context windows in tokens, extending or overriding the built-in table.
@@ -155,6 +157,9 @@ fn read(path: &Path, env: &Env) -> agent::Result<Config> {
     let dir = path.parent().unwrap_or(Path::new("."));
     for tool in &mut config.tools {
         *tool = config_path(dir, tool, env);
+    }
+    if let Some(t) = config.templates_dir.as_mut() {
+        *t = config_path(dir, t, env);
     }
     if let Some(file) = config.encrypt.as_mut().and_then(|e| e.key_file.as_mut()) {
         *file = config_path(dir, file, env);

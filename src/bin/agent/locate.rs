@@ -40,7 +40,7 @@ impl Env {
             .filter(|v| !v.is_empty())
     }
 
-    fn path(&self, name: &str) -> Option<PathBuf> {
+    pub(crate) fn path(&self, name: &str) -> Option<PathBuf> {
         self.get(name).map(PathBuf::from)
     }
 }

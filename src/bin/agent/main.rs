@@ -20,6 +20,7 @@ mod locate;
 mod output;
 mod settings;
 mod similar;
+mod template;
 mod transcript;
 
 use std::process::ExitCode;

@@ -38,6 +38,10 @@ pub(crate) struct NewArgs {
     /// Provider to store with the session
     #[arg(long, add = ArgValueCompleter::new(provider_names))]
     pub(crate) provider: Option<String>,
+    /// Take the system prompt, model, provider and tools from a template (NAME or PATH);
+    /// flags given explicitly win
+    #[arg(long, value_name = "NAME|PATH", add = ArgValueCompleter::new(crate::candidates::template_names))]
+    pub(crate) template: Option<String>,
     /// Initial history: a JSON array of {"role","content"} objects (- for stdin)
     #[arg(long, value_name = "FILE")]
     pub(crate) messages: Option<PathBuf>,

@@ -93,6 +93,9 @@ pub(crate) enum Command {
     /// Executable tools the model may call
     #[command(subcommand)]
     Tool(ToolCommand),
+    /// Reusable prompts: list, show and locate templates
+    #[command(subcommand)]
+    Template(TemplateCommand),
 }
 
 #[derive(Debug, Subcommand)]

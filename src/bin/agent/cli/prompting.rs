@@ -179,8 +179,8 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Args, Clone)]
 pub(crate) struct JsonOptions {
     /// JSON Schema: a JSON or YAML file, - for stdin, inline JSON, or fields like 'name, age int, bio: one sentence'
-    #[arg(long, value_name = "SCHEMA", value_hint = ValueHint::FilePath)]
-    pub(crate) schema: String,
+    #[arg(long, value_name = "SCHEMA", value_hint = ValueHint::FilePath, required_unless_present = "template")]
+    pub(crate) schema: Option<String>,
     /// Extract many records: the schema becomes {"items": [<schema>...]}
     #[arg(long)]
     pub(crate) multi: bool,

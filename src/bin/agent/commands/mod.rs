@@ -21,6 +21,7 @@ mod open;
 mod prune;
 mod run;
 mod show;
+mod templates;
 mod try_tool;
 
 use anyhow::Result;
@@ -60,6 +61,7 @@ pub(crate) async fn dispatch(ctx: &Ctx, mut action: Action) -> Result<()> {
 
 async fn run(ctx: &Ctx, action: Action) -> Result<()> {
     match action {
+        Action::Template { what, dir } => templates::query(what, dir.as_deref()),
         Action::Run(a) => run::run(ctx, a).await,
         Action::SessionRun(a) => run::session_run(ctx, a).await,
         Action::Retry { id, turn, force } => run::retry(ctx, &id, turn, force).await,

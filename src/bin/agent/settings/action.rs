@@ -19,6 +19,11 @@ pub(crate) const LAST: &str = "last";
 /// One command with its options.
 #[derive(Debug)]
 pub(crate) enum Action {
+    /// `template ls|show|path`.
+    Template {
+        what: TemplateQuery,
+        dir: Option<PathBuf>,
+    },
     Run(Run),
     SessionRun(SessionRun),
     Retry {
@@ -94,6 +99,14 @@ pub(crate) struct ModelCall {
     pub(crate) max_tokens: Option<u32>,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+}
+
+/// What `agent template` asks.
+#[derive(Debug, Clone)]
+pub(crate) enum TemplateQuery {
+    Ls { json: bool },
+    Show(String),
+    Path(Option<String>),
 }
 
 /// Which tools a turn may call, before the files are read.

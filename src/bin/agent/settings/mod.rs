@@ -5,6 +5,7 @@
 
 mod action;
 mod route;
+mod templates;
 
 pub(crate) use action::*;
 pub(crate) use route::{ModelChoice, Routes};
@@ -99,6 +100,7 @@ impl Settings {
                 .max_reply_bytes
                 .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
             retention: config.retention.resolve()?,
+            templates: crate::template::dir(env, config.templates_dir.as_deref()),
         };
         let settings = Settings {
             data_dir,
@@ -115,7 +117,9 @@ impl Settings {
             secret_vars,
             prices: agent::pricing::Prices::new(config.prices, config.context_windows),
         };
-        let action = defaults.action(cli.command)?;
+        let mut command = cli.command;
+        templates::apply(&mut command, defaults.templates.as_deref())?;
+        let action = defaults.action(command)?;
         Ok((settings, action))
     }
 
@@ -157,6 +161,8 @@ fn seconds(value: Option<f64>, what: &str) -> agent::Result<Option<Duration>> {
 
 /// The config file's defaults for flags a command may override.
 struct Defaults {
+    /// Where `--template NAME` looks.
+    templates: Option<PathBuf>,
     timeout: Duration,
     retries: u32,
     lock_timeout: Option<Duration>,
@@ -226,6 +232,14 @@ impl Defaults {
                 session_id: a.session_id,
             }),
             Command::Session(command) => self.session(command)?,
+            Command::Template(command) => Action::Template {
+                what: match command {
+                    cli::TemplateCommand::Ls { json } => TemplateQuery::Ls { json },
+                    cli::TemplateCommand::Show { name } => TemplateQuery::Show(name),
+                    cli::TemplateCommand::Path { name } => TemplateQuery::Path(name),
+                },
+                dir: self.templates.clone(),
+            },
         })
     }
 
@@ -381,7 +395,9 @@ impl Defaults {
 
     fn json(&self, j: cli::JsonOptions) -> agent::Result<JsonTurn> {
         Ok(JsonTurn {
-            schema: j.schema,
+            schema: j.schema.ok_or_else(|| {
+                Error::Usage("a JSON turn needs --schema (or a template with schema:)".into())
+            })?,
             multi: j.multi,
             jsonl: j.jsonl,
             pretty: j.pretty,
