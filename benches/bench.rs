@@ -632,4 +632,63 @@ fn main() {
     if want("complet") {
         completion();
     }
+    if want("attach") {
+        attachments();
+    }
+}
+
+/// A 5 MB image sent once, then 20 turns: the document holds a reference, so its size and the
+/// bytes each turn writes grow with the new messages only; the image is written once.
+fn attachments() {
+    println!("\n## A 5 MB image over 20 turns (directory store)\n");
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.fallback(MockResponse::openai_stream(&["Noted."]));
+    let image = env.path().join("big.png");
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend((0..5_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    std::fs::write(&image, &bytes).unwrap();
+    let out = agent(&env, None)
+        .args(["session", "new", "--id", "img"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc = env.data_dir().join("sessions/img.json");
+    let blobs = env.data_dir().join("blobs");
+    let dir_bytes = |d: &Path| -> u64 {
+        std::fs::read_dir(d)
+            .map(|r| r.flatten().map(|e| e.metadata().unwrap().len()).sum())
+            .unwrap_or(0)
+    };
+    println!("| turn | document bytes | blob bytes stored | written this turn | time |");
+    println!("|---|---|---|---|---|");
+    let (mut last_doc, mut last_blobs) = (0, 0);
+    for turn in 1..=20 {
+        let mut c = agent(&env, Some(&server));
+        c.args(["session", "run", "img"]);
+        if turn == 1 {
+            c.args(["-a", image.to_str().unwrap()]);
+        }
+        c.arg(format!("turn {turn}: what changed?"));
+        let start = Instant::now();
+        let out = c.output().unwrap();
+        let took = start.elapsed();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (d, b) = (std::fs::metadata(&doc).unwrap().len(), dir_bytes(&blobs));
+        // The directory store rewrites the whole document each turn (atomically); a blob is
+        // written once, by the turn that sent it.
+        let written = d + (b - last_blobs);
+        if turn <= 3 || turn % 5 == 0 {
+            println!(
+                "| {turn} | {d} (+{}) | {b} | {written} | {} |",
+                d - last_doc,
+                ms(took)
+            );
+        }
+        (last_doc, last_blobs) = (d, b);
+    }
 }

@@ -41,7 +41,9 @@ impl Session {
         let spec = json_schema.map(|s| request::json_spec(s, 0)).transpose()?;
         let mut request = request::build(&self.agent, &self.data, prompt, options, spec.as_ref());
         request::check_attachments(&self.agent, &request)?;
-        crate::store::blobs::hydrate(&**self.agent.store(), &mut request.messages)?;
+        // What the agent's store has; a caller previewing from another store loads the rest
+        // ([`crate::store::load_attachments`]), else they show as notes.
+        crate::store::blobs::hydrate_available(&**self.agent.store(), &mut request.messages)?;
         // A turn that would compact first makes a model call to do it, which a preview cannot:
         // it shows the history as stored. Trimming and "too large" apply as in a turn.
         if options.context != ContextPolicy::Compact {

@@ -96,6 +96,25 @@ pub(crate) fn save_new(store: &dyn SessionStore, messages: &[Message]) -> Result
     Ok(())
 }
 
+/// Load the bytes of every attachment of `messages` not loaded yet, from `store` (a turn's
+/// history, a `--dry-run` preview). A blob the store lacks fails, naming it. Blocks on the store.
+pub fn load_attachments(store: &dyn SessionStore, messages: &mut [Message]) -> Result<()> {
+    hydrate(store, messages)
+}
+
+/// Load what `store` has of the attachments of `messages` not loaded yet; the rest stay
+/// unloaded (a preview from a store that is not the session's).
+pub(crate) fn hydrate_available(store: &dyn SessionStore, messages: &mut [Message]) -> Result<()> {
+    for m in messages.iter_mut() {
+        for a in m.attachments.iter_mut().filter(|a| a.data().is_none()) {
+            if let Some(bytes) = store.load_blob(&a.sha256)? {
+                *a = a.clone().with_data(Bytes::from(bytes))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Load the bytes of every attachment of `messages` not loaded yet. A blob the store does not
 /// have fails, naming it: the request would otherwise go without it.
 pub(crate) fn hydrate(store: &dyn SessionStore, messages: &mut [Message]) -> Result<()> {

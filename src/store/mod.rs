@@ -27,7 +27,7 @@ mod seal;
 mod sqlite;
 mod url;
 
-pub use blobs::{collect_garbage, survey_blobs, BlobSurvey};
+pub use blobs::{collect_garbage, load_attachments, survey_blobs, BlobSurvey};
 pub use dir::DirStore;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub use lease::DEFAULT_LOCK_TTL;

@@ -463,3 +463,34 @@ fn the_library_attaches_from_a_path_and_from_bytes() {
     want.sort();
     assert_eq!(stored, want);
 }
+
+#[test]
+fn a_dry_run_shows_the_historys_attachments_and_chat_attaches_with_the_next_message() {
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    server.fallback(MockResponse::openai_stream(&["ok"]));
+    let (png, _, txt) = files(&env);
+    let id = new_session(&env, &[]);
+    let script = format!("!attach {png}\nwhat is it?\nand now?\n");
+    let out = env
+        .agent(&server)
+        .args(["session", "chat", &id, "--lines", "-a", &txt])
+        .write_stdin(script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("[image: chart.png, image/png, 13 B]: sent with your next message")
+    );
+    let first = &server.body(0)["messages"][0]["content"];
+    assert_eq!(first[0]["text"], "[file: notes.txt]\nline one\nline two\n");
+    assert_eq!(first[1]["type"], "image_url");
+    assert_eq!(server.body(1)["messages"][2]["content"], "and now?");
+
+    let out = env
+        .cmd()
+        .args(["session", "run", &id, "--dry-run", "more"])
+        .output()
+        .unwrap();
+    let body: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(body["messages"][0], server.body(0)["messages"][0]);
+}

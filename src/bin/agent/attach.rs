@@ -119,10 +119,12 @@ pub(crate) async fn chat_prompt(text: &str, choice: &mut AttachChoice) -> agent:
             "a chat reads its messages from stdin: -a - and -f - cannot take it".into(),
         ));
     }
+    // The command line's files go before those of `!attach`.
+    let mut first = Vec::new();
     for path in std::mem::take(&mut choice.paths) {
-        let a = attachment(&path, choice.mime.as_deref()).await?;
-        choice.loaded.push(a);
+        first.push(attachment(&path, choice.mime.as_deref()).await?);
     }
+    choice.loaded.splice(0..0, first);
     let mut out = String::new();
     for path in std::mem::take(&mut choice.fragments) {
         out.push_str(&fragment(&path).await?);

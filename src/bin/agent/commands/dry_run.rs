@@ -44,7 +44,12 @@ pub(crate) fn print(
     turn: &Turn,
     schema: Option<&Value>,
 ) -> Result<()> {
-    let request = session.preview_request(prompt, &turn.ask.run_options(), schema)?;
+    let mut request = session.preview_request(prompt, &turn.ask.run_options(), schema)?;
+    // The preview's agent has no store: the history's attachments come from the real one.
+    let unloaded = |m: &agent::Message| m.attachments.iter().any(|a| a.data().is_none());
+    if request.messages.iter().any(unloaded) {
+        agent::store::load_attachments(&*ctx.store()?, &mut request.messages)?;
+    }
     // The key travels in a header, never in the body: the body is safe to print as it is.
     let body = session.agent().provider().request_body(&request);
     let mut bytes = serde_json::to_vec_pretty(&body)?;
