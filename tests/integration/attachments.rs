@@ -494,3 +494,35 @@ fn a_dry_run_shows_the_historys_attachments_and_chat_attaches_with_the_next_mess
     let body: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(body["messages"][0], server.body(0)["messages"][0]);
 }
+
+#[test]
+fn a_killed_turn_stores_no_blob() {
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    server.push(
+        MockResponse::openai_stream(&["chunk "; 100]).slow(std::time::Duration::from_millis(30)),
+    );
+    let (png, _, _) = files(&env);
+    let id = new_session(&env, &[]);
+    let before = env.doc(&id);
+    for sig in ["INT", "KILL"] {
+        let mut child = env
+            .spawnable(&server)
+            .args(["session", "run", &id, "-a", &png, "long story"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 6];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+        signal(child.id(), sig);
+        let out = child.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        assert_eq!(env.doc(&id)["messages"], before["messages"], "{sig}");
+        assert!(blobs(&env).is_empty(), "{sig}: {:?}", blobs(&env));
+        server.push(
+            MockResponse::openai_stream(&["chunk "; 100])
+                .slow(std::time::Duration::from_millis(30)),
+        );
+    }
+}
