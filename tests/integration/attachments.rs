@@ -526,3 +526,30 @@ fn a_killed_turn_stores_no_blob() {
         );
     }
 }
+
+#[test]
+fn a_retry_sends_the_files_given_again() {
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    server.push(MockResponse::openai_error(
+        400,
+        "try later",
+        "invalid_request_error",
+    ));
+    server.push(MockResponse::openai_stream(&["ok"]));
+    let (png, _, _) = files(&env);
+    let id = new_session(&env, &[]);
+    let out = env
+        .agent(&server)
+        .args(["session", "run", &id, "-a", &png, "look"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let out = env
+        .agent(&server)
+        .args(["session", "retry", &id, "-a", &png])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&out), "ok\n");
+    assert_eq!(server.body(1)["messages"], server.body(0)["messages"]);
+    assert_eq!(blobs(&env), vec![sha(PNG)]);
+}

@@ -111,6 +111,21 @@ pub(crate) async fn prompt(
     Ok(prompt)
 }
 
+/// Read the `-a` files alone (`session retry`, whose prompt is the failed turn's text; `-f`
+/// would change that text, so it is refused there).
+pub(crate) async fn load(choice: &mut AttachChoice) -> agent::Result<()> {
+    if !choice.fragments.is_empty() {
+        return Err(Error::Usage(
+            "a retry sends the failed turn's text as it was: -f cannot add to it".into(),
+        ));
+    }
+    for path in std::mem::take(&mut choice.paths) {
+        let a = attachment(&path, choice.mime.as_deref()).await?;
+        choice.loaded.push(a);
+    }
+    Ok(())
+}
+
 /// A chat message with the chat's `-a` and `-f` files, the first time: those are read then
 /// (stdin is the chat's own, so `-` is refused), and go with the first message only.
 pub(crate) async fn chat_prompt(text: &str, choice: &mut AttachChoice) -> agent::Result<String> {

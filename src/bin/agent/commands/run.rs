@@ -60,7 +60,9 @@ pub(crate) async fn session_run(ctx: &Ctx, mut args: SessionRun) -> Result<()> {
 
 /// `agent session retry ID`: re-send the prompt of the last failed turn. One older than the
 /// session's last exchange would go after a newer history: that takes `--force`.
-pub(crate) async fn retry(ctx: &Ctx, id: &str, turn: Turn, force: bool) -> Result<()> {
+pub(crate) async fn retry(ctx: &Ctx, id: &str, mut turn: Turn, force: bool) -> Result<()> {
+    // A failed turn kept its text only: files go again only when given again.
+    attach::load(&mut turn.ask.attach).await?;
     let mut session = open::equipped(ctx, id, &turn.ask).await?;
     let Some(failed) = session.data().failed_turn.clone() else {
         return Err(Error::Usage(format!("session '{id}' has no failed turn to retry")).into());
