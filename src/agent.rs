@@ -10,8 +10,11 @@ use crate::store::{MemoryStore, SessionStore};
 use crate::tool::ToolApproval;
 use crate::{Error, Result, Tool};
 
-/// Something worth telling a person while a turn runs (the CLI prints these on stderr).
-#[derive(Debug, Clone, PartialEq)]
+/// Something worth telling a person while a turn runs (the CLI prints these on stderr). Each
+/// reaches the [`AgentBuilder::on_notice`] callback when it happens, and the turn's stream as an
+/// [`crate::Event::Notice`] in order with its other events.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Notice {
     /// Another process holds the session's turn lock; this turn waits.
@@ -34,9 +37,34 @@ pub enum Notice {
         /// How many messages the summary replaced.
         replaced: usize,
     },
+    /// A request failed before any reply byte with an error a retry may cure (a refused
+    /// connection, 408, 429, 5xx): it is sent again after `delay_ms`.
+    Retrying {
+        /// The provider's name.
+        provider: String,
+        /// The HTTP status, when the failure had one.
+        status: Option<u16>,
+        /// The failure, one line.
+        error: String,
+        /// How long this client waits before sending again, in milliseconds.
+        delay_ms: u64,
+        /// Which retry this is, from 1.
+        attempt: u32,
+        /// How many retries are allowed.
+        retries: u32,
+    },
+    /// A structured reply did not match the schema: a correction turn asks again.
+    Rejected {
+        /// The attempt that was rejected, from 1.
+        attempt: u32,
+        /// What did not validate, one problem each.
+        errors: Vec<String>,
+        /// How many correction turns are allowed.
+        retries: u32,
+    },
 }
 
-type NoticeFn = dyn Fn(&Notice) + Send + Sync;
+pub(crate) type NoticeFn = dyn Fn(&Notice) + Send + Sync;
 
 /// Decides whether a tool call that needs confirmation may run: `Err` carries the reason the
 /// model is told.
@@ -114,10 +142,20 @@ impl Agent {
         self.inner.lock_timeout
     }
 
+    /// Tell the running turn's notice sink (which calls the callback), or the callback alone
+    /// outside a turn.
     pub(crate) fn notify(&self, notice: &Notice) {
+        if crate::notice::emit(notice.clone()) {
+            return;
+        }
         if let Some(f) = &self.inner.notice {
             f(notice);
         }
+    }
+
+    /// The notice callback, for a turn's sink.
+    pub(crate) fn notice_fn(&self) -> Option<Arc<NoticeFn>> {
+        self.inner.notice.clone()
     }
 
     /// Ask the approval callback; with none, calls that need confirmation are refused.

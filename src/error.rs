@@ -109,6 +109,29 @@ pub enum Error {
         /// Requests made, the first included.
         steps: u32,
     },
+    /// Replaying recorded exchanges, a request had no recording: nothing was sent, and the
+    /// turn saved nothing.
+    #[error("no recorded exchange for this request (hash {hash}){}", closest_recorded(.closest.as_deref(), .differs_at.as_deref()))]
+    NotRecorded {
+        /// The hash of the request's canonical form (its cassette file's name).
+        hash: String,
+        /// The recorded request most like it, by hash.
+        closest: Option<String>,
+        /// Where the request first differs from the closest one (a JSON pointer).
+        differs_at: Option<String>,
+    },
+    /// A spending limit stopped the turn before its next request.
+    #[error("{what}: ${spent} spent, limit ${limit}: stopped before {next}", spent = crate::pricing::round_usd(*.spent), limit = crate::pricing::round_usd(*.limit))]
+    OverBudget {
+        /// Which limit (`the turn's limit`, `session 's' budget`).
+        what: String,
+        /// What was spent so far (with the estimate of the next request, when that decided).
+        spent: f64,
+        /// The limit, in US dollars.
+        limit: f64,
+        /// What was not sent (`the first request`, `request 3`).
+        next: String,
+    },
     /// The turn was interrupted (Ctrl-C, SIGTERM, or the caller cancelled it).
     #[error("interrupted")]
     Interrupted,
@@ -179,6 +202,14 @@ fn context_overflow(
             "session '{id}' needs about {e} tokens, more than {model}'s context window of {w}"
         ),
         _ => format!("session '{id}' does not fit {model}'s context window"),
+    }
+}
+
+fn closest_recorded(closest: Option<&str>, at: Option<&str>) -> String {
+    match (closest, at) {
+        (Some(c), Some(at)) => format!("; the closest recorded is {c}, which differs at {at}"),
+        (Some(c), None) => format!("; the closest recorded is {c}"),
+        _ => "; nothing is recorded".to_string(),
     }
 }
 

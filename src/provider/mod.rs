@@ -71,6 +71,13 @@ pub enum Event {
         /// The data.
         value: Value,
     },
+    /// Something worth telling a person happened (a retry, a lock wait, a rejected structured
+    /// attempt); see [`crate::Notice`]. Providers never send it: the turn does.
+    Notice {
+        /// What happened.
+        #[serde(flatten)]
+        notice: crate::Notice,
+    },
     /// The model finished this request.
     Done {
         /// Why it stopped (`stop`, `length`, `tool_calls`, ...).

@@ -114,11 +114,23 @@ impl<'a> Exchange<'a> {
             .map_err(|_| Error::Interrupted)
     }
 
+    /// Forward the notices emitted since the last call (a lock wait, retries, a rejected
+    /// attempt) into the stream, in order with the events around them.
+    async fn flush_notices(&self) -> Result<()> {
+        for notice in crate::notice::drain() {
+            self.send(Event::Notice { notice }).await?;
+        }
+        Ok(())
+    }
+
     /// One model request, streamed: text deltas are forwarded as they arrive.
     async fn ask(&mut self) -> Result<Reply> {
         self.steps += 1;
+        self.flush_notices().await?;
         let provider = self.agent.provider();
-        let mut stream = provider.stream(&self.request).await?;
+        let stream = provider.stream(&self.request).await;
+        self.flush_notices().await?;
+        let mut stream = stream?;
         let start = self.text.len();
         let mut calls = Vec::new();
         let (mut finish_reason, mut model, mut usage) = (None, None, None);
@@ -145,7 +157,7 @@ impl<'a> Exchange<'a> {
                     kept.insert(key.clone(), value.clone());
                     continue;
                 }
-                Event::ToolResult { .. } => {}
+                Event::ToolResult { .. } | Event::Notice { .. } => {}
             }
             self.send(event).await?;
         }
@@ -192,6 +204,11 @@ impl<'a> Exchange<'a> {
     /// never into the history.
     fn correction(&mut self, reply: Reply, problems: &[String]) {
         self.corrections += 1;
+        self.agent.notify(&crate::Notice::Rejected {
+            attempt: self.corrections,
+            errors: problems.to_vec(),
+            retries: self.json.map_or(0, |s| s.retries),
+        });
         if let Some(u) = &reply.message.usage {
             self.attempts.add(u);
         }

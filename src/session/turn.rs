@@ -53,6 +53,11 @@ impl Turn {
         tx: mpsc::Sender<Msg>,
         control: oneshot::Receiver<Control>,
     ) -> Outcome {
+        let sink = crate::notice::Sink::new(self.agent.notice_fn());
+        crate::notice::scope(sink, self.guarded(tx, control)).await
+    }
+
+    async fn guarded(self, tx: mpsc::Sender<Msg>, control: oneshot::Receiver<Control>) -> Outcome {
         // A prompt too large for any model is refused before anything, and not recorded: a
         // failure record must never make the session too large to read back.
         if self.prompt.len() > MAX_PROMPT_BYTES {

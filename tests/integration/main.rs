@@ -15,6 +15,7 @@ mod history;
 mod hostile;
 mod json;
 mod library;
+mod notices;
 mod provider_choice;
 mod provider_tools;
 mod providers;

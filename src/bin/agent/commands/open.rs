@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use agent::document::{validate_id, SessionData};
 use agent::provider::{self, Endpoint};
-use agent::{store, Agent, Error, Notice, Session, SessionOptions, SessionStore};
+use agent::{store, Agent, Error, Session, SessionOptions, SessionStore};
 
 use super::Ctx;
 use crate::equip;
@@ -45,18 +45,7 @@ pub(crate) fn agent(
         builder = builder.store_arc(store);
     }
     let out = ctx.out.clone();
-    builder = builder.on_notice(move |n| match n {
-        Notice::WaitingForLock { id } => {
-            out.note(format!("waiting for session '{id}': another turn is running"))
-        }
-        Notice::Trimmed { id, dropped } => out.note(format!(
-            "session '{id}' does not fit the model's context window: the oldest {dropped} messages were left out of this request"
-        )),
-        Notice::Compacted { id, replaced } => out.note(format!(
-            "compacted session '{id}': a summary replaced {replaced} messages"
-        )),
-        _ => {}
-    });
+    builder = builder.on_notice(move |n| out.notice(n));
     let agent = builder.build()?;
     ctx.out.detail(format!(
         "provider {} ({}{}), model {}, base URL {}{}",

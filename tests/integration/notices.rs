@@ -1,0 +1,182 @@
+//! Waits and failures that say why: a notice on stderr for each retry and lock wait, the same
+//! as `notice` events in `--format jsonl`, each rejected structured attempt's errors, and the
+//! error object a program reads on stdout with `--format json` or `jsonl`.
+
+use serde_json::{json, Value};
+
+use crate::util::*;
+
+fn lines(out: &std::process::Output) -> Vec<Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn each_retry_prints_the_status_and_the_delay() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(
+        MockResponse::openai_error(429, "slow down", "rate_limit_exceeded")
+            .header("retry-after", "0.2"),
+    );
+    server.push(MockResponse::openai_error(503, "down", "server_error").header("retry-after", "0"));
+    server.push(MockResponse::openai_stream(&["ok"]));
+    let out = env.agent(&server).args(["run", "hi"]).passes();
+    assert_eq!(stdout(&out), "ok\n");
+    assert_eq!(
+        stderr(&out),
+        "agent: openai answered 429, retrying in 0.2 s (1 of 2)\n\
+         agent: openai answered 503, retrying in 0.0 s (2 of 2)\n"
+    );
+}
+
+#[test]
+fn jsonl_carries_retries_as_notice_events_in_order() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_error(500, "boom", "server_error").header("retry-after", "0"));
+    server.push(MockResponse::openai_stream(&["ok"]));
+    let out = env
+        .agent(&server)
+        .args(["run", "--format", "jsonl", "hi"])
+        .passes();
+    let events = lines(&out);
+    assert_eq!(
+        events[0],
+        json!({"type": "notice", "kind": "retrying", "provider": "openai", "status": 500,
+               "error": "openai: HTTP 500 (server_error): boom", "delay_ms": 0, "attempt": 1,
+               "retries": 2, "message": "openai answered 500, retrying in 0.0 s (1 of 2)"})
+    );
+    assert_eq!(events[1], json!({"type": "text_delta", "text": "ok"}));
+}
+
+#[test]
+fn a_refused_connection_names_itself_when_retried() {
+    let env = TestEnv::new();
+    let port = free_port();
+    let out = env
+        .cmd()
+        .env("OPENAI_BASE_URL", format!("http://127.0.0.1:{port}/v1"))
+        .args(["run", "--retries", "1", "hi"])
+        .code(3);
+    let err = stderr(&out);
+    let first = err.lines().next().unwrap();
+    assert!(
+        first.starts_with("agent: openai: cannot connect to http://127.0.0.1:")
+            && first.contains(", retrying in ")
+            && first.ends_with(" s (1 of 1)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rejected_structured_attempts_show_their_errors_and_number_their_events() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_stream(&[r#"{"a": "x"}"#]));
+    server.push(MockResponse::openai_stream(&[r#"{"a": 1}"#]));
+    let out = env
+        .agent(&server)
+        .args(["json", "--schema", "a int", "--format", "jsonl", "go"])
+        .passes();
+    assert_eq!(
+        stderr(&out),
+        "agent: attempt 1 did not match the schema: /a: \"x\" is not of type \"integer\"; \
+         asking again (1 of 2 corrections)\n"
+    );
+    let events = lines(&out);
+    let attempts: Vec<(Value, Value)> = events
+        .iter()
+        .map(|e| (e["type"].clone(), e["attempt"].clone()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (json!("text_delta"), json!(1)),
+            (json!("usage"), json!(1)),
+            (json!("notice"), json!(1)),
+            (json!("text_delta"), json!(2)),
+            (json!("usage"), json!(2)),
+            (json!("done"), Value::Null),
+        ]
+    );
+    assert_eq!(events[2]["kind"], "rejected");
+}
+
+#[test]
+fn format_json_failures_print_an_error_object() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    new_session(&env, &["--id", "s"]);
+    server.push(MockResponse::openai_error(
+        401,
+        "bad key",
+        "invalid_api_key",
+    ));
+    let out = env
+        .agent(&server)
+        .args(["session", "run", "s", "--format", "json", "hi"])
+        .code(3);
+    let message =
+        "openai: HTTP 401 (invalid_api_key): bad key (check the API key for provider 'openai')";
+    assert_eq!(
+        lines(&out),
+        [
+            json!({"type": "error", "session_id": "s", "exit_code": 3, "error": {
+            "kind": "provider", "message": message, "provider": "openai", "status": 401}})
+        ]
+    );
+    assert_eq!(stderr(&out), format!("agent: error: {message}\n"));
+}
+
+#[test]
+fn jsonl_streams_end_with_an_error_event_for_each_class() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    // A session that does not exist: exit 5, before any turn.
+    let out = env
+        .agent(&server)
+        .args(["session", "run", "nope", "--format", "jsonl", "hi"])
+        .code(5);
+    let last = lines(&out).pop().unwrap();
+    assert_eq!(
+        (
+            last["type"].clone(),
+            last["exit_code"].clone(),
+            last["error"]["kind"].clone()
+        ),
+        (json!("error"), json!(5), json!("session_not_found"))
+    );
+    // A stream that breaks after a delta: the delta, then the error.
+    server.push(MockResponse::sse_events(&[
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"par\"}}]}\n\n".to_string(),
+    ]));
+    let out = env
+        .agent(&server)
+        .args(["run", "--format", "jsonl", "hi"])
+        .code(3);
+    let events = lines(&out);
+    assert_eq!(events[0], json!({"type": "text_delta", "text": "par"}));
+    assert_eq!(events[1]["error"]["kind"], "provider");
+    assert_eq!(events.len(), 2);
+    // A schema that never validates: exit 4.
+    for _ in 0..2 {
+        server.push(MockResponse::openai_stream(&["[]"]));
+    }
+    let out = env
+        .agent(&server)
+        .args([
+            "json",
+            "--schema",
+            "a int",
+            "--schema-retries",
+            "1",
+            "--format",
+            "jsonl",
+            "go",
+        ])
+        .code(4);
+    assert_eq!(lines(&out).pop().unwrap()["error"]["kind"], "validation");
+}
