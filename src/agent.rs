@@ -207,6 +207,7 @@ pub struct AgentBuilder {
     notice: Option<Arc<NoticeFn>>,
     prices: crate::pricing::Prices,
     approve: Option<Arc<ApproveFn>>,
+    cassette: Option<provider::Cassette>,
 }
 
 /// Default model when nothing else names one.
@@ -317,6 +318,13 @@ impl AgentBuilder {
         self
     }
 
+    /// Record the provider's exchanges into, or replay them from, a directory of cassettes
+    /// (see [`provider::Recorder`]): whatever provider is built or given is wrapped.
+    pub fn cassette(mut self, cassette: provider::Cassette) -> Self {
+        self.cassette = Some(cassette);
+        self
+    }
+
     /// Replace the tool list (after [`Agent::to_builder`]).
     pub fn replace_tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
         self.tools = tools.into_iter().collect();
@@ -387,6 +395,10 @@ impl AgentBuilder {
                 };
                 Arc::from(provider::by_kind(&kind, &name, endpoint)?)
             }
+        };
+        let provider: Arc<dyn Provider> = match self.cassette {
+            Some(cassette) => Arc::new(provider::Recorder::new(provider, cassette)),
+            None => provider,
         };
         Ok(Agent {
             inner: Arc::new(Inner {

@@ -180,6 +180,14 @@ impl Turn {
     /// Record the failed turn (outside `messages`) so a retry can send it again. The partial
     /// reply is kept up to [`MAX_PARTIAL_BYTES`], with a note of what was cut.
     async fn fail(&self, mut data: SessionData, partial: &str, error: Error) -> Outcome {
+        // Replaying, a request nobody recorded is the test's failure, not the session's: the
+        // document stays as it was.
+        if matches!(error, Error::NotRecorded { .. }) {
+            return Outcome {
+                data: None,
+                result: Err(error),
+            };
+        }
         data.failed_turn = Some(FailedTurn {
             prompt: self.prompt.clone(),
             partial: capped(partial),

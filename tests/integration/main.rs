@@ -6,6 +6,7 @@
 mod pg;
 mod util;
 
+mod cassettes;
 mod chat;
 mod documents;
 mod failures;

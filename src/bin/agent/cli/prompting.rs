@@ -39,6 +39,19 @@ pub(crate) struct ModelArgs {
     /// Seconds to wait for the provider to answer or send more [default: 600]
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<f64>,
+    /// Save every exchange with the provider in DIR, one JSON file per request, named by the
+    /// hash of the request [env: AGENT_RECORD]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath,
+          conflicts_with_all = ["replay", "replay_or_record"])]
+    pub(crate) record: Option<PathBuf>,
+    /// Answer every request from the exchanges saved in DIR and never connect (no key needed);
+    /// a request with none is exit 8 [env: AGENT_REPLAY]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath,
+          conflicts_with = "replay_or_record")]
+    pub(crate) replay: Option<PathBuf>,
+    /// Replay the exchanges DIR holds; send and record the others [env: AGENT_REPLAY_OR_RECORD]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub(crate) replay_or_record: Option<PathBuf>,
 }
 
 /// Options of every exchange with the model: one-shot and session turns, and chats.

@@ -44,6 +44,9 @@ pub(crate) fn agent(
     if let Some(store) = store {
         builder = builder.store_arc(store);
     }
+    if let Some(cassette) = &call.cassette {
+        builder = builder.cassette(cassette.clone());
+    }
     let out = ctx.out.clone();
     builder = builder.on_notice(move |n| out.notice(n));
     let agent = builder.build()?;

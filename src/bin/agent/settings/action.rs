@@ -94,6 +94,8 @@ pub(crate) struct ModelCall {
     pub(crate) max_tokens: Option<u32>,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+    /// `--record`, `--replay`, `--replay-or-record` (or their variables).
+    pub(crate) cassette: Option<agent::provider::Cassette>,
 }
 
 /// Which tools a turn may call, before the files are read.

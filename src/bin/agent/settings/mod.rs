@@ -4,6 +4,7 @@
 //! Settings never print: commands report what they resolved through `Output`.
 
 mod action;
+mod recording;
 mod route;
 
 pub(crate) use action::*;
@@ -99,6 +100,7 @@ impl Settings {
                 .max_reply_bytes
                 .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
             retention: config.retention.resolve()?,
+            cassette: recording::from_env(env)?,
         };
         let settings = Settings {
             data_dir,
@@ -164,6 +166,7 @@ struct Defaults {
     max_reply_bytes: usize,
     /// `retention:` in the config: `session prune`'s defaults.
     retention: (Option<Duration>, Option<usize>),
+    cassette: Option<agent::provider::Cassette>,
 }
 
 impl Defaults {
@@ -330,6 +333,7 @@ impl Defaults {
     }
 
     fn call(&self, m: cli::ModelArgs) -> agent::Result<ModelCall> {
+        let cassette = recording::resolve(&m, &self.cassette);
         Ok(ModelCall {
             route: ModelChoice {
                 model: m.model,
@@ -340,6 +344,7 @@ impl Defaults {
             max_tokens: m.max_tokens,
             timeout: seconds(m.timeout, "--timeout")?.unwrap_or(self.timeout),
             retries: m.retries.unwrap_or(self.retries),
+            cassette,
         })
     }
 
