@@ -121,7 +121,7 @@ pub enum Error {
         differs_at: Option<String>,
     },
     /// A spending limit stopped the turn before its next request.
-    #[error("{what}: ${spent} spent, limit ${limit}: stopped before {next}", spent = crate::pricing::round_usd(*.spent), limit = crate::pricing::round_usd(*.limit))]
+    #[error("{}", over_budget(.what, *.spent, *.limit, .next, *.estimate))]
     OverBudget {
         /// Which limit (`the turn's limit`, `session 's' budget`).
         what: String,
@@ -131,6 +131,8 @@ pub enum Error {
         limit: f64,
         /// What was not sent (`the first request`, `request 3`).
         next: String,
+        /// The estimated cost of the first request's input, when that decided.
+        estimate: Option<f64>,
     },
     /// The turn was interrupted (Ctrl-C, SIGTERM, or the caller cancelled it).
     #[error("interrupted")]
@@ -202,6 +204,23 @@ fn context_overflow(
             "session '{id}' needs about {e} tokens, more than {model}'s context window of {w}"
         ),
         _ => format!("session '{id}' does not fit {model}'s context window"),
+    }
+}
+
+fn over_budget(what: &str, spent: f64, limit: f64, next: &str, estimate: Option<f64>) -> String {
+    let usd = |v: f64| format!("${}", crate::pricing::round_usd(v));
+    match estimate {
+        Some(e) => format!(
+            "{what} of {} would be passed: {} spent, and {next} alone is estimated at {}; it was not sent",
+            usd(limit),
+            usd(spent),
+            usd(e)
+        ),
+        None => format!(
+            "{what} of {} is reached: {} spent; stopped before {next}",
+            usd(limit),
+            usd(spent)
+        ),
     }
 }
 

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use super::link::Msg;
 use super::request::{self, JsonSpec};
 use super::round::run_round;
+use super::spend::Spending;
 use super::{Response, RunOptions};
 use crate::provider::{Event, Request};
 use crate::{Agent, Error, Message, Oversized, Result, Role, ToolCall, Usage};
@@ -34,6 +35,8 @@ pub(crate) struct Exchange<'a> {
     steps: u32,
     /// Bytes of reply so far (text and tool arguments), against `options.max_reply_bytes`.
     received: usize,
+    /// The turn's and the session's spending limits, and what the turn has spent.
+    spending: Spending,
 }
 
 /// One model reply, read to its end.
@@ -71,7 +74,14 @@ impl<'a> Exchange<'a> {
             corrections: 0,
             steps: 0,
             received: 0,
+            spending: Spending::default(),
         }
+    }
+
+    /// Stop before any request that a spending limit forbids.
+    pub(crate) fn with_spending(mut self, spending: Spending) -> Self {
+        self.spending = spending;
+        self
     }
 
     /// What the turn adds to the history, and every reply text of the turn so far.
@@ -127,6 +137,7 @@ impl<'a> Exchange<'a> {
     async fn ask(&mut self) -> Result<Reply> {
         self.steps += 1;
         self.flush_notices().await?;
+        self.spending.check(self.agent, &self.request, self.steps)?;
         let provider = self.agent.provider();
         let stream = provider.stream(&self.request).await;
         self.flush_notices().await?;
@@ -164,6 +175,14 @@ impl<'a> Exchange<'a> {
         let mut message = Message::assistant(&self.text[start..]);
         message.provider = Some(provider.name().to_string());
         message.model = Some(model.unwrap_or_else(|| self.request.model.clone()));
+        if let (Some(u), Some(m)) = (&usage, &message.model) {
+            let prices = self.agent.prices();
+            self.spending.add(
+                prices
+                    .cost(m, u)
+                    .or_else(|| prices.cost(&self.request.model, u)),
+            );
+        }
         message.finish_reason = finish_reason;
         message.usage = usage;
         message.extra.extend(kept);

@@ -14,6 +14,7 @@ mod preview;
 mod request;
 mod response;
 mod round;
+mod spend;
 mod stats;
 mod stream;
 mod turn;
@@ -264,6 +265,7 @@ impl Session {
             overwrite: false,
             tools: src.tools.clone(),
             ttl: None,
+            budget_usd: src.budget_usd,
         };
         let forked_from = ForkedFrom {
             id: src.id.clone(),

@@ -13,6 +13,7 @@ use super::exchange::Exchange;
 use super::link::{Control, Msg, Outcome};
 use super::lock::lock;
 use super::request::{self, JsonSpec};
+use super::spend::Spending;
 use super::{Response, RunOptions};
 use crate::agent::Notice;
 use crate::document::{FailedTurn, SessionData};
@@ -113,6 +114,12 @@ impl Turn {
         if let Err(e) = request::fit(&self.agent, &self.id, &self.options, &mut first) {
             return self.fail(data, "", e).await;
         }
+        let spending = Spending::new(
+            self.options.max_cost_usd,
+            &self.id,
+            data.budget_usd,
+            super::Stats::of(&data).cost_usd,
+        );
         let mut exchange = Exchange::new(
             &self.agent,
             &self.id,
@@ -120,7 +127,8 @@ impl Turn {
             self.json.as_ref(),
             &tx,
             first,
-        );
+        )
+        .with_spending(spending);
         let answered = cancellable(&mut control, exchange.run()).await;
         let (text, added) = exchange.into_parts();
         let response = match answered {

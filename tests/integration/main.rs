@@ -24,6 +24,7 @@ mod readable;
 mod readme;
 mod shell;
 mod snapshots;
+mod spending;
 mod store_cli;
 mod store_crypt;
 mod store_expiry;

@@ -101,6 +101,7 @@ fn hint(e: &Error) -> Option<String> {
         Error::SessionExists { .. } => " (use --force to replace it)".to_string(),
         Error::MissingKey { .. } => " (or api_key_env in config.yaml)".to_string(),
         Error::Busy { .. } => " (see --lock-timeout)".to_string(),
+        Error::OverBudget { what, .. } if what.contains("turn") => " (see --max-cost)".to_string(),
         Error::TooManySteps { .. } => " (raise --max-steps)".to_string(),
         Error::ContextOverflow { id, provider, .. } => {
             let advice = format!(

@@ -79,8 +79,22 @@ pub(crate) struct ExchangeArgs {
     /// [config: max_reply_bytes; default: 67108864, 64 MiB]
     #[arg(long, value_name = "N")]
     pub(crate) max_reply_bytes: Option<usize>,
+    /// Stop the turn before any further request once it has cost USD (every step, tool round
+    /// and correction counted), or before the first when that request's input alone is
+    /// estimated above it: exit 9, nothing added, the prompt kept for `retry`. The model needs
+    /// a known price
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    pub(crate) max_cost: Option<f64>,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
+}
+
+/// A positive amount of US dollars (`0.50`).
+pub(crate) fn parse_usd(s: &str) -> Result<f64, String> {
+    match s.trim_start_matches('$').parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err("expected a positive amount of US dollars, like 0.50".into()),
+    }
 }
 
 /// Options of a conversational turn.

@@ -76,6 +76,7 @@ pub(crate) async fn compact(ctx: &Ctx, args: Compact) -> Result<()> {
         context: Default::default(),
         auto_compact: None,
         max_reply_bytes: agent::limits::DEFAULT_MAX_REPLY_BYTES,
+        max_cost: None,
         tools: Default::default(),
     };
     let mut session = open::stored(ctx, &args.id, &ask, None).await?;

@@ -126,6 +126,8 @@ pub(crate) struct Ask {
     pub(crate) context: ContextPolicy,
     pub(crate) auto_compact: Option<u64>,
     pub(crate) max_reply_bytes: usize,
+    /// `--max-cost`: the turn's spending limit, in US dollars.
+    pub(crate) max_cost: Option<f64>,
     pub(crate) tools: ToolChoice,
 }
 
@@ -141,6 +143,7 @@ impl Ask {
             context: self.context,
             auto_compact: self.auto_compact,
             max_reply_bytes: self.max_reply_bytes,
+            max_cost_usd: self.max_cost,
             ..RunOptions::default()
         };
         if let Some(n) = self.tools.max_steps {
@@ -248,6 +251,8 @@ pub(crate) struct New {
     pub(crate) force: bool,
     pub(crate) tools: ToolChoice,
     pub(crate) ttl: Option<Duration>,
+    /// `--budget`: the session's lifetime spending limit, in US dollars.
+    pub(crate) budget: Option<f64>,
 }
 
 #[derive(Debug)]

@@ -248,6 +248,7 @@ impl Defaults {
                 force: a.force,
                 tools: tool_files(a.tools),
                 ttl: a.ttl,
+                budget: a.budget,
             }),
             SessionCommand::Run(a) => Action::SessionRun(SessionRun {
                 id: a.id,
@@ -365,6 +366,7 @@ impl Defaults {
             },
             auto_compact: a.auto_compact.or(self.auto_compact),
             max_reply_bytes: a.max_reply_bytes.unwrap_or(self.max_reply_bytes),
+            max_cost: a.max_cost,
             tools: ToolChoice {
                 off: a.tools.no_tools,
                 max_steps: a.tools.max_steps,
