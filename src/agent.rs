@@ -53,6 +53,20 @@ pub enum Notice {
         /// How many retries are allowed.
         retries: u32,
     },
+    /// A request failed in a way retries could not cure (overloaded, 429 or 5xx after the
+    /// retries, no connection): the same request goes to the next fallback model.
+    FallingBack {
+        /// The provider that failed.
+        from_provider: String,
+        /// The model that failed.
+        from_model: String,
+        /// The provider asked next.
+        to_provider: String,
+        /// The model asked next.
+        to_model: String,
+        /// The failure, one line.
+        error: String,
+    },
     /// A structured reply did not match the schema: a correction turn asks again.
     Rejected {
         /// The attempt that was rejected, from 1.
@@ -89,6 +103,7 @@ struct Inner {
     notice: Option<Arc<NoticeFn>>,
     prices: crate::pricing::Prices,
     approve: Option<Arc<ApproveFn>>,
+    fallbacks: Vec<(Arc<dyn Provider>, String)>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -138,6 +153,11 @@ impl Agent {
         &self.inner.prices
     }
 
+    /// The fallback models, in order: each with the provider that serves it.
+    pub fn fallbacks(&self) -> &[(Arc<dyn Provider>, String)] {
+        &self.inner.fallbacks
+    }
+
     pub(crate) fn lock_timeout(&self) -> Option<Duration> {
         self.inner.lock_timeout
     }
@@ -182,6 +202,7 @@ impl Agent {
             notice: inner.notice.clone(),
             approve: inner.approve.clone(),
             prices: inner.prices.clone(),
+            fallbacks: inner.fallbacks.clone(),
             ..AgentBuilder::default()
         }
     }
@@ -208,6 +229,7 @@ pub struct AgentBuilder {
     prices: crate::pricing::Prices,
     approve: Option<Arc<ApproveFn>>,
     cassette: Option<provider::Cassette>,
+    fallbacks: Vec<(Arc<dyn Provider>, String)>,
 }
 
 /// Default model when nothing else names one.
@@ -325,6 +347,14 @@ impl AgentBuilder {
         self
     }
 
+    /// A model to ask, served by `provider`, when a request fails in a way retries could not
+    /// cure (overloaded, 429 or 5xx after the retries, no connection); repeatable, tried in
+    /// order. Errors another model would not fix (400, 401, 403) do not fall back.
+    pub fn fallback(mut self, provider: Arc<dyn Provider>, model: impl Into<String>) -> Self {
+        self.fallbacks.push((provider, model.into()));
+        self
+    }
+
     /// Replace the tool list (after [`Agent::to_builder`]).
     pub fn replace_tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
         self.tools = tools.into_iter().collect();
@@ -396,10 +426,18 @@ impl AgentBuilder {
                 Arc::from(provider::by_kind(&kind, &name, endpoint)?)
             }
         };
-        let provider: Arc<dyn Provider> = match self.cassette {
-            Some(cassette) => Arc::new(provider::Recorder::new(provider, cassette)),
-            None => provider,
+        let recorded = |p: Arc<dyn Provider>| -> Arc<dyn Provider> {
+            match &self.cassette {
+                Some(c) => Arc::new(provider::Recorder::new(p, c.clone())),
+                None => p,
+            }
         };
+        let provider = recorded(provider);
+        let fallbacks = self
+            .fallbacks
+            .iter()
+            .map(|(p, m)| (recorded(p.clone()), m.clone()))
+            .collect();
         Ok(Agent {
             inner: Arc::new(Inner {
                 provider,
@@ -410,6 +448,7 @@ impl AgentBuilder {
                 notice: self.notice,
                 prices: self.prices,
                 approve: self.approve,
+                fallbacks,
             }),
         })
     }

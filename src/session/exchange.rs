@@ -37,6 +37,9 @@ pub(crate) struct Exchange<'a> {
     received: usize,
     /// The turn's and the session's spending limits, and what the turn has spent.
     spending: Spending,
+    /// Which of the agent's models answers: 0 its own, then its fallbacks (see
+    /// [`super::fallback`]); a turn that fell back stays there.
+    link: usize,
 }
 
 /// One model reply, read to its end.
@@ -75,6 +78,7 @@ impl<'a> Exchange<'a> {
             steps: 0,
             received: 0,
             spending: Spending::default(),
+            link: 0,
         }
     }
 
@@ -138,10 +142,9 @@ impl<'a> Exchange<'a> {
         self.steps += 1;
         self.flush_notices().await?;
         self.spending.check(self.agent, &self.request, self.steps)?;
-        let provider = self.agent.provider();
-        let stream = provider.stream(&self.request).await;
+        let opened = super::fallback::open(self.agent, &mut self.request, &mut self.link).await;
         self.flush_notices().await?;
-        let mut stream = stream?;
+        let (provider, asked, mut stream) = opened?;
         let start = self.text.len();
         let mut calls = Vec::new();
         let (mut finish_reason, mut model, mut usage) = (None, None, None);
@@ -174,14 +177,11 @@ impl<'a> Exchange<'a> {
         }
         let mut message = Message::assistant(&self.text[start..]);
         message.provider = Some(provider.name().to_string());
-        message.model = Some(model.unwrap_or_else(|| self.request.model.clone()));
+        message.model = Some(model.unwrap_or_else(|| asked.clone()));
         if let (Some(u), Some(m)) = (&usage, &message.model) {
             let prices = self.agent.prices();
-            self.spending.add(
-                prices
-                    .cost(m, u)
-                    .or_else(|| prices.cost(&self.request.model, u)),
-            );
+            self.spending
+                .add(prices.cost(m, u).or_else(|| prices.cost(&asked, u)));
         }
         message.finish_reason = finish_reason;
         message.usage = usage;

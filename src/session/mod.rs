@@ -7,6 +7,7 @@
 mod context;
 mod exchange;
 mod factory;
+mod fallback;
 mod link;
 mod lock;
 mod options;

@@ -10,6 +10,7 @@ mod cassettes;
 mod chat;
 mod documents;
 mod failures;
+mod fallbacks;
 mod faults;
 mod habits;
 mod history;

@@ -33,6 +33,15 @@ pub(crate) fn line(notice: &Notice) -> Option<String> {
                 *delay_ms as f64 / 1000.0
             )
         }
+        Notice::FallingBack {
+            from_provider,
+            from_model,
+            to_provider,
+            to_model,
+            error,
+        } => format!(
+            "{from_provider} ({from_model}) failed: {error}; falling back to {to_provider} ({to_model})"
+        ),
         Notice::Rejected {
             attempt,
             errors,
@@ -58,6 +67,11 @@ pub(crate) fn waiting(notice: &Notice) -> Option<String> {
         Notice::WaitingForLock { id } => Some(format!(
             "waiting for session '{id}' (another turn holds it)"
         )),
+        Notice::FallingBack {
+            to_provider,
+            to_model,
+            ..
+        } => Some(format!("waiting for {to_provider} ({to_model})")),
         Notice::Retrying {
             provider,
             delay_ms,

@@ -56,6 +56,8 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
     // Structured output: which attempt the events belong to (a rejected one is followed by a
     // `rejected` notice, then the next attempt's events).
     let mut attempt = 1u32;
+    // The fallback model that answered, for `-u`.
+    let mut fell_back = None;
     let start = Instant::now();
     let mut first_token = None;
     let echo_text = plan.format == Format::Text && plan.json.is_none();
@@ -130,6 +132,17 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
                 notice: agent::Notice::Rejected { .. }
             }
         );
+        if let Event::Notice {
+            notice:
+                agent::Notice::FallingBack {
+                    to_provider,
+                    to_model,
+                    ..
+                },
+        } = &event
+        {
+            fell_back = Some(format!("{to_provider} ({to_model})"));
+        }
         if !stdout_open {
             continue;
         }
@@ -163,12 +176,16 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
     }
     let response = turn.into_response().ok_or(Error::Interrupted)?;
     if plan.usage {
-        out.report(usage_line(
+        let mut line = usage_line(
             response.usage.as_ref(),
             response.cost_usd,
             first_token,
             start.elapsed(),
-        ));
+        );
+        if let Some(by) = fell_back {
+            line.push_str(&format!(" · answered by the fallback {by}"));
+        }
+        out.report(line);
     }
     if !stdout_open {
         return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());

@@ -94,6 +94,8 @@ pub(crate) struct ModelCall {
     pub(crate) max_tokens: Option<u32>,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+    /// `--fallback`, in order (empty: the model alias's `fallbacks:`).
+    pub(crate) fallbacks: Vec<String>,
     /// `--record`, `--replay`, `--replay-or-record` (or their variables).
     pub(crate) cassette: Option<agent::provider::Cassette>,
 }

@@ -8,7 +8,7 @@ mod recording;
 mod route;
 
 pub(crate) use action::*;
-pub(crate) use route::{ModelChoice, Routes};
+pub(crate) use route::{ModelChoice, Route, Routes};
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -345,6 +345,7 @@ impl Defaults {
             max_tokens: m.max_tokens,
             timeout: seconds(m.timeout, "--timeout")?.unwrap_or(self.timeout),
             retries: m.retries.unwrap_or(self.retries),
+            fallbacks: m.fallback,
             cassette,
         })
     }
