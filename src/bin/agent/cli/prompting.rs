@@ -39,6 +39,11 @@ pub(crate) struct ModelArgs {
     /// Seconds to wait for the provider to answer or send more [default: 600]
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<f64>,
+    /// A model to ask when a request fails in a way retries could not cure (overloaded, 429 or
+    /// 5xx after the retries, no connection), as MODEL or PROVIDER:MODEL; repeatable, tried in
+    /// order [config: fallbacks: of a model alias]
+    #[arg(long, value_name = "MODEL", add = ArgValueCompleter::new(model_names))]
+    pub(crate) fallback: Vec<String>,
     /// Save every exchange with the provider in DIR, one JSON file per request, named by the
     /// hash of the request [env: AGENT_RECORD]
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath,
@@ -49,11 +54,6 @@ pub(crate) struct ModelArgs {
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath,
           conflicts_with = "replay_or_record")]
     pub(crate) replay: Option<PathBuf>,
-    /// A model to ask when a request fails in a way retries could not cure (overloaded, 429 or
-    /// 5xx after the retries, no connection), as MODEL or PROVIDER:MODEL; repeatable, tried in
-    /// order [config: fallbacks: of a model alias]
-    #[arg(long, value_name = "MODEL", add = ArgValueCompleter::new(model_names))]
-    pub(crate) fallback: Vec<String>,
     /// Replay the exchanges DIR holds; send and record the others [env: AGENT_REPLAY_OR_RECORD]
     #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub(crate) replay_or_record: Option<PathBuf>,
