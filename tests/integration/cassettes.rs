@@ -175,3 +175,132 @@ fn replay_or_record_sends_and_saves_only_what_is_missing() {
         .args(["run", "hi"])
         .code(2);
 }
+
+#[test]
+fn every_provider_replays_streamed_and_whole_replies() {
+    use crate::providers::{agent, anthropic_events, gemini_events, ndjson, ollama_lines};
+    let recorded = TestEnv::new();
+    let dir = recorded.path().join("cassettes");
+    let rec = dir.to_str().unwrap();
+    let server = MockServer::start();
+    let cases: [(&str, &str, MockResponse); 4] = [
+        (
+            "anthropic",
+            "claude-haiku-4-5",
+            MockResponse::sse_events(&anthropic_events(&["Bonjour", " !"], 3, 2)),
+        ),
+        (
+            "gemini",
+            "gemini-2.5-flash",
+            MockResponse::sse_events(&gemini_events(&["Hallo", "!"], 3, 2)),
+        ),
+        (
+            "ollama",
+            "llama3.2",
+            ndjson(&ollama_lines(&["Hola", "!"], 3, 2)),
+        ),
+        ("openai", "gpt-4o-mini", MockResponse::openai_json("Ciao!")),
+    ];
+    let mut expected = Vec::new();
+    for (provider, model, reply) in cases {
+        server.push(reply);
+        let stream = if provider == "openai" {
+            "--no-stream"
+        } else {
+            "--usage"
+        };
+        let args = [
+            "run",
+            "--provider",
+            provider,
+            "-m",
+            model,
+            stream,
+            "--format",
+            "jsonl",
+            "hi",
+        ];
+        let out = agent(&recorded, &server)
+            .args(args)
+            .args(["--record", rec])
+            .passes();
+        expected.push((args, stdout(&out)));
+    }
+    drop(server);
+    let env = TestEnv::new();
+    for (args, out) in expected {
+        let mut cmd = env.cmd();
+        for var in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"] {
+            cmd.env_remove(var);
+        }
+        let replayed = cmd.args(args).args(["--replay", rec]).passes();
+        // jsonl names the in-memory session, whose id is new each run.
+        let strip = |s: &str| -> Vec<Value> {
+            s.lines()
+                .map(|l| {
+                    let mut v: Value = serde_json::from_str(l).unwrap();
+                    v.as_object_mut().unwrap().remove("session_id");
+                    v
+                })
+                .collect()
+        };
+        assert_eq!(strip(&stdout(&replayed)), strip(&out), "{args:?}");
+        assert!(strip(&out).len() >= 3, "{out}");
+    }
+    let kinds: Vec<String> = files(&dir)
+        .iter()
+        .map(|f| {
+            let v: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
+            format!(
+                "{} {}",
+                v["request"]["kind"].as_str().unwrap(),
+                v["request"]["path"].as_str().unwrap()
+            )
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "anthropic /v1/messages",
+            "gemini /v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+            "ollama /api/chat",
+            "openai /chat/completions",
+        ]
+    );
+}
+
+#[test]
+fn the_library_records_and_replays_through_the_agent_builder() {
+    use agent::provider::{Cassette, Scripted};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let live = Scripted::new().reply("Recorded answer.");
+    let recorder = agent::Agent::builder()
+        .provider_impl(live.clone())
+        .cassette(Cassette::record(dir.path()))
+        .build()
+        .unwrap();
+    let mut s = rt.block_on(recorder.session()).unwrap();
+    assert_eq!(rt.block_on(s.run("hi")).unwrap().text, "Recorded answer.");
+    assert_eq!(live.requests().len(), 1);
+
+    // A provider that would fail every request: the cassette answers instead.
+    let dead = Scripted::new().fail("must not be asked");
+    let replayer = agent::Agent::builder()
+        .provider_impl(dead.clone())
+        .cassette(Cassette::replay(dir.path()))
+        .build()
+        .unwrap();
+    let mut s = rt.block_on(replayer.session()).unwrap();
+    assert_eq!(rt.block_on(s.run("hi")).unwrap().text, "Recorded answer.");
+    assert_eq!(dead.requests().len(), 0);
+    let err = rt.block_on(s.run("something else")).unwrap_err();
+    assert!(matches!(err, agent::Error::NotRecorded { .. }), "{err}");
+    assert_eq!(s.messages().len(), 2);
+}
