@@ -180,3 +180,73 @@ fn jsonl_streams_end_with_an_error_event_for_each_class() {
         .code(4);
     assert_eq!(lines(&out).pop().unwrap()["error"]["kind"], "validation");
 }
+
+#[test]
+fn a_lock_wait_is_a_notice_event_and_a_busy_session_an_error_object() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    server.push(MockResponse::openai_stream(&["done"]));
+    new_session(&env, &["--id", "s"]);
+    let lock = env.data_dir().join("locks/s.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let holder = std::fs::File::create(&lock).unwrap();
+    holder.lock().unwrap();
+    // Busy past the wait: exit 7, and the object says so.
+    let out = env
+        .agent(&server)
+        .args([
+            "session",
+            "run",
+            "s",
+            "--lock-timeout",
+            "0.2",
+            "--format",
+            "json",
+            "hi",
+        ])
+        .code(7);
+    assert_eq!(lines(&out)[0]["error"]["kind"], "busy");
+    // A wait that ends: the notice comes first in the stream.
+    let child = env
+        .spawnable(&server)
+        .args(["session", "run", "s", "--format", "jsonl", "hi"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut err, &mut line).unwrap();
+    assert_eq!(
+        line,
+        "agent: waiting for session 's': another turn is running\n"
+    );
+    drop(holder);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let events = lines(&out);
+    assert_eq!(
+        events[0],
+        json!({"type": "notice", "kind": "waiting_for_lock", "id": "s",
+               "message": "waiting for session 's': another turn is running"})
+    );
+    assert_eq!(events[1], json!({"type": "text_delta", "text": "done"}));
+}
+
+#[test]
+fn a_slow_first_token_says_so_once_in_a_log() {
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    let mut late = MockResponse::openai_stream(&["late"]);
+    late.parts
+        .insert(0, Part::Sleep(std::time::Duration::from_millis(5300)));
+    server.push(late);
+    let out = env.agent(&server).args(["run", "hi"]).passes();
+    assert_eq!(stdout(&out), "late\n");
+    assert_eq!(
+        stderr(&out),
+        "agent: still waiting for openai (gpt-4o-mini) after 5 s, no reply yet\n"
+    );
+}
