@@ -208,7 +208,12 @@ fn context_overflow(
 }
 
 fn over_budget(what: &str, spent: f64, limit: f64, next: &str, estimate: Option<f64>) -> String {
-    let usd = |v: f64| format!("${}", crate::pricing::round_usd(v));
+    // Six decimals at most, without trailing zeros (pricing rounds the same way, but this
+    // module imports nothing above it).
+    let usd = |v: f64| {
+        let text = format!("{v:.6}");
+        format!("${}", text.trim_end_matches('0').trim_end_matches('.'))
+    };
     match estimate {
         Some(e) => format!(
             "{what} of {} would be passed: {} spent, and {next} alone is estimated at {}; it was not sent",

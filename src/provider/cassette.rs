@@ -318,9 +318,11 @@ fn replayed(provider: &str, path: &Path, recorded: Value) -> Result<EventStream>
             )
         })),
     };
-    if error.is_some() && events.is_empty() {
-        return Err(error.expect("checked"));
-    }
+    let error = match error {
+        // A failure before any event is the request's failure, as it was.
+        Some(e) if events.is_empty() => return Err(e),
+        other => other,
+    };
     let items = events.into_iter().map(Ok).chain(error.map(Err));
     Ok(Box::pin(futures_util::stream::iter(items)))
 }
