@@ -69,7 +69,34 @@ impl Cassette {
 /// Most bytes of one cassette file read back (a recorded reply is bounded like a live one).
 const FILE_LIMIT: u64 = crate::limits::DEFAULT_MAX_REPLY_BYTES as u64 * 2;
 
-/// A provider that records its exchanges into, or replays them from, a [`Cassette`].
+/// A provider that records its exchanges into, or replays them from, a [`Cassette`]; see
+/// also [`crate::AgentBuilder::cassette`], which wraps the agent's providers in one.
+///
+/// ```
+/// use agent::provider::{Cassette, Scripted};
+/// # fn main() -> agent::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let recording = agent::Agent::builder()
+///     .provider_impl(Scripted::new().reply("Paris."))
+///     .cassette(Cassette::record(dir.path()))
+///     .build()?;
+/// let mut session = agent::block_on(recording.session())?;
+/// session.run_blocking("Capital of France?")?;
+///
+/// // Later, with no provider to ask: the cassette answers.
+/// let replaying = agent::Agent::builder()
+///     .provider_impl(Scripted::new().fail("never asked"))
+///     .cassette(Cassette::replay(dir.path()))
+///     .build()?;
+/// let mut session = agent::block_on(replaying.session())?;
+/// assert_eq!(session.run_blocking("Capital of France?")?.text, "Paris.");
+/// assert!(matches!(
+///     session.run_blocking("And of Spain?"),
+///     Err(agent::Error::NotRecorded { .. })
+/// ));
+/// # Ok(())
+/// # }
+/// ```
 pub struct Recorder {
     inner: Arc<dyn Provider>,
     cassette: Cassette,
