@@ -249,4 +249,26 @@ fn a_slow_first_token_says_so_once_in_a_log() {
         stderr(&out),
         "agent: still waiting for openai (gpt-4o-mini) after 5 s, no reply yet\n"
     );
+
+    // A long lock wait has its own line and is not taken for a slow model.
+    new_session(&env, &["--id", "s"]);
+    let lock = env.data_dir().join("locks/s.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let holder = std::fs::File::create(&lock).unwrap();
+    holder.lock().unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(5500));
+        drop(holder);
+    });
+    server.push(MockResponse::openai_stream(&["quick"]));
+    let out = env
+        .agent(&server)
+        .args(["session", "run", "s", "hi"])
+        .passes();
+    release.join().unwrap();
+    assert_eq!(stdout(&out), "quick\n");
+    assert_eq!(
+        stderr(&out),
+        "agent: waiting for session 's': another turn is running\n"
+    );
 }

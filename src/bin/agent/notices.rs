@@ -86,6 +86,16 @@ pub(crate) fn waiting(notice: &Notice) -> Option<String> {
     }
 }
 
+/// How long the wait a notice announces lasts: a retry's delay, nothing for a fallback, `None`
+/// for a lock held by another turn (until it lets go).
+pub(crate) fn wait_length(notice: &Notice) -> Option<std::time::Duration> {
+    match notice {
+        Notice::Retrying { delay_ms, .. } => Some(std::time::Duration::from_millis(*delay_ms)),
+        Notice::WaitingForLock { .. } => None,
+        _ => Some(std::time::Duration::ZERO),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,9 @@ pub(crate) struct Output {
     /// Colour what stdout shows people.
     pub(crate) color: bool,
     spinner: Arc<Mutex<Option<ProgressBar>>>,
+    /// When a notice last announced a wait, and how long it lasts (`None`: until another turn
+    /// lets go of a lock).
+    last_wait: Arc<Mutex<Option<(std::time::Instant, Option<Duration>)>>>,
 }
 
 impl Output {
@@ -43,6 +46,7 @@ impl Output {
             verbose,
             color,
             spinner: Arc::default(),
+            last_wait: Arc::default(),
         }
     }
 
@@ -135,7 +139,16 @@ impl Output {
         }
         if let Some(waiting) = crate::notices::waiting(notice) {
             self.spinner_says(&waiting);
+            *self.last_wait.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+                std::time::Instant::now(),
+                crate::notices::wait_length(notice),
+            ));
         }
+    }
+
+    /// When a notice last announced a wait, and how long it lasts, if one did.
+    pub(crate) fn last_wait(&self) -> Option<(std::time::Instant, Option<Duration>)> {
+        *self.last_wait.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

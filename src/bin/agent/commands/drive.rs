@@ -79,10 +79,23 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
                 ev = turn.next() => ev,
                 _ = interrupts.wait() => Some(Err(Error::Interrupted)),
                 _ = &mut slow, if !slow_told => {
+                    // A wait that said why is not a slow model: a lock wait has its line; after
+                    // a retry's delay, the model gets its time again.
+                    match out.last_wait().filter(|(at, _)| *at >= start) {
+                        Some((_, None)) => {
+                            slow_told = true;
+                            continue;
+                        }
+                        Some((at, Some(delay))) if (at + delay).elapsed() < SLOW_FIRST_TOKEN => {
+                            slow.as_mut().reset((at + delay + SLOW_FIRST_TOKEN).into());
+                            continue;
+                        }
+                        _ => {}
+                    }
                     slow_told = true;
                     out.note(format!(
                         "still {waiting} after {} s, no reply yet",
-                        SLOW_FIRST_TOKEN.as_secs()
+                        start.elapsed().as_secs()
                     ));
                     continue;
                 }
