@@ -272,3 +272,66 @@ fn a_slow_first_token_says_so_once_in_a_log() {
         "agent: waiting for session 's': another turn is running\n"
     );
 }
+
+#[test]
+fn on_a_terminal_the_spinner_names_the_model_and_the_running_tool() {
+    if !require(
+        "script",
+        "apt-get install -y bsdutils (util-linux's script)",
+    ) {
+        return;
+    }
+    let env = TestEnv::new();
+    let server = MockServer::start();
+    let dir = env.path();
+    std::fs::write(
+        dir.join("nap.sh"),
+        "#!/bin/sh\ncat >/dev/null\nsleep 0.6\necho rested\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.join("nap.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("nap.yaml"),
+        "name: nap\ndescription: Rests a while.\nparameters: {type: object, properties: {}}\ncommand: [./nap.sh]\n",
+    )
+    .unwrap();
+    let call = crate::tools::openai_calls(&[("call_1", "nap", "{}")]);
+    let mut slow = call.clone();
+    slow.parts
+        .insert(0, Part::Sleep(std::time::Duration::from_millis(600)));
+    server.push(slow);
+    server.push(MockResponse::openai_stream(&["Rested."]));
+    let agent = assert_cmd::cargo::cargo_bin!("agent");
+    let tool = dir.join("nap.yaml");
+    let inner = format!("exec {} run --tool {} hi", agent.display(), tool.display());
+    let mut script = std::process::Command::new("script");
+    script.args(["-qefc", &inner, "/dev/null"]);
+    for (k, v) in env.spawnable(&server).get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script
+        .env("SHELL", "/bin/sh")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    let screen = stdout(&out);
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("waiting for openai (gpt-4o-mini)"),
+        "{screen}"
+    );
+    assert!(screen.contains("running tool nap"), "{screen}");
+    assert!(screen.contains("Rested."), "{screen}");
+}
