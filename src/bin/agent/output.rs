@@ -12,6 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::choices::ColorChoice;
 use crate::locate::Env;
 
+/// When a wait was announced, and how long it lasts (`None`: open-ended).
+type Wait = (std::time::Instant, Option<Duration>);
+
 /// Where the binary's words go. Cloning is cheap; clones share the spinner.
 #[derive(Clone)]
 pub(crate) struct Output {
@@ -24,7 +27,7 @@ pub(crate) struct Output {
     spinner: Arc<Mutex<Option<ProgressBar>>>,
     /// When a notice last announced a wait, and how long it lasts (`None`: until another turn
     /// lets go of a lock).
-    last_wait: Arc<Mutex<Option<(std::time::Instant, Option<Duration>)>>>,
+    last_wait: Arc<Mutex<Option<Wait>>>,
 }
 
 impl Output {
@@ -147,7 +150,7 @@ impl Output {
     }
 
     /// When a notice last announced a wait, and how long it lasts, if one did.
-    pub(crate) fn last_wait(&self) -> Option<(std::time::Instant, Option<Duration>)> {
+    pub(crate) fn last_wait(&self) -> Option<Wait> {
         *self.last_wait.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
