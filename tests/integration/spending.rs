@@ -120,6 +120,12 @@ fn a_budgeted_session_refuses_the_turn_that_would_exceed_it() {
         (json!("over_budget"), json!(0.03), json!(0.04))
     );
     assert_eq!(env.doc("b")["messages"].as_array().unwrap().len(), 4);
+    let stats = env.cmd().args(["session", "stats", "b"]).passes();
+    assert!(
+        stdout(&stats).contains("cost         $0.0300 of a $0.0400 budget\n"),
+        "{}",
+        stdout(&stats)
+    );
     assert_eq!(env.doc("b")["failed_turn"]["prompt"], "three");
 
     // A prompt whose input alone would pass a budget is not sent at all.
