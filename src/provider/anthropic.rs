@@ -158,6 +158,14 @@ impl Provider for Anthropic {
         super::parts::check("anthropic", self.transport.name(), attachment)
     }
 
+    fn kind(&self) -> &str {
+        "anthropic"
+    }
+
+    fn endpoint_path(&self, _request: &Request) -> String {
+        "/v1/messages".into()
+    }
+
     fn request_body(&self, req: &Request) -> Value {
         let mut body = Map::new();
         body.insert("model".into(), json!(req.model));

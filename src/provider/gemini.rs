@@ -45,13 +45,7 @@ impl Gemini {
     }
 
     fn url(&self, req: &Request) -> String {
-        let model = req.model.strip_prefix("models/").unwrap_or(&req.model);
-        let base = self.transport.base();
-        if req.stream {
-            format!("{base}/v1beta/models/{model}:streamGenerateContent?alt=sse")
-        } else {
-            format!("{base}/v1beta/models/{model}:generateContent")
-        }
+        format!("{}{}", self.transport.base(), self.endpoint_path(req))
     }
 }
 
@@ -140,6 +134,19 @@ impl Provider for Gemini {
 
     fn check_attachment(&self, attachment: &crate::Attachment) -> Result<()> {
         super::parts::check("gemini", self.transport.name(), attachment)
+    }
+
+    fn kind(&self) -> &str {
+        "gemini"
+    }
+
+    fn endpoint_path(&self, req: &Request) -> String {
+        let model = req.model.strip_prefix("models/").unwrap_or(&req.model);
+        if req.stream {
+            format!("/v1beta/models/{model}:streamGenerateContent?alt=sse")
+        } else {
+            format!("/v1beta/models/{model}:generateContent")
+        }
     }
 
     fn request_body(&self, req: &Request) -> Value {

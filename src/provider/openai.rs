@@ -91,6 +91,14 @@ impl Provider for OpenAi {
         super::parts::check("openai", self.transport.name(), attachment)
     }
 
+    fn kind(&self) -> &str {
+        "openai"
+    }
+
+    fn endpoint_path(&self, _request: &Request) -> String {
+        "/chat/completions".into()
+    }
+
     fn request_body(&self, req: &Request) -> Value {
         let mut body = Map::new();
         body.insert("model".into(), json!(req.model));

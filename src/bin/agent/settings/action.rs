@@ -99,6 +99,10 @@ pub(crate) struct ModelCall {
     pub(crate) max_tokens: Option<u32>,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+    /// `--fallback`, in order (empty: the model alias's `fallbacks:`).
+    pub(crate) fallbacks: Vec<String>,
+    /// `--record`, `--replay`, `--replay-or-record` (or their variables).
+    pub(crate) cassette: Option<agent::provider::Cassette>,
 }
 
 /// What `agent template` asks.
@@ -137,6 +141,8 @@ pub(crate) struct Ask {
     pub(crate) context: ContextPolicy,
     pub(crate) auto_compact: Option<u64>,
     pub(crate) max_reply_bytes: usize,
+    /// `--max-cost`: the turn's spending limit, in US dollars.
+    pub(crate) max_cost: Option<f64>,
     pub(crate) tools: ToolChoice,
     /// `-a`, `-f`: read by the command, then sent with the next turn.
     pub(crate) attach: crate::attach::AttachChoice,
@@ -155,6 +161,7 @@ impl Ask {
             auto_compact: self.auto_compact,
             max_reply_bytes: self.max_reply_bytes,
             attachments: self.attach.loaded.clone(),
+            max_cost_usd: self.max_cost,
             ..RunOptions::default()
         };
         if let Some(n) = self.tools.max_steps {
@@ -262,6 +269,8 @@ pub(crate) struct New {
     pub(crate) force: bool,
     pub(crate) tools: ToolChoice,
     pub(crate) ttl: Option<Duration>,
+    /// `--budget`: the session's lifetime spending limit, in US dollars.
+    pub(crate) budget: Option<f64>,
 }
 
 #[derive(Debug)]
