@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::provider::wire::WireParser;
-use crate::provider::{JsonFormat, ToolSpec};
-use crate::Message;
+use crate::provider::{Event, JsonFormat, ToolSpec};
+use crate::{ToolCall, Usage};
 
 fn decode(stream: &str, json_tool: Option<&str>, cut: usize) -> Result<Vec<Event>> {
     let mut p = Events::new("anthropic", json_tool.map(str::to_string));
@@ -47,8 +47,9 @@ fn text_stream_decodes_the_same_at_every_split() {
             usage: Usage {
                 input_tokens: 30,
                 output_tokens: 15,
-                cached_tokens: Some(5),
-                reasoning_tokens: None,
+                cache_read_tokens: Some(5),
+                cache_write_tokens: Some(0),
+                ..Usage::default()
             },
         },
         Event::Done {

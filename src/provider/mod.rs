@@ -2,10 +2,13 @@
 //! wire-protocol implementations.
 
 mod anthropic;
+mod anthropic_stream;
+mod caching;
 mod gemini;
 mod ndjson;
 mod ollama;
 mod openai;
+mod reasoning;
 mod scripted;
 mod sse;
 mod transport;
@@ -15,6 +18,7 @@ pub use anthropic::Anthropic;
 pub use gemini::Gemini;
 pub use ollama::Ollama;
 pub use openai::OpenAi;
+pub use reasoning::{CacheTtl, Effort, Reasoning};
 pub use scripted::Scripted;
 pub use transport::{ApiKey, MAX_SERVER_WAIT};
 
@@ -35,6 +39,12 @@ use crate::{Message, Result, ToolCall, Usage};
 pub enum Event {
     /// A piece of reply text.
     TextDelta {
+        /// The text.
+        text: String,
+    },
+    /// A piece of the model's reasoning (thinking, a reasoning summary, a thought): shown apart
+    /// from the reply (the binary writes it to stderr), never part of its text.
+    ReasoningDelta {
         /// The text.
         text: String,
     },
@@ -124,6 +134,13 @@ pub struct Request {
     pub json: Option<JsonFormat>,
     /// Tools the model may call.
     pub tools: Vec<ToolSpec>,
+    /// How hard the model should reason, when asked (`None`: the provider's default).
+    pub reasoning: Option<Reasoning>,
+    /// Prompt caching: Anthropic cache breakpoints with this lifetime (`None`: no breakpoints).
+    pub cache: Option<CacheTtl>,
+    /// A key grouping requests that share a prefix, for providers that route on it (OpenAI's
+    /// `prompt_cache_key`); the session id.
+    pub cache_key: Option<String>,
 }
 
 /// How to reach a provider: where, with which key, how patiently.

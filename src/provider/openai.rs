@@ -34,6 +34,12 @@ impl OpenAi {
             transport: Transport::new(name, endpoint, &PROTOCOL),
         }
     }
+
+    /// Whether this is OpenAI's own API (its default base URL), not a compatible server.
+    fn is_openai(&self) -> bool {
+        let default = super::kind_defaults("openai").map(|(_, url, _)| url);
+        Some(self.transport.base()) == default
+    }
 }
 
 /// Reasoning models take `max_completion_tokens`; everything else (and every compatible
@@ -114,6 +120,15 @@ impl Provider for OpenAi {
                 }}),
             );
         }
+        if let Some(r) = &req.reasoning {
+            body.insert("reasoning_effort".into(), super::reasoning::chat_effort(r));
+        }
+        // `prompt_cache_key` routes requests sharing a prefix to the same cache
+        // (<https://platform.openai.com/docs/guides/prompt-caching>); only OpenAI's own API is
+        // sent it: compatible servers do not know the field.
+        if let Some(key) = req.cache_key.as_ref().filter(|_| self.is_openai()) {
+            body.insert("prompt_cache_key".into(), json!(key));
+        }
         if !req.tools.is_empty() {
             let tools: Vec<Value> = req
                 .tools
@@ -186,12 +201,13 @@ fn usage_of(u: &Value) -> Option<Usage> {
     Some(Usage {
         input_tokens: u.get("prompt_tokens").and_then(n).unwrap_or(0),
         output_tokens: u.get("completion_tokens").and_then(n).unwrap_or(0),
-        cached_tokens: u
+        cache_read_tokens: u
             .pointer("/prompt_tokens_details/cached_tokens")
             .and_then(n),
         reasoning_tokens: u
             .pointer("/completion_tokens_details/reasoning_tokens")
             .and_then(n),
+        ..Usage::default()
     })
 }
 
@@ -212,6 +228,15 @@ fn complete_response(provider: &str, v: &Value) -> Result<Vec<Event>> {
         .pointer("/choices/0")
         .ok_or_else(|| stream_error(provider, "response has no choices"))?;
     let mut events = Vec::new();
+    if let Some(text) = ["reasoning_content", "reasoning"]
+        .iter()
+        .find_map(|k| choice["message"].get(*k).and_then(Value::as_str))
+        .filter(|t| !t.is_empty())
+    {
+        events.push(Event::ReasoningDelta {
+            text: text.to_string(),
+        });
+    }
     if let Some(text) = choice.pointer("/message/content").and_then(Value::as_str) {
         if !text.is_empty() {
             events.push(Event::TextDelta {
@@ -301,6 +326,17 @@ impl Chunks {
             return Ok(());
         };
         let delta = &choice["delta"];
+        // OpenAI's API shows no reasoning here; compatible servers stream it as
+        // `reasoning_content` (llama.cpp, vLLM, DeepSeek) or `reasoning` (OpenRouter, Ollama).
+        if let Some(text) = ["reasoning_content", "reasoning"]
+            .iter()
+            .find_map(|k| delta.get(*k).and_then(Value::as_str))
+            .filter(|t| !t.is_empty())
+        {
+            out.push(Event::ReasoningDelta {
+                text: text.to_string(),
+            });
+        }
         if let Some(text) = delta.get("content").and_then(Value::as_str) {
             if !text.is_empty() {
                 out.push(Event::TextDelta {

@@ -120,6 +120,7 @@ impl<'a> Exchange<'a> {
         let provider = self.agent.provider();
         let mut stream = provider.stream(&self.request).await?;
         let start = self.text.len();
+        let mut reasoning = String::new();
         let mut calls = Vec::new();
         let (mut finish_reason, mut model, mut usage) = (None, None, None);
         let mut kept = serde_json::Map::new();
@@ -128,6 +129,7 @@ impl<'a> Exchange<'a> {
             self.count(&event)?;
             match &event {
                 Event::TextDelta { text } => self.text.push_str(text),
+                Event::ReasoningDelta { text } => reasoning.push_str(text),
                 Event::ToolCall { call } => calls.push(call.clone()),
                 Event::Usage { usage: u } => {
                     self.total.get_or_insert_with(Usage::default).add(u);
@@ -154,6 +156,7 @@ impl<'a> Exchange<'a> {
         message.model = Some(model.unwrap_or_else(|| self.request.model.clone()));
         message.finish_reason = finish_reason;
         message.usage = usage;
+        message.reasoning = (!reasoning.is_empty()).then_some(reasoning);
         message.extra.extend(kept);
         Ok(Reply { message, calls })
     }
@@ -256,7 +259,7 @@ impl<'a> Exchange<'a> {
     /// then a failure record nothing could read back).
     fn count(&mut self, event: &Event) -> Result<()> {
         self.received += match event {
-            Event::TextDelta { text } => text.len(),
+            Event::TextDelta { text } | Event::ReasoningDelta { text } => text.len(),
             Event::ToolCall { call } => call.name.len() + call.arguments.to_string().len(),
             _ => 0,
         };

@@ -142,7 +142,7 @@ pub(crate) fn usage_line(
         Some(u) => {
             let mut s = format!("tokens {} in, {} out", u.input_tokens, u.output_tokens);
             let mut extra = Vec::new();
-            if let Some(c) = u.cached_tokens {
+            if let Some(c) = u.cache_read_tokens {
                 extra.push(format!("cached {c}"));
             }
             if let Some(r) = u.reasoning_tokens {
@@ -197,7 +197,7 @@ mod tests {
         let u = Usage {
             input_tokens: 120,
             output_tokens: 45,
-            cached_tokens: Some(100),
+            cache_read_tokens: Some(100),
             reasoning_tokens: None,
         };
         assert_eq!(
