@@ -39,6 +39,12 @@ pub(crate) struct Config {
     pub(crate) retention: Retention,
     /// Where the store's encryption key is, for a store URL that does not say.
     pub(crate) encrypt: Option<Encrypt>,
+    /// Default for `--reasoning` (`none`, `minimal`, `low`, `medium`, `high`).
+    pub(crate) reasoning: Option<String>,
+    /// Default for `--thinking-budget`.
+    pub(crate) thinking_budget: Option<u32>,
+    /// Prompt caching: `5m`, `1h` or `off`.
+    pub(crate) cache: Option<String>,
 }
 
 /// `retention: {max_age: 90d, max_count: 500}`: the defaults of `session prune`.
@@ -80,6 +86,10 @@ impl Retention {
 pub(crate) struct ModelAlias {
     pub(crate) provider: Option<String>,
     pub(crate) model: Option<String>,
+    /// Reasoning effort for this alias.
+    pub(crate) reasoning: Option<String>,
+    /// Thinking budget for this alias.
+    pub(crate) thinking_budget: Option<u32>,
 }
 
 /// A named provider: `openrouter: {kind: openai, base_url: ..., api_key_env: OPENROUTER_API_KEY}`.

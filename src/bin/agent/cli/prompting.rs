@@ -31,6 +31,8 @@ pub(crate) struct ModelArgs {
     /// Longest reply, in tokens
     #[arg(long, value_name = "N")]
     pub(crate) max_tokens: Option<u32>,
+    #[command(flatten)]
+    pub(crate) reasoning: super::ReasoningArgs,
     /// Retries of a request that cannot have been processed: a connection that failed before it
     /// was sent, or a 408, 429 or 5xx answer (before any reply byte). A timeout or reset after
     /// the request went out is not retried: it may have been billed [default: 2]
@@ -66,6 +68,8 @@ pub(crate) struct ExchangeArgs {
     /// [config: max_reply_bytes; default: 67108864, 64 MiB]
     #[arg(long, value_name = "N")]
     pub(crate) max_reply_bytes: Option<usize>,
+    #[command(flatten)]
+    pub(crate) show: super::ReasoningShowArgs,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
 }

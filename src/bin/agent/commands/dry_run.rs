@@ -44,7 +44,9 @@ pub(crate) fn print(
     turn: &Turn,
     schema: Option<&Value>,
 ) -> Result<()> {
-    let request = session.preview_request(prompt, &turn.ask.run_options(), schema)?;
+    let mut options = turn.ask.run_options();
+    super::thoughts::Thoughts::of(&turn.ask).apply(&mut options, session.data(), true);
+    let request = session.preview_request(prompt, &options, schema)?;
     // The key travels in a header, never in the body: the body is safe to print as it is.
     let body = session.agent().provider().request_body(&request);
     let mut bytes = serde_json::to_vec_pretty(&body)?;

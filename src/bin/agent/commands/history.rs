@@ -77,6 +77,9 @@ pub(crate) async fn compact(ctx: &Ctx, args: Compact) -> Result<()> {
         auto_compact: None,
         max_reply_bytes: agent::limits::DEFAULT_MAX_REPLY_BYTES,
         tools: Default::default(),
+        reasoning_default: None,
+        hide_reasoning: true,
+        cache: (None, false),
     };
     let mut session = open::stored(ctx, &args.id, &ask, None).await?;
     let options = CompactOptions {

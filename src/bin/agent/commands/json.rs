@@ -9,6 +9,7 @@ use agent::document::validate_id;
 use agent::Error;
 
 use super::drive::{drive, Plan};
+use super::thoughts::Thoughts;
 use super::{dry_run, open, Ctx};
 use crate::choices::Format;
 use crate::equip;
@@ -107,6 +108,7 @@ async fn run(
         format: opts.turn.format,
         persist,
         usage: opts.turn.ask.usage,
+        thoughts: Thoughts::of(&opts.turn.ask),
     };
     let response = match drive(ctx, session, plan).await {
         Ok(r) => r,

@@ -56,7 +56,12 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
     opts.title = args.title;
     opts.tools = tools;
     opts.ttl = args.ttl;
-    let session = agent.session_with(opts).await?;
+    let mut session = agent.session_with(opts).await?;
+    if let Some(reasoning) = args.reasoning {
+        session
+            .edit(|d| super::thoughts::remember(&mut d.options, reasoning))
+            .await?;
+    }
     print_id(session.session_id())
 }
 

@@ -20,6 +20,7 @@ mod open;
 mod prune;
 mod run;
 mod show;
+mod thoughts;
 mod try_tool;
 
 use anyhow::Result;

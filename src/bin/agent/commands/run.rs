@@ -6,6 +6,7 @@ use agent::document::validate_id;
 use agent::{store, Error};
 
 use super::drive::{drive, Plan};
+use super::thoughts::Thoughts;
 use super::{dry_run, ls, naming, open, Ctx};
 use crate::equip;
 use crate::input;
@@ -21,6 +22,7 @@ fn plan(prompt: input::Prompt, turn: &Turn, persist: bool) -> Plan {
         format: turn.format,
         persist,
         usage: turn.ask.usage,
+        thoughts: Thoughts::of(&turn.ask),
     }
 }
 

@@ -94,6 +94,8 @@ pub(crate) struct ModelCall {
     pub(crate) max_tokens: Option<u32>,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+    /// `--reasoning`/`--thinking-budget`.
+    pub(crate) reasoning: Option<agent::provider::Reasoning>,
 }
 
 /// Which tools a turn may call, before the files are read.
@@ -125,6 +127,13 @@ pub(crate) struct Ask {
     pub(crate) auto_compact: Option<u64>,
     pub(crate) max_reply_bytes: usize,
     pub(crate) tools: ToolChoice,
+    /// The config's reasoning, used when neither a flag nor the session says.
+    pub(crate) reasoning_default: Option<agent::provider::Reasoning>,
+    /// `--hide-reasoning`.
+    pub(crate) hide_reasoning: bool,
+    /// Prompt caching (`None`: off), and whether a flag or the config chose it (else a
+    /// one-shot turn, which no later turn reads, leaves it off).
+    pub(crate) cache: (Option<agent::provider::CacheTtl>, bool),
 }
 
 impl Ask {
@@ -139,6 +148,8 @@ impl Ask {
             context: self.context,
             auto_compact: self.auto_compact,
             max_reply_bytes: self.max_reply_bytes,
+            reasoning: self.call.reasoning,
+            cache: self.cache.0,
             ..RunOptions::default()
         };
         if let Some(n) = self.tools.max_steps {
@@ -246,6 +257,8 @@ pub(crate) struct New {
     pub(crate) force: bool,
     pub(crate) tools: ToolChoice,
     pub(crate) ttl: Option<Duration>,
+    /// `--reasoning`/`--thinking-budget`, remembered by the session.
+    pub(crate) reasoning: Option<agent::provider::Reasoning>,
 }
 
 #[derive(Debug)]

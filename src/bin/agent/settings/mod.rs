@@ -5,6 +5,7 @@
 
 mod action;
 mod route;
+mod thinking;
 
 pub(crate) use action::*;
 pub(crate) use route::{ModelChoice, Routes};
@@ -99,6 +100,7 @@ impl Settings {
                 .max_reply_bytes
                 .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
             retention: config.retention.resolve()?,
+            thinking: thinking::ThinkingDefaults::new(&config)?,
         };
         let settings = Settings {
             data_dir,
@@ -164,6 +166,7 @@ struct Defaults {
     max_reply_bytes: usize,
     /// `retention:` in the config: `session prune`'s defaults.
     retention: (Option<Duration>, Option<usize>),
+    thinking: thinking::ThinkingDefaults,
 }
 
 impl Defaults {
@@ -243,6 +246,7 @@ impl Defaults {
                 },
                 messages: a.messages,
                 force: a.force,
+                reasoning: thinking::flags(&a.reasoning),
                 tools: tool_files(a.tools),
                 ttl: a.ttl,
             }),
@@ -340,6 +344,7 @@ impl Defaults {
             max_tokens: m.max_tokens,
             timeout: seconds(m.timeout, "--timeout")?.unwrap_or(self.timeout),
             retries: m.retries.unwrap_or(self.retries),
+            reasoning: thinking::flags(&m.reasoning),
         })
     }
 
@@ -348,7 +353,12 @@ impl Defaults {
             Some(t) => Some(t),
             None => self.lock_timeout,
         };
+        let reasoning_default = self.thinking.fallback(a.model.model.as_deref());
+        let cache = self.thinking.cache(&a.show);
         Ok(Ask {
+            reasoning_default,
+            hide_reasoning: a.show.hide_reasoning,
+            cache,
             call: self.call(a.model)?,
             stream: !a.no_stream,
             lock_timeout,
