@@ -373,7 +373,10 @@ fn cost_at(price: Price, usage: &Usage) -> f64 {
     let hour = usage.cache_write_1h_tokens.unwrap_or(0).min(written);
     let fresh = usage.input_tokens - read - written;
     let writes = (written - hour) as f64 * input * 1.25 + hour as f64 * input * 2.0;
-    (fresh as f64 * input + read as f64 * cached_rate + writes + usage.output_tokens as f64 * output)
+    (fresh as f64 * input
+        + read as f64 * cached_rate
+        + writes
+        + usage.output_tokens as f64 * output)
         / 1_000_000.0
 }
 
@@ -470,7 +473,9 @@ mod tests {
     #[test]
     fn cache_reads_and_writes_are_priced_apart() {
         // claude-haiku-4-5: $1 in, $5 out, reads $0.10.
-        let price = Prices::default().price_on("claude-haiku-4-5", "2026-11-25").unwrap();
+        let price = Prices::default()
+            .price_on("claude-haiku-4-5", "2026-11-25")
+            .unwrap();
         let u = Usage {
             input_tokens: 1_000_000,
             output_tokens: 0,

@@ -184,7 +184,9 @@ impl Provider for Anthropic {
             body.insert("system".into(), json!(system));
         }
         body.insert("messages".into(), Value::Array(messages(req)));
-        let thinking_on = thinking.as_ref().is_some_and(|(t, _)| t["type"] == "enabled");
+        let thinking_on = thinking
+            .as_ref()
+            .is_some_and(|(t, _)| t["type"] == "enabled");
         if let Some((config, _)) = thinking {
             body.insert("thinking".into(), config);
         }

@@ -407,4 +407,3 @@ impl SseProtocol for Events {
         self.done
     }
 }
-

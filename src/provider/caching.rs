@@ -85,8 +85,12 @@ mod tests {
             json!([{"type": "text", "text": "be brief", "cache_control": mark}])
         );
         assert_eq!(body["messages"][1]["content"][0]["cache_control"], mark);
-        assert!(body["messages"][1]["content"][1].get("cache_control").is_none());
-        assert!(body["messages"][0]["content"][0].get("cache_control").is_none());
+        assert!(body["messages"][1]["content"][1]
+            .get("cache_control")
+            .is_none());
+        assert!(body["messages"][0]["content"][0]
+            .get("cache_control")
+            .is_none());
         assert_eq!(anthropic_beta(Some(CacheTtl::OneHour)).len(), 1);
         assert!(anthropic_beta(Some(CacheTtl::FiveMinutes)).is_empty());
     }

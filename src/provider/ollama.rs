@@ -107,7 +107,10 @@ impl Provider for Ollama {
             body.insert("format".into(), f.schema.clone());
         }
         if let Some(r) = &req.reasoning {
-            body.insert("think".into(), super::reasoning::ollama_think(r, &req.model));
+            body.insert(
+                "think".into(),
+                super::reasoning::ollama_think(r, &req.model),
+            );
         }
         if !req.tools.is_empty() {
             let tools: Vec<Value> = req

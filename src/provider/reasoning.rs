@@ -69,11 +69,9 @@ impl std::str::FromStr for Effort {
             "low" => Effort::Low,
             "medium" => Effort::Medium,
             "high" => Effort::High,
-            other => {
-                return Err(crate::Error::usage(format!(
-                    "invalid reasoning effort '{other}' (expected none, minimal, low, medium or high)"
-                )))
-            }
+            other => return Err(crate::Error::usage(format!(
+                "invalid reasoning effort '{other}' (expected none, minimal, low, medium or high)"
+            ))),
         })
     }
 }
@@ -227,7 +225,10 @@ mod tests {
             effort: Effort::High,
             budget: Some(2000),
         };
-        assert_eq!(anthropic_thinking(&exact, None, 4096).0["budget_tokens"], 2000);
+        assert_eq!(
+            anthropic_thinking(&exact, None, 4096).0["budget_tokens"],
+            2000
+        );
         let off = Reasoning::effort(Effort::None);
         assert_eq!(
             anthropic_thinking(&off, None, 4096),

@@ -20,6 +20,7 @@ mod provider_tools;
 mod providers;
 mod readable;
 mod readme;
+mod reasoning;
 mod shell;
 mod snapshots;
 mod store_cli;

@@ -117,6 +117,13 @@ impl Output {
         true
     }
 
+    /// End the reasoning's line on stderr.
+    pub(crate) fn reasoning_end(&self) {
+        if !self.quiet {
+            eprintln!();
+        }
+    }
+
     /// An empty line, so stderr output starts on a fresh line after a partial reply.
     pub(crate) fn break_line(&self) {
         eprintln!();

@@ -87,7 +87,7 @@ impl Shown {
     /// Something else arrived: end the reasoning's line so the rest starts clear of it.
     pub(crate) fn close(&mut self, out: &Output) {
         if std::mem::take(&mut self.open) {
-            out.reasoning("\n");
+            out.reasoning_end();
         }
     }
 }
