@@ -69,9 +69,11 @@ impl std::str::FromStr for Effort {
             "low" => Effort::Low,
             "medium" => Effort::Medium,
             "high" => Effort::High,
-            other => return Err(crate::Error::usage(format!(
+            other => {
+                return Err(crate::Error::usage(format!(
                 "invalid reasoning effort '{other}' (expected none, minimal, low, medium or high)"
-            ))),
+            )))
+            }
         })
     }
 }

@@ -6,6 +6,7 @@
 mod pg;
 mod util;
 
+mod caching;
 mod chat;
 mod documents;
 mod failures;
