@@ -9,6 +9,8 @@ mod ndjson;
 mod ollama;
 mod openai;
 mod reasoning;
+mod responses;
+mod responses_stream;
 mod scripted;
 mod sse;
 mod transport;
@@ -19,6 +21,7 @@ pub use gemini::Gemini;
 pub use ollama::Ollama;
 pub use openai::OpenAi;
 pub use reasoning::{CacheTtl, Effort, Reasoning};
+pub use responses::Responses;
 pub use scripted::Scripted;
 pub use transport::{ApiKey, MAX_SERVER_WAIT};
 
@@ -201,7 +204,13 @@ pub(crate) fn push_grouped(out: &mut Vec<Value>, role: &str, key: &str, item: Va
 /// Construct a built-in provider by kind.
 pub(crate) fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<dyn Provider>> {
     match kind {
-        "openai" => Ok(Box::new(OpenAi::new(name, endpoint))),
+        // OpenAI's own API speaks Responses; compatible servers (llama.cpp, vLLM, Ollama's
+        // `/v1`) only Chat Completions. The explicit kinds choose (`--api`, config `api:`).
+        "openai" if uses_responses(&endpoint.base_url) => {
+            Ok(Box::new(Responses::new(name, endpoint)))
+        }
+        "openai" | API_CHAT => Ok(Box::new(OpenAi::new(name, endpoint))),
+        API_RESPONSES => Ok(Box::new(Responses::new(name, endpoint))),
         "anthropic" => Ok(Box::new(Anthropic::new(name, endpoint))),
         "gemini" => Ok(Box::new(Gemini::new(name, endpoint))),
         "ollama" => Ok(Box::new(Ollama::new(name, endpoint))),
@@ -212,13 +221,25 @@ pub(crate) fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<
     }
 }
 
+/// The `openai` kind held to the Responses API.
+pub const API_RESPONSES: &str = "openai-responses";
+/// The `openai` kind held to Chat Completions.
+pub const API_CHAT: &str = "openai-chat";
+
+/// Whether an `openai` provider at `base_url` speaks the Responses API by default: only
+/// OpenAI's own does.
+pub fn uses_responses(base_url: &str) -> bool {
+    let default = kind_defaults("openai").map(|(_, url, _)| url);
+    Some(base_url.trim_end_matches('/')) == default
+}
+
 /// The provider kinds this build speaks.
 pub const KINDS: &[&str] = &["openai", "anthropic", "gemini", "ollama"];
 
 /// Defaults per kind: (base URL variable, default base URL, key variable).
 pub fn kind_defaults(kind: &str) -> Option<(&'static str, &'static str, Option<&'static str>)> {
     match kind {
-        "openai" => Some((
+        "openai" | API_RESPONSES | API_CHAT => Some((
             "OPENAI_BASE_URL",
             "https://api.openai.com/v1",
             Some("OPENAI_API_KEY"),

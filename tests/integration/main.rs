@@ -22,6 +22,7 @@ mod providers;
 mod readable;
 mod readme;
 mod reasoning;
+mod responses;
 mod shell;
 mod snapshots;
 mod store_cli;

@@ -100,6 +100,8 @@ pub(crate) struct ProviderConfig {
     pub(crate) base_url: Option<String>,
     pub(crate) api_key_env: Option<String>,
     pub(crate) headers: BTreeMap<String, String>,
+    /// For kind openai: `responses` or `chat`.
+    pub(crate) api: Option<String>,
 }
 
 impl Encrypt {

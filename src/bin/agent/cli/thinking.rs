@@ -56,3 +56,11 @@ pub(crate) enum CacheTtlArg {
     #[value(name = "1h")]
     OneHour,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ApiArg {
+    /// POST /responses
+    Responses,
+    /// POST /chat/completions
+    Chat,
+}

@@ -1,5 +1,6 @@
 //! One function per verb. Commands take resolved settings and plain options, never clap types.
 
+mod api;
 mod chat;
 mod check;
 mod copy;

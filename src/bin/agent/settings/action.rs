@@ -96,6 +96,8 @@ pub(crate) struct ModelCall {
     pub(crate) retries: u32,
     /// `--reasoning`/`--thinking-budget`.
     pub(crate) reasoning: Option<agent::provider::Reasoning>,
+    /// `--api`: `responses` or `chat`.
+    pub(crate) api: Option<&'static str>,
 }
 
 /// Which tools a turn may call, before the files are read.

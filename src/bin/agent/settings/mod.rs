@@ -345,6 +345,10 @@ impl Defaults {
             timeout: seconds(m.timeout, "--timeout")?.unwrap_or(self.timeout),
             retries: m.retries.unwrap_or(self.retries),
             reasoning: thinking::flags(&m.reasoning),
+            api: m.api.map(|a| match a {
+                cli::ApiArg::Responses => "responses",
+                cli::ApiArg::Chat => "chat",
+            }),
         })
     }
 
