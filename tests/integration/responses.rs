@@ -45,8 +45,8 @@ fn message_item(text: &str) -> Value {
         "content": [{"type": "output_text", "text": text, "annotations": []}]})
 }
 
-/// A text reply in two deltas.
-fn text_reply(parts: &[&str], status: &str) -> Vec<String> {
+/// A text reply, one delta per part.
+pub(crate) fn text_reply(parts: &[&str], status: &str) -> Vec<String> {
     let mut out = vec![created()];
     out.push(ev(
         json!({"type": "response.output_item.added", "output_index": 0, "item": {"id": "msg_1", "type": "message", "status": "in_progress", "role": "assistant", "content": []}}),
