@@ -148,6 +148,49 @@ fn anthropic_thinking_survives_the_tool_loop_and_goes_to_stderr_only() {
         reply["anthropic"]["thinking"],
         json!(sent_back_call()["content"].as_array().unwrap()[..2])
     );
+    shown_exported_and_imported(&t);
+}
+
+/// `session show` folds the reasoning on a terminal and gives it whole elsewhere; export and
+/// import keep every byte of it and of the opaque state.
+fn shown_exported_and_imported(t: &Tools) {
+    let show = |args: &[&str], tty: bool| {
+        let mut cmd = t.agent();
+        if tty {
+            cmd.env("AGENT_TEST_TTY", "1").env("NO_COLOR", "1");
+        }
+        stdout(
+            &cmd.args(["session", "show", "s"])
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    };
+    assert!(
+        show(&[], false).contains("[reasoning]\nThe user wants their orders.\n→ get_user_orders("),
+        "{}",
+        show(&[], false)
+    );
+    assert!(show(&[], true).contains("[reasoning] The user wants their orders.\n→"));
+    assert!(show(&["--format", "markdown"], false)
+        .contains("### Reasoning\n\nThe user wants their orders.\n\nTool call `get_user_orders`"));
+    let export = t.agent().args(["session", "export", "s"]).output().unwrap();
+    let other = TestEnv::new();
+    let file = other.path().join("s.json");
+    std::fs::write(&file, &export.stdout).unwrap();
+    let imported = other
+        .cmd()
+        .args(["session", "import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{}", stderr(&imported));
+    let again = other
+        .cmd()
+        .args(["session", "export", "s"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&again), stdout(&export));
 }
 
 #[test]
