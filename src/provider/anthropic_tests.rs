@@ -320,3 +320,26 @@ fn non_streamed_response_replays_as_events() {
         ]
     );
 }
+
+#[test]
+fn non_streamed_thinking_is_reasoning_and_kept() {
+    let thinking = json!({"type": "thinking", "thinking": "Hmm.", "signature": "sig"});
+    let redacted = json!({"type": "redacted_thinking", "data": "opaque"});
+    let v = json!({"model": "claude-haiku-4-5", "stop_reason": "end_turn",
+        "content": [thinking, redacted, {"type": "text", "text": "Hi."}],
+        "usage": {"input_tokens": 3, "output_tokens": 9}});
+    let events = Events::new("anthropic", None).complete(&v).unwrap();
+    assert_eq!(
+        events[..3],
+        [
+            Event::ReasoningDelta {
+                text: "Hmm.".into()
+            },
+            Event::TextDelta { text: "Hi.".into() },
+            Event::ProviderData {
+                key: "anthropic".into(),
+                value: json!({"thinking": [thinking, redacted]}),
+            },
+        ]
+    );
+}

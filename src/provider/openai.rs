@@ -439,6 +439,29 @@ mod tests {
     use crate::provider::wire::WireParser;
 
     #[test]
+    fn compatible_servers_reasoning_is_reasoning() {
+        let stream = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"Think\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"ing\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let mut p = Chunks::new("openai");
+        let mut events = p.feed(stream.as_bytes()).unwrap();
+        events.extend(p.finish().unwrap());
+        assert_eq!(
+            events[..3],
+            [
+                Event::ReasoningDelta {
+                    text: "Think".into()
+                },
+                Event::ReasoningDelta { text: "ing".into() },
+                Event::TextDelta { text: "Hi".into() },
+            ]
+        );
+    }
+
+    #[test]
     fn decodes_text_tool_fragments_and_usage() {
         let stream = concat!(
             "data: {\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}],\"usage\":null}\n\n",

@@ -105,7 +105,7 @@ impl Events {
     }
 
     /// The terminal events: the kept items, usage, and why the reply stopped.
-    fn finish(&mut self, response: &Value, out: &mut Vec<Event>) {
+    fn end(&mut self, response: &Value, out: &mut Vec<Event>) {
         self.done = true;
         if !self.items.is_empty() {
             let mut kept = Map::new();
@@ -171,7 +171,7 @@ impl Events {
                 }
             }
             "response.output_item.done" => self.item_done(&v["item"], out),
-            "response.completed" | "response.incomplete" => self.finish(&v["response"], out),
+            "response.completed" | "response.incomplete" => self.end(&v["response"], out),
             "response.failed" => {
                 let msg = failure(&v["response"]["error"]);
                 return Err(stream_error(
@@ -225,7 +225,7 @@ impl Events {
             }
             self.item_done(item, &mut out);
         }
-        self.finish(v, &mut out);
+        self.end(v, &mut out);
         Ok(out)
     }
 }
@@ -255,5 +255,81 @@ impl SseProtocol for Events {
 
     fn finished(&self) -> bool {
         self.done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::wire::WireParser;
+
+    fn decode(stream: &str, cut: usize) -> Result<Vec<Event>> {
+        let mut p = Events::new("openai");
+        let bytes = stream.as_bytes();
+        let mut events = p.feed(&bytes[..cut])?;
+        events.extend(p.feed(&bytes[cut..])?);
+        events.extend(p.finish()?);
+        Ok(events)
+    }
+
+    #[test]
+    fn a_reasoning_call_decodes_the_same_at_every_split() {
+        let reasoning = json!({"id": "rs_1", "type": "reasoning", "encrypted_content": "gAAA",
+            "summary": [{"type": "summary_text", "text": "A"}, {"type": "summary_text", "text": "B"}]});
+        let call = json!({"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "f",
+            "arguments": "{\"a\":1}"});
+        let events = [
+            json!({"type": "response.created", "response": {"model": "gpt-5"}}),
+            json!({"type": "response.reasoning_summary_part.added", "summary_index": 0}),
+            json!({"type": "response.reasoning_summary_text.delta", "delta": "A"}),
+            json!({"type": "response.reasoning_summary_part.added", "summary_index": 1}),
+            json!({"type": "response.reasoning_summary_text.delta", "delta": "B"}),
+            json!({"type": "response.output_item.done", "item": reasoning}),
+            json!({"type": "response.function_call_arguments.delta", "item_id": "fc_1", "delta": "{\"a\":"}),
+            json!({"type": "response.output_item.done", "item": call}),
+            json!({"type": "response.completed", "response": {"status": "completed", "model": "gpt-5",
+                "usage": {"input_tokens": 9, "output_tokens": 4, "input_tokens_details": {"cached_tokens": 8},
+                          "output_tokens_details": {"reasoning_tokens": 3}}}}),
+        ];
+        let stream: String = events
+            .iter()
+            .map(|e| format!("event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap()))
+            .collect();
+        let expected = vec![
+            Event::ReasoningDelta { text: "A".into() },
+            Event::ReasoningDelta {
+                text: "\n\n".into(),
+            },
+            Event::ReasoningDelta { text: "B".into() },
+            Event::ToolCall {
+                call: ToolCall {
+                    id: "call_1".into(),
+                    name: "f".into(),
+                    arguments: json!({"a": 1}),
+                },
+            },
+            Event::ProviderData {
+                key: "openai".into(),
+                value: json!({"items": [reasoning]}),
+            },
+            Event::Usage {
+                usage: Usage {
+                    input_tokens: 9,
+                    output_tokens: 4,
+                    cache_read_tokens: Some(8),
+                    reasoning_tokens: Some(3),
+                    ..Usage::default()
+                },
+            },
+            Event::Done {
+                finish_reason: Some("tool_calls".into()),
+                model: Some("gpt-5".into()),
+            },
+        ];
+        for cut in 0..=stream.len() {
+            assert_eq!(decode(&stream, cut).unwrap(), expected, "cut at {cut}");
+        }
+        let truncated = &stream[..stream.rfind("event: response.completed").unwrap()];
+        assert!(decode(truncated, 0).is_err());
     }
 }
