@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use crate::providers::{agent, anthropic_events};
+use crate::providers::{agent, anthropic_events, ndjson, ollama_lines};
 use crate::tools::{fixture, orders, Tools};
 use crate::util::*;
 
@@ -413,4 +413,84 @@ fn config_reasoning_per_alias_and_global() {
         body(&["-m", "deep", "--reasoning", "minimal"])["thinking"]["budget_tokens"],
         1024
     );
+}
+
+#[test]
+fn gemini_thoughts_and_ollama_thinking_are_reasoning() {
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    // Gemini: a thought summary part (`thought: true`) and the answer, CRLF-framed.
+    let chunk = json!({"candidates": [{"content": {"role": "model", "parts": [
+        {"text": "Weighing it up.", "thought": true}, {"text": "Yes."}]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 2, "thoughtsTokenCount": 30,
+                          "cachedContentTokenCount": 6}});
+    server.push(MockResponse::sse_events(&[format!(
+        "data: {chunk}\r\n\r\n"
+    )]));
+    let out = agent(&env, &server)
+        .args([
+            "run",
+            "-m",
+            "gemini-2.5-flash",
+            "--reasoning",
+            "high",
+            "-u",
+            "q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Yes.\n", "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .starts_with("Weighing it up.\nagent: tokens 8 in, 32 out (cached 6, reasoning 30)"),
+        "{}",
+        stderr(&out)
+    );
+    // Ollama: `message.thinking` lines before the content.
+    let mut lines = vec![format!(
+        "{}\n",
+        json!({"model": "qwen3", "created_at": "2025-05-30T10:00:00Z",
+               "message": {"role": "assistant", "content": "", "thinking": "Counting r's."}, "done": false})
+    )];
+    lines.extend(ollama_lines(&["Three."], 5, 4));
+    server.push(ndjson(&lines));
+    let out = agent(&env, &server)
+        .args([
+            "run",
+            "--provider",
+            "ollama",
+            "-m",
+            "qwen3",
+            "--reasoning",
+            "low",
+            "q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        (stdout(&out), stderr(&out)),
+        ("Three.\n".into(), "Counting r's.\n".into())
+    );
+    assert_eq!(server.body(1)["think"], true);
+}
+
+#[test]
+fn structured_output_with_thinking_lets_the_model_choose_the_tool() {
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    let out = agent(&env, &server)
+        .args([
+            "json",
+            "--dry-run",
+            "-m",
+            "claude-haiku-4-5",
+            "--reasoning",
+            "low",
+        ])
+        .args(["--schema", "capital str", "France?"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let body: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // Extended thinking allows only `auto` tool choice.
+    assert_eq!(body["tool_choice"], json!({"type": "auto"}));
+    assert_eq!(body["thinking"]["type"], "enabled");
 }
