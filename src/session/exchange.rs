@@ -236,6 +236,12 @@ impl<'a> Exchange<'a> {
                 .iter()
                 .filter(|m| m.role == Role::Assistant && m.usage.is_some())
         };
+        let shown: Vec<&str> = self
+            .added
+            .iter()
+            .filter_map(|m| m.reasoning.as_deref())
+            .collect();
+        let reasoning = (!shown.is_empty()).then(|| shown.join("\n"));
         let cost_usd = priced()
             .map(|m| m.cost_usd)
             .sum::<Option<f64>>()
@@ -246,6 +252,7 @@ impl<'a> Exchange<'a> {
             // Filled in by the turn once this exchange's text is freed, so a long reply is
             // held twice at most.
             text: String::new(),
+            reasoning,
             usage: self.total.take(),
             cost_usd,
             model,

@@ -494,3 +494,45 @@ fn structured_output_with_thinking_lets_the_model_choose_the_tool() {
     assert_eq!(body["tool_choice"], json!({"type": "auto"}));
     assert_eq!(body["thinking"]["type"], "enabled");
 }
+
+#[test]
+fn the_library_returns_the_reasoning_and_keeps_it_on_the_reply() {
+    use agent::provider::{Effort, Reasoning};
+    let server = MockServer::start();
+    server.push(MockResponse::sse_events(&thinking_reply()));
+    let agent = agent::Agent::builder()
+        .provider("anthropic")
+        .model("claude-haiku-4-5")
+        .base_url(server.url(""))
+        .api_key(agent::provider::ApiKey::new(KEY))
+        .retries(0)
+        .build()
+        .unwrap();
+    let mut session = agent::block_on(agent.session()).unwrap();
+    let options = agent::RunOptions {
+        reasoning: Some(Reasoning::effort(Effort::Medium)),
+        ..agent::RunOptions::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let resp = rt.block_on(session.run_with("hi", options)).unwrap();
+    assert_eq!(
+        (resp.text.as_str(), resp.reasoning.as_deref()),
+        ("Hi.", Some("The user wants their orders."))
+    );
+    assert_eq!(
+        server.body(0)["thinking"],
+        json!({"type": "enabled", "budget_tokens": 12288})
+    );
+    let reply = &session.data().messages[1];
+    assert_eq!(
+        reply.reasoning.as_deref(),
+        Some("The user wants their orders.")
+    );
+    assert_eq!(
+        reply.extra["anthropic"]["thinking"][0]["signature"],
+        SIGNATURE
+    );
+}
