@@ -520,4 +520,39 @@ mod tests {
         assert!(uses_completion_tokens("o3-mini"));
         assert!(!uses_completion_tokens("gpt-4o-mini"));
     }
+
+    #[test]
+    fn cache_key_and_effort_only_where_they_belong() {
+        let at = |url: &str| {
+            OpenAi::new(
+                "openai",
+                Endpoint {
+                    base_url: url.into(),
+                    api_key: None,
+                    headers: vec![],
+                    timeout: std::time::Duration::from_secs(5),
+                    retries: 0,
+                },
+            )
+        };
+        let req = Request {
+            model: "gpt-5-mini".into(),
+            reasoning: Some(crate::provider::Reasoning::effort(
+                crate::provider::Effort::High,
+            )),
+            cache_key: Some("s1".into()),
+            ..Request::default()
+        };
+        let own = at("https://api.openai.com/v1").request_body(&req);
+        assert_eq!(
+            (
+                own["prompt_cache_key"].clone(),
+                own["reasoning_effort"].clone()
+            ),
+            (json!("s1"), json!("high"))
+        );
+        let local = at("http://127.0.0.1:8080/v1").request_body(&req);
+        assert!(local.get("prompt_cache_key").is_none());
+        assert_eq!(local["reasoning_effort"], "high");
+    }
 }
