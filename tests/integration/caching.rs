@@ -144,6 +144,12 @@ fn breakpoints_move_forward_and_the_prefix_stays_byte_stable() {
     );
     // Reads saved 0.9 x $1/M each; writes cost 0.25 x $1/M more: 6000 x 0.9 - 3000 x 0.25.
     assert_eq!(s["cache_saved_usd"], json!(0.00465));
+    let text = t.agent().args(["session", "stats", "s"]).output().unwrap();
+    assert!(
+        stdout(&text).contains("\ncache        6000 read, 3000 written, $0.004650 saved\n"),
+        "{}",
+        stdout(&text)
+    );
 }
 
 #[test]
