@@ -196,6 +196,23 @@ fn one_hour_ttl_sends_the_beta_header_and_no_cache_sends_no_marks() {
     let body = server.body(1);
     assert_eq!(body["system"], "Be brief.");
     assert!(!body.to_string().contains("cache_control"));
+    // A dry run shows what the turn would send: marks for a session, none for a one-shot.
+    let dry = |args: &[&str]| {
+        let out = agent(&env, &server).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).contains("cache_control")
+    };
+    assert!(dry(&["session", "run", &id, "--dry-run", "q"]));
+    assert!(!dry(&["run", "--dry-run", "-m", "claude-haiku-4-5", "q"]));
+    assert!(dry(&[
+        "run",
+        "--dry-run",
+        "--cache-ttl",
+        "5m",
+        "-m",
+        "claude-haiku-4-5",
+        "q"
+    ]));
     env.write_config("cache: off\n");
     run(&[]);
     assert!(!server.body(2).to_string().contains("cache_control"));
