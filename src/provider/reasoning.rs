@@ -170,6 +170,18 @@ pub(crate) fn responses_reasoning(reasoning: &Reasoning) -> Value {
     json!({"effort": reasoning.effort.as_str(), "summary": "auto"})
 }
 
+/// Whether an OpenAI model reasons (o-series, gpt-5 and later, not the `-chat` variants):
+/// only those accept `include: ["reasoning.encrypted_content"]`; others answer 400 "Encrypted
+/// content is not supported with this model" (reported in
+/// github.com/ShishirPatil/gorilla/issues/1148 for gpt-4o).
+pub(crate) fn openai_reasons(model: &str) -> bool {
+    let m = model.rsplit('/').next().unwrap_or(model);
+    let family = ["o1", "o3", "o4", "gpt-5", "gpt-6"]
+        .iter()
+        .any(|p| m.starts_with(p));
+    family && !m.contains("-chat")
+}
+
 /// Gemini: `generationConfig.thinkingConfig`. Gemini 2.5 takes a `thinkingBudget` (0 is off);
 /// Gemini 3 and later a `thinkingLevel` (the two together are a 400); `includeThoughts: true`
 /// returns thought summaries (<https://ai.google.dev/gemini-api/docs/thinking>).
@@ -254,6 +266,15 @@ mod tests {
             gemini_thinking(&off, "gemini-2.5-flash"),
             json!({"thinkingBudget": 0})
         );
+    }
+
+    #[test]
+    fn which_openai_models_reason() {
+        assert!(openai_reasons("gpt-5-mini"));
+        assert!(openai_reasons("o4-mini"));
+        assert!(openai_reasons("openai/gpt-5.1"));
+        assert!(!openai_reasons("gpt-4o-mini"));
+        assert!(!openai_reasons("gpt-5-chat-latest"));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! <https://platform.openai.com/docs/api-reference/responses/create>), spoken to OpenAI's own
 //! API; compatible servers stay on Chat Completions ([`super::OpenAi`]).
 //!
-//! Stateless: `store: false` and `include: ["reasoning.encrypted_content"]`, the whole history
+//! Stateless: `store: false` and, for models that reason,
+//! `include: ["reasoning.encrypted_content"]`, the whole history
 //! sent as `input` items every turn, the system prompt as `instructions`. The reply's reasoning
 //! items (with their encrypted content) and its output message (with its `phase`) are kept on
 //! the stored reply (`extra.openai.items`) and sent back as they came, before the function
@@ -113,7 +114,15 @@ impl Provider for Responses {
         body.insert("input".into(), Value::Array(input(req)));
         body.insert("stream".into(), json!(req.stream));
         body.insert("store".into(), json!(false));
-        body.insert("include".into(), json!(["reasoning.encrypted_content"]));
+        // Reasoning state comes back only if asked for; a model that does not reason refuses
+        // the ask.
+        let reasons = super::reasoning::openai_reasons(&req.model)
+            || req
+                .reasoning
+                .is_some_and(|r| r.effort != super::Effort::None);
+        if reasons {
+            body.insert("include".into(), json!(["reasoning.encrypted_content"]));
+        }
         if let Some(t) = req.temperature {
             body.insert("temperature".into(), json!(t));
         }

@@ -328,6 +328,15 @@ fn the_api_follows_the_url_the_flag_and_the_config() {
     assert!(out.status.success(), "{}", stderr(&out));
     let body: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(body["input"], json!([{"role": "user", "content": "hi"}]));
+    assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
+    // gpt-4o-mini, the default model, does not reason and refuses the encrypted-content ask.
+    let plain = env.cmd().args(["run", "--dry-run", "hi"]).output().unwrap();
+    let body: Value = serde_json::from_str(&stdout(&plain)).unwrap();
+    assert_eq!(
+        (body["model"].clone(), body["store"].clone()),
+        (json!("gpt-4o-mini"), json!(false))
+    );
+    assert!(body.get("include").is_none(), "{body}");
     assert!(
         stderr(&out).contains(
             "(openai, inferred from model 'gpt-5-mini', Responses API by OpenAI's own URL)"
