@@ -320,6 +320,7 @@ pub mod document;
 pub mod error;
 pub mod limits;
 pub mod message;
+mod notice;
 pub mod pricing;
 pub mod provider;
 pub mod schema;

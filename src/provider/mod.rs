@@ -4,6 +4,7 @@
 mod anthropic;
 mod anthropic_stream;
 mod caching;
+mod cassette;
 mod gemini;
 mod ndjson;
 mod ollama;
@@ -17,6 +18,7 @@ mod transport;
 mod wire;
 
 pub use anthropic::Anthropic;
+pub use cassette::{canonical, hash, Cassette, CassetteMode, Recorder};
 pub use gemini::Gemini;
 pub use ollama::Ollama;
 pub use openai::OpenAi;
@@ -36,7 +38,7 @@ use serde_json::Value;
 use crate::{Message, Result, ToolCall, Usage};
 
 /// One streamed event of a model reply, the same for every provider.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
@@ -83,6 +85,15 @@ pub enum Event {
         key: String,
         /// The data.
         value: Value,
+    },
+    /// Something worth telling a person happened (a retry, a lock wait, a rejected structured
+    /// attempt); see [`crate::Notice`]. Providers never send it (nor is it recorded): the
+    /// turn does.
+    #[serde(skip_deserializing)]
+    Notice {
+        /// What happened.
+        #[serde(flatten)]
+        notice: crate::Notice,
     },
     /// The model finished this request.
     Done {
@@ -168,6 +179,17 @@ pub trait Provider: Send + Sync {
 
     /// The exact JSON body [`Provider::stream`] would send (for `--dry-run` and tests).
     fn request_body(&self, request: &Request) -> Value;
+
+    /// The wire protocol it speaks (`openai`, ...), part of a recorded request's identity.
+    fn kind(&self) -> &str {
+        self.name()
+    }
+
+    /// The path below the base URL that [`Provider::stream`] would send `request` to
+    /// (`/chat/completions`), part of a recorded request's identity.
+    fn endpoint_path(&self, _request: &Request) -> String {
+        String::new()
+    }
 
     /// Send the request and return its events. Retries happen inside, before the stream starts.
     fn stream<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Result<EventStream>>;

@@ -44,6 +44,7 @@ impl Agent {
         data.model = Some(self.model().to_string());
         data.messages = options.messages;
         data.tools = options.tools;
+        data.budget_usd = options.budget_usd;
         data.ttl = options
             .ttl
             .map(|ttl| humantime::format_duration(ttl).to_string());

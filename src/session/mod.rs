@@ -7,6 +7,7 @@
 mod context;
 mod exchange;
 mod factory;
+mod fallback;
 mod link;
 mod lock;
 mod options;
@@ -14,6 +15,7 @@ mod preview;
 mod request;
 mod response;
 mod round;
+mod spend;
 mod stats;
 mod stream;
 mod turn;
@@ -264,6 +266,7 @@ impl Session {
             overwrite: false,
             tools: src.tools.clone(),
             ttl: None,
+            budget_usd: src.budget_usd,
         };
         let forked_from = ForkedFrom {
             id: src.id.clone(),

@@ -21,6 +21,8 @@ pub struct SessionOptions {
     pub tools: Vec<crate::tool::ExecSpec>,
     /// How long the session is kept after its last update ([`crate::SessionData::ttl`]).
     pub ttl: Option<std::time::Duration>,
+    /// A lifetime spending limit in US dollars ([`crate::SessionData::budget_usd`]).
+    pub budget_usd: Option<f64>,
 }
 
 impl SessionOptions {
@@ -89,6 +91,10 @@ pub struct RunOptions {
     /// Prompt caching: breakpoints with this lifetime where the protocol takes them, and the
     /// session id as the cache key where one is used (default: on, five minutes; `None`: off).
     pub cache: Option<crate::provider::CacheTtl>,
+    /// The most this turn may cost, in US dollars, every request of it together: it stops
+    /// before a request once its cost so far reaches this, or before the first when that
+    /// request's input alone is estimated above it.
+    pub max_cost_usd: Option<f64>,
 }
 
 impl Default for RunOptions {
@@ -106,6 +112,7 @@ impl Default for RunOptions {
             title: None,
             reasoning: None,
             cache: Some(crate::provider::CacheTtl::FiveMinutes),
+            max_cost_usd: None,
         }
     }
 }

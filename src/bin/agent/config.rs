@@ -90,6 +90,9 @@ pub(crate) struct ModelAlias {
     pub(crate) reasoning: Option<String>,
     /// Thinking budget for this alias.
     pub(crate) thinking_budget: Option<u32>,
+    /// Models to ask, in order, when this one fails in a way retries could not cure
+    /// (`provider:model` or a model whose name implies its provider).
+    pub(crate) fallbacks: Vec<String>,
 }
 
 /// A named provider: `openrouter: {kind: openai, base_url: ..., api_key_env: OPENROUTER_API_KEY}`.

@@ -49,7 +49,15 @@ pub(crate) fn stats(ctx: &Ctx, id: &str, json: bool) -> Result<()> {
         0 => String::new(),
         n => format!(" (+{n} replies of models with no known price)"),
     };
-    writeln!(text, "cost         {}{unpriced}", dollars(s.cost_usd))?;
+    let budget = match s.budget_usd {
+        Some(b) => format!(" of a {} budget", dollars(b)),
+        None => String::new(),
+    };
+    writeln!(
+        text,
+        "cost         {}{budget}{unpriced}",
+        dollars(s.cost_usd)
+    )?;
     if s.cache_read_tokens + s.cache_write_tokens > 0 {
         writeln!(
             text,
@@ -88,6 +96,7 @@ pub(crate) async fn compact(ctx: &Ctx, args: Compact) -> Result<()> {
         context: Default::default(),
         auto_compact: None,
         max_reply_bytes: agent::limits::DEFAULT_MAX_REPLY_BYTES,
+        max_cost: None,
         tools: Default::default(),
         reasoning_default: None,
         hide_reasoning: true,

@@ -56,6 +56,7 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
     opts.title = args.title;
     opts.tools = tools;
     opts.ttl = args.ttl;
+    opts.budget_usd = args.budget;
     let mut session = agent.session_with(opts).await?;
     if let Some(reasoning) = args.reasoning {
         session

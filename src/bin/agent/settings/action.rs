@@ -98,6 +98,10 @@ pub(crate) struct ModelCall {
     pub(crate) reasoning: Option<agent::provider::Reasoning>,
     /// `--api`: `responses` or `chat`.
     pub(crate) api: Option<&'static str>,
+    /// `--fallback`, in order (empty: the model alias's `fallbacks:`).
+    pub(crate) fallbacks: Vec<String>,
+    /// `--record`, `--replay`, `--replay-or-record` (or their variables).
+    pub(crate) cassette: Option<agent::provider::Cassette>,
 }
 
 /// Which tools a turn may call, before the files are read.
@@ -128,6 +132,8 @@ pub(crate) struct Ask {
     pub(crate) context: ContextPolicy,
     pub(crate) auto_compact: Option<u64>,
     pub(crate) max_reply_bytes: usize,
+    /// `--max-cost`: the turn's spending limit, in US dollars.
+    pub(crate) max_cost: Option<f64>,
     pub(crate) tools: ToolChoice,
     /// The config's reasoning, used when neither a flag nor the session says.
     pub(crate) reasoning_default: Option<agent::provider::Reasoning>,
@@ -152,6 +158,7 @@ impl Ask {
             max_reply_bytes: self.max_reply_bytes,
             reasoning: self.call.reasoning,
             cache: self.cache.0,
+            max_cost_usd: self.max_cost,
             ..RunOptions::default()
         };
         if let Some(n) = self.tools.max_steps {
@@ -261,6 +268,8 @@ pub(crate) struct New {
     pub(crate) ttl: Option<Duration>,
     /// `--reasoning`/`--thinking-budget`, remembered by the session.
     pub(crate) reasoning: Option<agent::provider::Reasoning>,
+    /// `--budget`: the session's lifetime spending limit, in US dollars.
+    pub(crate) budget: Option<f64>,
 }
 
 #[derive(Debug)]

@@ -4,11 +4,12 @@
 //! Settings never print: commands report what they resolved through `Output`.
 
 mod action;
+mod recording;
 mod route;
 mod thinking;
 
 pub(crate) use action::*;
-pub(crate) use route::{ModelChoice, Routes};
+pub(crate) use route::{ModelChoice, Route, Routes};
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -101,6 +102,7 @@ impl Settings {
                 .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
             retention: config.retention.resolve()?,
             thinking: thinking::ThinkingDefaults::new(&config)?,
+            cassette: recording::from_env(env)?,
         };
         let settings = Settings {
             data_dir,
@@ -167,6 +169,7 @@ struct Defaults {
     /// `retention:` in the config: `session prune`'s defaults.
     retention: (Option<Duration>, Option<usize>),
     thinking: thinking::ThinkingDefaults,
+    cassette: Option<agent::provider::Cassette>,
 }
 
 impl Defaults {
@@ -249,6 +252,7 @@ impl Defaults {
                 reasoning: thinking::flags(&a.reasoning),
                 tools: tool_files(a.tools),
                 ttl: a.ttl,
+                budget: a.budget,
             }),
             SessionCommand::Run(a) => Action::SessionRun(SessionRun {
                 id: a.id,
@@ -334,6 +338,7 @@ impl Defaults {
     }
 
     fn call(&self, m: cli::ModelArgs) -> agent::Result<ModelCall> {
+        let cassette = recording::resolve(&m, &self.cassette);
         Ok(ModelCall {
             route: ModelChoice {
                 model: m.model,
@@ -349,6 +354,8 @@ impl Defaults {
                 cli::ApiArg::Responses => "responses",
                 cli::ApiArg::Chat => "chat",
             }),
+            fallbacks: m.fallback,
+            cassette,
         })
     }
 
@@ -374,6 +381,7 @@ impl Defaults {
             },
             auto_compact: a.auto_compact.or(self.auto_compact),
             max_reply_bytes: a.max_reply_bytes.unwrap_or(self.max_reply_bytes),
+            max_cost: a.max_cost,
             tools: ToolChoice {
                 off: a.tools.no_tools,
                 max_steps: a.tools.max_steps,
