@@ -6,6 +6,7 @@
 mod pg;
 mod util;
 
+mod caching;
 mod cassettes;
 mod chat;
 mod documents;
@@ -23,6 +24,8 @@ mod provider_tools;
 mod providers;
 mod readable;
 mod readme;
+mod reasoning;
+mod responses;
 mod shell;
 mod snapshots;
 mod spending;

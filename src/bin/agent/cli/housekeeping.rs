@@ -38,6 +38,8 @@ pub(crate) struct NewArgs {
     /// Provider to store with the session
     #[arg(long, add = ArgValueCompleter::new(provider_names))]
     pub(crate) provider: Option<String>,
+    #[command(flatten)]
+    pub(crate) reasoning: super::ReasoningArgs,
     /// Initial history: a JSON array of {"role","content"} objects (- for stdin)
     #[arg(long, value_name = "FILE")]
     pub(crate) messages: Option<PathBuf>,

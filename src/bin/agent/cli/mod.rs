@@ -13,10 +13,12 @@ use crate::candidates::{provider_names, store_urls};
 mod housekeeping;
 mod prompting;
 mod shell;
+mod thinking;
 
 pub(crate) use housekeeping::*;
 pub(crate) use prompting::*;
 pub(crate) use shell::*;
+pub(crate) use thinking::*;
 
 use crate::choices::ColorChoice;
 

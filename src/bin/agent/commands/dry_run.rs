@@ -36,15 +36,19 @@ pub(crate) fn stored(
     Ok(agent.resume(data))
 }
 
-/// Print the pretty JSON body of the next turn of `session` with `prompt`.
+/// Print the pretty JSON body of the next turn of `session` with `prompt` (`persist`: a stored
+/// session's turn, which caches by default).
 pub(crate) fn print(
     ctx: &Ctx,
     session: &Session,
     prompt: &str,
     turn: &Turn,
     schema: Option<&Value>,
+    persist: bool,
 ) -> Result<()> {
-    let request = session.preview_request(prompt, &turn.ask.run_options(), schema)?;
+    let mut options = turn.ask.run_options();
+    super::thoughts::Thoughts::of(&turn.ask).apply(&mut options, session.data(), persist);
+    let request = session.preview_request(prompt, &options, schema)?;
     // The key travels in a header, never in the body: the body is safe to print as it is.
     let body = session.agent().provider().request_body(&request);
     let mut bytes = serde_json::to_vec_pretty(&body)?;

@@ -1,5 +1,6 @@
 //! One function per verb. Commands take resolved settings and plain options, never clap types.
 
+mod api;
 mod chat;
 mod check;
 mod copy;
@@ -20,6 +21,7 @@ mod open;
 mod prune;
 mod run;
 mod show;
+mod thoughts;
 mod try_tool;
 
 use anyhow::Result;

@@ -6,6 +6,7 @@
 mod action;
 mod recording;
 mod route;
+mod thinking;
 
 pub(crate) use action::*;
 pub(crate) use route::{ModelChoice, Route, Routes};
@@ -100,6 +101,7 @@ impl Settings {
                 .max_reply_bytes
                 .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
             retention: config.retention.resolve()?,
+            thinking: thinking::ThinkingDefaults::new(&config)?,
             cassette: recording::from_env(env)?,
         };
         let settings = Settings {
@@ -166,6 +168,7 @@ struct Defaults {
     max_reply_bytes: usize,
     /// `retention:` in the config: `session prune`'s defaults.
     retention: (Option<Duration>, Option<usize>),
+    thinking: thinking::ThinkingDefaults,
     cassette: Option<agent::provider::Cassette>,
 }
 
@@ -246,6 +249,7 @@ impl Defaults {
                 },
                 messages: a.messages,
                 force: a.force,
+                reasoning: thinking::flags(&a.reasoning),
                 tools: tool_files(a.tools),
                 ttl: a.ttl,
                 budget: a.budget,
@@ -345,6 +349,11 @@ impl Defaults {
             max_tokens: m.max_tokens,
             timeout: seconds(m.timeout, "--timeout")?.unwrap_or(self.timeout),
             retries: m.retries.unwrap_or(self.retries),
+            reasoning: thinking::flags(&m.reasoning),
+            api: m.api.map(|a| match a {
+                cli::ApiArg::Responses => "responses",
+                cli::ApiArg::Chat => "chat",
+            }),
             fallbacks: m.fallback,
             cassette,
         })
@@ -355,7 +364,12 @@ impl Defaults {
             Some(t) => Some(t),
             None => self.lock_timeout,
         };
+        let reasoning_default = self.thinking.fallback(a.model.model.as_deref());
+        let cache = self.thinking.cache(&a.show);
         Ok(Ask {
+            reasoning_default,
+            hide_reasoning: a.show.hide_reasoning,
+            cache,
             call: self.call(a.model)?,
             stream: !a.no_stream,
             lock_timeout,
