@@ -11,6 +11,9 @@ mod pg;
 #[allow(unreachable_pub)]
 mod util;
 
+#[path = "sections/caching.rs"]
+mod caching;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -631,6 +634,9 @@ fn main() {
     }
     if want("complet") {
         completion();
+    }
+    if want("caching") {
+        caching::caching();
     }
     if want("attach") {
         attachments();

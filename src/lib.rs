@@ -121,6 +121,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Reasoning and caching
+//!
+//! [`RunOptions::reasoning`] asks for an effort ([`provider::Reasoning`]), mapped to each
+//! protocol's own control (OpenAI `reasoning.effort` / `reasoning_effort`, Anthropic
+//! `thinking.budget_tokens`, Gemini `thinkingConfig`, Ollama `think`). The reasoning the model
+//! shows streams as [`Event::ReasoningDelta`], never as reply text; the reply keeps it in
+//! [`Message::reasoning`] and [`Response::reasoning`], and the provider's opaque state
+//! (Anthropic thinking signatures, OpenAI encrypted reasoning items, Gemini thought signatures)
+//! in the message's `extra` under the provider kind, sent back only to that kind.
+//! [`RunOptions::cache`] (on by default, five minutes) places Anthropic's prompt-cache
+//! breakpoints and gives OpenAI the session id as `prompt_cache_key`; cache reads and writes
+//! are in [`Usage`] and priced.
+//!
 //! # History management
 //!
 //! ```

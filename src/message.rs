@@ -47,9 +47,21 @@ pub struct Usage {
     pub input_tokens: u64,
     /// Completion tokens.
     pub output_tokens: u64,
-    /// Prompt tokens served from the provider's cache, when reported.
+    /// Prompt tokens served from the provider's cache (part of `input_tokens`), when reported.
+    /// Documents written before this name used `cached_tokens`, still read.
+    #[serde(
+        default,
+        alias = "cached_tokens",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cache_read_tokens: Option<u64>,
+    /// Prompt tokens written to the provider's cache (part of `input_tokens`; Anthropic only
+    /// bills them apart), when reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cached_tokens: Option<u64>,
+    pub cache_write_tokens: Option<u64>,
+    /// The part of `cache_write_tokens` written for one hour (billed at 2x, not 1.25x).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h_tokens: Option<u64>,
     /// Reasoning tokens (part of `output_tokens`), when reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_tokens: Option<u64>,
@@ -66,7 +78,9 @@ impl Usage {
                 (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
             }
         }
-        self.cached_tokens = sum(self.cached_tokens, other.cached_tokens);
+        self.cache_read_tokens = sum(self.cache_read_tokens, other.cache_read_tokens);
+        self.cache_write_tokens = sum(self.cache_write_tokens, other.cache_write_tokens);
+        self.cache_write_1h_tokens = sum(self.cache_write_1h_tokens, other.cache_write_1h_tokens);
         self.reasoning_tokens = sum(self.reasoning_tokens, other.reasoning_tokens);
     }
 }
@@ -93,6 +107,12 @@ pub struct Message {
     /// Its text.
     #[serde(default)]
     pub content: String,
+    /// The reasoning the model showed before this reply (assistant messages): Anthropic
+    /// thinking, OpenAI reasoning summaries, Gemini thoughts, Ollama `thinking`. Shown, never
+    /// sent back as text; the provider's own state (signatures, encrypted items) is kept in
+    /// `extra` under the provider kind (see [`crate::provider::Event::ProviderData`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
     /// When it was added (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
@@ -138,6 +158,7 @@ impl Message {
         Message {
             role,
             content: content.into(),
+            reasoning: None,
             created_at: Some(crate::time::now()),
             provider: None,
             model: None,

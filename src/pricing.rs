@@ -359,10 +359,30 @@ pub fn round_usd(usd: f64) -> f64 {
     }
 }
 
-/// `usage` priced at `price`: cached prompt tokens at the cached rate, and a prompt over the
-/// long-context size at the long rates for the whole request.
+/// `usage` priced at `price`: cache reads at the cached rate, cache writes at 1.25x input for
+/// five minutes and 2x for an hour (Anthropic, the only provider that bills writes:
+/// <https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching#pricing>), and a prompt
+/// over the long-context size at the long rates for the whole request.
 fn cost_at(price: Price, usage: &Usage) -> f64 {
-    let (input, output, cached_rate) = match price.long {
+    let (input, output, cached_rate) = rates(price, usage);
+    let read = usage.cache_read_tokens.unwrap_or(0).min(usage.input_tokens);
+    let written = usage
+        .cache_write_tokens
+        .unwrap_or(0)
+        .min(usage.input_tokens - read);
+    let hour = usage.cache_write_1h_tokens.unwrap_or(0).min(written);
+    let fresh = usage.input_tokens - read - written;
+    let writes = (written - hour) as f64 * input * 1.25 + hour as f64 * input * 2.0;
+    (fresh as f64 * input
+        + read as f64 * cached_rate
+        + writes
+        + usage.output_tokens as f64 * output)
+        / 1_000_000.0
+}
+
+/// Input, output and cached-input rates for `usage`'s size.
+fn rates(price: Price, usage: &Usage) -> (f64, f64, f64) {
+    match price.long {
         Some(long) if usage.input_tokens > long.above => (
             long.input,
             long.output,
@@ -373,11 +393,23 @@ fn cost_at(price: Price, usage: &Usage) -> f64 {
             price.output,
             price.cached_input.unwrap_or(price.input),
         ),
-    };
-    let cached = usage.cached_tokens.unwrap_or(0).min(usage.input_tokens);
-    let fresh = usage.input_tokens - cached;
-    (fresh as f64 * input + cached as f64 * cached_rate + usage.output_tokens as f64 * output)
-        / 1_000_000.0
+    }
+}
+
+impl Prices {
+    /// What caching saved on `usage` against the same prompt at full price, in dollars (less
+    /// the write premium); `None` when the price is unknown or nothing was cached.
+    pub fn cache_savings(&self, model: &str, usage: &Usage) -> Option<f64> {
+        usage.cache_read_tokens.or(usage.cache_write_tokens)?;
+        let price = self.price(model)?;
+        let uncached = Usage {
+            cache_read_tokens: None,
+            cache_write_tokens: None,
+            cache_write_1h_tokens: None,
+            ..usage.clone()
+        };
+        Some(cost_at(price, &uncached) - cost_at(price, usage))
+    }
 }
 
 #[cfg(test)]
@@ -388,8 +420,8 @@ mod tests {
         Usage {
             input_tokens: input,
             output_tokens: output,
-            cached_tokens: cached,
-            reasoning_tokens: None,
+            cache_read_tokens: cached,
+            ..Usage::default()
         }
     }
 
@@ -436,6 +468,26 @@ mod tests {
             0.0500005 + 0.0025
         ));
         assert_eq!(on("my-local-llama", &usage(10, 10, None)), None);
+    }
+
+    #[test]
+    fn cache_reads_and_writes_are_priced_apart() {
+        // claude-haiku-4-5: $1 in, $5 out, reads $0.10.
+        let price = Prices::default()
+            .price_on("claude-haiku-4-5", "2026-11-25")
+            .unwrap();
+        let u = Usage {
+            input_tokens: 1_000_000,
+            output_tokens: 0,
+            cache_read_tokens: Some(500_000),
+            cache_write_tokens: Some(400_000),
+            cache_write_1h_tokens: Some(100_000),
+            reasoning_tokens: None,
+        };
+        // 100k fresh at $1, 500k reads at $0.10, 300k 5-minute writes at $1.25, 100k 1-hour
+        // writes at $2.
+        let expected = 0.1 + 0.05 + 0.375 + 0.2;
+        assert!((cost_at(price, &u) - expected).abs() < 1e-12);
     }
 
     #[test]

@@ -9,11 +9,13 @@
 use futures_util::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::sse::SseDecoder;
+pub(crate) use super::anthropic_stream::parse_error;
+use super::anthropic_stream::{Events, EXTRA_KEY};
 use super::transport::{Auth, Protocol, Transport};
-use super::wire::{self, head, kind_message, stream_error, SseProtocol};
-use super::{Endpoint, Event, EventStream, Provider, Request};
-use crate::{Result, Role, ToolCall, Usage};
+use super::wire;
+use super::{caching, reasoning};
+use super::{Endpoint, EventStream, Provider, Request};
+use crate::{Message, Result, Role};
 
 /// The API version this client speaks.
 const VERSION: &str = "2023-06-01";
@@ -98,6 +100,11 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
                 }
             }
             Role::Assistant => {
+                // Thinking blocks first, unchanged, as the API requires of a turn with tool
+                // calls (<https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking#preserving-thinking-blocks>).
+                for block in thinking_blocks(m) {
+                    push(&mut out, "assistant", block.clone());
+                }
                 if !m.content.is_empty() {
                     push(
                         &mut out,
@@ -149,6 +156,16 @@ pub(crate) fn messages(req: &Request) -> Vec<Value> {
     out
 }
 
+/// The thinking and redacted thinking blocks an Anthropic reply left on `m`, as they came.
+fn thinking_blocks(m: &Message) -> impl Iterator<Item = &Value> {
+    m.extra
+        .get(EXTRA_KEY)
+        .and_then(|k| k["thinking"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|b| matches!(b["type"].as_str(), Some("thinking" | "redacted_thinking")))
+}
+
 impl Provider for Anthropic {
     fn name(&self) -> &str {
         self.transport.name()
@@ -169,15 +186,27 @@ impl Provider for Anthropic {
     fn request_body(&self, req: &Request) -> Value {
         let mut body = Map::new();
         body.insert("model".into(), json!(req.model));
-        body.insert(
-            "max_tokens".into(),
-            json!(req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)),
-        );
+        let thinking = req
+            .reasoning
+            .as_ref()
+            .map(|r| reasoning::anthropic_thinking(r, req.max_tokens, DEFAULT_MAX_TOKENS));
+        let max_tokens = match &thinking {
+            Some((_, max)) => *max,
+            None => req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+        };
+        body.insert("max_tokens".into(), json!(max_tokens));
         if let Some(system) = &req.system {
             body.insert("system".into(), json!(system));
         }
         body.insert("messages".into(), Value::Array(messages(req)));
-        if let Some(t) = req.temperature {
+        let thinking_on = thinking
+            .as_ref()
+            .is_some_and(|(t, _)| t["type"] == "enabled");
+        if let Some((config, _)) = thinking {
+            body.insert("thinking".into(), config);
+        }
+        // Temperature cannot be changed with thinking on.
+        if let Some(t) = req.temperature.filter(|_| !thinking_on) {
             body.insert("temperature".into(), json!(t));
         }
         let mut tools: Vec<Value> = req
@@ -193,7 +222,11 @@ impl Provider for Anthropic {
             }));
             // Force the JSON tool; with other tools present, `any` lets the model call those
             // first and still requires a tool call, the JSON one in the end.
-            let choice = if req.tools.is_empty() {
+            // With thinking on only `auto` is allowed (extended-thinking docs, "tool use"):
+            // the description asks for the call instead.
+            let choice = if thinking_on {
+                json!({"type": "auto"})
+            } else if req.tools.is_empty() {
                 json!({"type": "tool", "name": name})
             } else {
                 json!({"type": "any"})
@@ -204,14 +237,18 @@ impl Provider for Anthropic {
             body.insert("tools".into(), Value::Array(tools));
         }
         body.insert("stream".into(), json!(req.stream));
+        if let Some(ttl) = req.cache {
+            caching::anthropic_breakpoints(&mut body, ttl);
+        }
         Value::Object(body)
     }
 
     fn stream<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<EventStream>> {
         Box::pin(self.transport.guard(async move {
             let t = &self.transport;
+            let beta = caching::anthropic_beta(req.cache);
             let resp = t
-                .post(&self.url("messages"), &self.request_body(req))
+                .post_with(&self.url("messages"), &self.request_body(req), beta)
                 .await?;
             let parser = Events::new(t.name(), json_tool(req));
             if req.stream {
@@ -243,304 +280,6 @@ impl Provider for Anthropic {
                 }
             }
         }))
-    }
-}
-
-/// `{"type": "error", "error": {"type", "message"}}`.
-pub(crate) fn parse_error(body: &str) -> Option<(Option<String>, String)> {
-    error_of(&serde_json::from_str(body).ok()?)
-}
-
-fn error_of(v: &Value) -> Option<(Option<String>, String)> {
-    let err = v.get("error")?;
-    let message = err.get("message")?.as_str()?.to_string();
-    Some((err["type"].as_str().map(str::to_string), message))
-}
-
-/// Provider-neutral finish reasons; unknown ones pass through.
-fn finish_reason(stop: &str, called_tools: bool) -> String {
-    match stop {
-        "end_turn" | "stop_sequence" => "stop",
-        "max_tokens" => "length",
-        // The forced JSON tool is the answer, not a request to run a tool.
-        "tool_use" if !called_tools => "stop",
-        "tool_use" => "tool_calls",
-        "refusal" => "content_filter",
-        other => other,
-    }
-    .to_string()
-}
-
-/// A content block being streamed.
-enum Block {
-    Text,
-    /// A tool call whose input JSON arrives in fragments.
-    Tool {
-        id: String,
-        name: String,
-        input: String,
-    },
-    /// The structured-output tool: its input fragments are the reply text.
-    Json,
-    Other,
-}
-
-/// Streaming decoder: named events from `message_start` to `message_stop`.
-struct Events {
-    provider: String,
-    json_tool: Option<String>,
-    sse: SseDecoder,
-    blocks: Vec<(u64, Block)>,
-    /// Input tokens by kind (plain, cache writes, cache reads), from `message_start`.
-    input: [u64; 3],
-    cache_reported: bool,
-    output_tokens: u64,
-    stop_reason: Option<String>,
-    called_tools: bool,
-    model: Option<String>,
-    done: bool,
-}
-
-impl Events {
-    fn new(provider: &str, json_tool: Option<String>) -> Self {
-        Events {
-            provider: provider.to_string(),
-            json_tool,
-            sse: SseDecoder::default(),
-            blocks: Vec::new(),
-            input: [0; 3],
-            cache_reported: false,
-            output_tokens: 0,
-            stop_reason: None,
-            called_tools: false,
-            model: None,
-            done: false,
-        }
-    }
-
-    /// Usage counts: `message_delta` repeats them cumulatively, so each replaces the last.
-    fn read_usage(&mut self, u: &Value) {
-        let fields = [
-            "input_tokens",
-            "cache_creation_input_tokens",
-            "cache_read_input_tokens",
-        ];
-        for (slot, field) in self.input.iter_mut().zip(fields) {
-            if let Some(n) = u[field].as_u64() {
-                *slot = n;
-            }
-        }
-        self.cache_reported |= u["cache_read_input_tokens"].is_u64();
-        if let Some(n) = u["output_tokens"].as_u64() {
-            self.output_tokens = n;
-        }
-    }
-
-    fn usage(&self) -> Usage {
-        // `input_tokens` excludes cached prompt tokens; other providers count them in, so the
-        // sum is reported with the cache reads as `cached_tokens`.
-        Usage {
-            input_tokens: self.input.iter().sum(),
-            output_tokens: self.output_tokens,
-            cached_tokens: self.cache_reported.then_some(self.input[2]),
-            reasoning_tokens: None,
-        }
-    }
-
-    fn block_start(&mut self, index: u64, block: &Value, out: &mut Vec<Event>) {
-        let kind = match block["type"].as_str() {
-            Some("text") => {
-                let text = block["text"].as_str().unwrap_or_default();
-                if !text.is_empty() && self.json_tool.is_none() {
-                    out.push(Event::TextDelta {
-                        text: text.to_string(),
-                    });
-                }
-                Block::Text
-            }
-            Some("tool_use") if block["name"].as_str() == self.json_tool.as_deref() => Block::Json,
-            Some("tool_use") => Block::Tool {
-                id: block["id"].as_str().unwrap_or_default().to_string(),
-                name: block["name"].as_str().unwrap_or_default().to_string(),
-                input: String::new(),
-            },
-            _ => Block::Other, // thinking, server tools: not part of the reply text
-        };
-        self.blocks.push((index, kind));
-    }
-
-    fn block(&mut self, index: u64) -> Option<&mut Block> {
-        self.blocks
-            .iter_mut()
-            .find(|(i, _)| *i == index)
-            .map(|(_, b)| b)
-    }
-
-    fn event(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
-        let v: Value = serde_json::from_str(data).map_err(|e| {
-            stream_error(
-                &self.provider,
-                format!("bad stream event ({e}): {}", head(data)),
-            )
-        })?;
-        let index = v["index"].as_u64().unwrap_or(0);
-        let in_json_mode = self.json_tool.is_some();
-        match v["type"].as_str().unwrap_or_default() {
-            "message_start" => {
-                self.model = v
-                    .pointer("/message/model")
-                    .and_then(Value::as_str)
-                    .map(str::to_string);
-                self.read_usage(&v["message"]["usage"]);
-            }
-            "content_block_start" => self.block_start(index, &v["content_block"], out),
-            "content_block_delta" => {
-                let delta = &v["delta"];
-                let piece = delta["text"]
-                    .as_str()
-                    .or(delta["partial_json"].as_str())
-                    .unwrap_or("");
-                match self.block(index) {
-                    Some(Block::Text) if !in_json_mode && !piece.is_empty() => {
-                        out.push(Event::TextDelta {
-                            text: piece.to_string(),
-                        })
-                    }
-                    // The JSON reply streams as text while the model writes it.
-                    Some(Block::Json) if !piece.is_empty() => out.push(Event::TextDelta {
-                        text: piece.to_string(),
-                    }),
-                    Some(Block::Tool { input, .. }) => input.push_str(piece),
-                    _ => {}
-                }
-            }
-            "content_block_stop" => {
-                if let Some(Block::Tool { id, name, input }) = self.block(index) {
-                    let (id, name, input) = (
-                        std::mem::take(id),
-                        std::mem::take(name),
-                        std::mem::take(input),
-                    );
-                    self.called_tools = true;
-                    out.push(Event::ToolCall {
-                        call: ToolCall {
-                            id,
-                            name,
-                            arguments: parse_input(&input),
-                        },
-                    });
-                }
-            }
-            "message_delta" => {
-                if let Some(r) = v.pointer("/delta/stop_reason").and_then(Value::as_str) {
-                    self.stop_reason = Some(r.to_string());
-                }
-                self.read_usage(&v["usage"]);
-            }
-            "message_stop" => {
-                self.done = true;
-                out.push(Event::Usage {
-                    usage: self.usage(),
-                });
-                out.push(Event::Done {
-                    finish_reason: self
-                        .stop_reason
-                        .as_deref()
-                        .map(|r| finish_reason(r, self.called_tools)),
-                    model: self.model.take(),
-                });
-            }
-            "error" => {
-                let (kind, message) = error_of(&v).unwrap_or((None, data.to_string()));
-                let msg = format!("error in stream: {}", kind_message(kind, &message));
-                return Err(stream_error(&self.provider, msg));
-            }
-            _ => {} // ping, and event types added later
-        }
-        Ok(())
-    }
-
-    /// A non-streamed Messages response, as the same events.
-    fn complete(mut self, v: &Value) -> Result<Vec<Event>> {
-        if let Some((kind, message)) = error_of(v) {
-            return Err(stream_error(&self.provider, kind_message(kind, &message)));
-        }
-        let mut out = Vec::new();
-        for block in v["content"].as_array().into_iter().flatten() {
-            match block["type"].as_str() {
-                Some("text") if self.json_tool.is_none() => {
-                    let text = block["text"].as_str().unwrap_or_default();
-                    if !text.is_empty() {
-                        out.push(Event::TextDelta {
-                            text: text.to_string(),
-                        });
-                    }
-                }
-                Some("tool_use") if block["name"].as_str() == self.json_tool.as_deref() => {
-                    out.push(Event::TextDelta {
-                        text: block["input"].to_string(),
-                    });
-                }
-                Some("tool_use") => {
-                    self.called_tools = true;
-                    out.push(Event::ToolCall {
-                        call: ToolCall {
-                            id: block["id"].as_str().unwrap_or_default().to_string(),
-                            name: block["name"].as_str().unwrap_or_default().to_string(),
-                            arguments: block["input"].clone(),
-                        },
-                    });
-                }
-                _ => {}
-            }
-        }
-        self.read_usage(&v["usage"]);
-        out.push(Event::Usage {
-            usage: self.usage(),
-        });
-        out.push(Event::Done {
-            finish_reason: v["stop_reason"]
-                .as_str()
-                .map(|r| finish_reason(r, self.called_tools)),
-            model: v["model"].as_str().map(str::to_string),
-        });
-        Ok(out)
-    }
-}
-
-fn parse_input(raw: &str) -> Value {
-    if raw.trim().is_empty() {
-        return json!({});
-    }
-    // Input that is not JSON goes on as a string: validation reports it to the model.
-    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
-}
-
-impl SseProtocol for Events {
-    fn decoder(&mut self) -> &mut SseDecoder {
-        &mut self.sse
-    }
-
-    fn provider(&self) -> &str {
-        &self.provider
-    }
-
-    fn on_event(&mut self, data: &str, out: &mut Vec<Event>) -> Result<()> {
-        self.event(data, out)
-    }
-
-    fn on_end(&mut self, _out: &mut Vec<Event>) -> Result<()> {
-        if self.done {
-            return Ok(());
-        }
-        Err(stream_error(
-            &self.provider,
-            "stream ended before message_stop: the reply is incomplete",
-        ))
-    }
-
-    fn finished(&self) -> bool {
-        self.done
     }
 }
 

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::provider::wire::WireParser;
-use crate::provider::{JsonFormat, ToolSpec};
-use crate::Message;
+use crate::provider::{Event, JsonFormat, ToolSpec};
+use crate::{ToolCall, Usage};
 
 fn decode(stream: &str, json_tool: Option<&str>, cut: usize) -> Result<Vec<Event>> {
     let mut p = Events::new("anthropic", json_tool.map(str::to_string));
@@ -47,8 +47,9 @@ fn text_stream_decodes_the_same_at_every_split() {
             usage: Usage {
                 input_tokens: 30,
                 output_tokens: 15,
-                cached_tokens: Some(5),
-                reasoning_tokens: None,
+                cache_read_tokens: Some(5),
+                cache_write_tokens: Some(0),
+                ..Usage::default()
             },
         },
         Event::Done {
@@ -315,6 +316,29 @@ fn non_streamed_response_replays_as_events() {
             Event::Done {
                 finish_reason: Some("length".into()),
                 model: Some("claude-haiku-4-5".into())
+            },
+        ]
+    );
+}
+
+#[test]
+fn non_streamed_thinking_is_reasoning_and_kept() {
+    let thinking = json!({"type": "thinking", "thinking": "Hmm.", "signature": "sig"});
+    let redacted = json!({"type": "redacted_thinking", "data": "opaque"});
+    let v = json!({"model": "claude-haiku-4-5", "stop_reason": "end_turn",
+        "content": [thinking, redacted, {"type": "text", "text": "Hi."}],
+        "usage": {"input_tokens": 3, "output_tokens": 9}});
+    let events = Events::new("anthropic", None).complete(&v).unwrap();
+    assert_eq!(
+        events[..3],
+        [
+            Event::ReasoningDelta {
+                text: "Hmm.".into()
+            },
+            Event::TextDelta { text: "Hi.".into() },
+            Event::ProviderData {
+                key: "anthropic".into(),
+                value: json!({"thinking": [thinking, redacted]}),
             },
         ]
     );

@@ -169,6 +169,10 @@ impl Provider for Gemini {
             config.insert("responseMimeType".into(), json!("application/json"));
             config.insert("responseJsonSchema".into(), schema(&f.schema));
         }
+        if let Some(r) = &req.reasoning {
+            let thinking = super::reasoning::gemini_thinking(r, &req.model);
+            config.insert("thinkingConfig".into(), thinking);
+        }
         if !config.is_empty() {
             body.insert("generationConfig".into(), Value::Object(config));
         }
@@ -320,8 +324,9 @@ impl Chunks {
                 input_tokens: n("promptTokenCount").unwrap_or(0),
                 // Thinking tokens are billed as output, as OpenAI counts reasoning tokens.
                 output_tokens: n("candidatesTokenCount").unwrap_or(0) + thoughts.unwrap_or(0),
-                cached_tokens: n("cachedContentTokenCount"),
+                cache_read_tokens: n("cachedContentTokenCount"),
                 reasoning_tokens: thoughts,
+                ..Usage::default()
             });
         }
         let Some(candidate) = v["candidates"].get(0) else {
@@ -372,8 +377,14 @@ impl Chunks {
             if let Some(sig) = signature {
                 self.text_signature = Some(sig.to_string());
             }
-            // Thought summaries (`thought: true`) are not part of the reply.
+            // Thought summaries (`thought: true`) are reasoning, not part of the reply
+            // (<https://ai.google.dev/gemini-api/docs/thinking#summaries>).
             if part["thought"] == json!(true) {
+                if let Some(text) = part["text"].as_str().filter(|t| !t.is_empty()) {
+                    out.push(Event::ReasoningDelta {
+                        text: text.to_string(),
+                    });
+                }
                 continue;
             }
             if let Some(text) = part["text"].as_str().filter(|t| !t.is_empty()) {

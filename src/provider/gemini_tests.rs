@@ -28,8 +28,9 @@ fn crlf_stream_decodes_the_same_at_every_split() {
             usage: Usage {
                 input_tokens: 8,
                 output_tokens: 6,
-                cached_tokens: None,
+                cache_read_tokens: None,
                 reasoning_tokens: Some(2),
+                ..Usage::default()
             },
         },
         Event::Done {
@@ -163,7 +164,15 @@ fn request_body_shape() {
             description: "d".into(),
             parameters: json!({"type": "object"}),
         }],
+        reasoning: Some(crate::provider::Reasoning::effort(
+            crate::provider::Effort::Low,
+        )),
+        ..Request::default()
     };
+    assert_eq!(
+        body_thinking(&p, &req),
+        json!({"thinkingBudget": 4096, "includeThoughts": true})
+    );
     assert_eq!(
         p.url(&req),
         "http://localhost/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
@@ -183,7 +192,7 @@ fn request_body_shape() {
     );
     assert_eq!(
         body["generationConfig"],
-        json!({"temperature": 0.5, "maxOutputTokens": 64, "responseMimeType": "application/json", "responseJsonSchema": {"type": "object"}})
+        json!({"temperature": 0.5, "maxOutputTokens": 64, "responseMimeType": "application/json", "responseJsonSchema": {"type": "object"}, "thinkingConfig": {"thinkingBudget": 4096, "includeThoughts": true}})
     );
     assert_eq!(
         body["tools"][0]["functionDeclarations"][0]["parametersJsonSchema"],
@@ -194,4 +203,8 @@ fn request_body_shape() {
         p.url(&req),
         "http://localhost/v1beta/models/gemini-2.5-flash:generateContent"
     );
+}
+
+fn body_thinking(p: &Gemini, req: &Request) -> Value {
+    p.request_body(req)["generationConfig"]["thinkingConfig"].clone()
 }

@@ -2,12 +2,17 @@
 //! wire-protocol implementations.
 
 mod anthropic;
+mod anthropic_stream;
+mod caching;
 mod cassette;
 mod gemini;
 mod ndjson;
 mod ollama;
 mod openai;
 mod parts;
+mod reasoning;
+mod responses;
+mod responses_stream;
 mod scripted;
 mod sse;
 mod transport;
@@ -19,6 +24,8 @@ pub use gemini::Gemini;
 pub use ollama::Ollama;
 pub use openai::OpenAi;
 pub use parts::openai_responses_content;
+pub use reasoning::{CacheTtl, Effort, Reasoning};
+pub use responses::Responses;
 pub use scripted::Scripted;
 pub use transport::{ApiKey, MAX_SERVER_WAIT};
 
@@ -39,6 +46,12 @@ use crate::{Message, Result, ToolCall, Usage};
 pub enum Event {
     /// A piece of reply text.
     TextDelta {
+        /// The text.
+        text: String,
+    },
+    /// A piece of the model's reasoning (thinking, a reasoning summary, a thought): shown apart
+    /// from the reply (the binary writes it to stderr), never part of its text.
+    ReasoningDelta {
         /// The text.
         text: String,
     },
@@ -137,6 +150,13 @@ pub struct Request {
     pub json: Option<JsonFormat>,
     /// Tools the model may call.
     pub tools: Vec<ToolSpec>,
+    /// How hard the model should reason, when asked (`None`: the provider's default).
+    pub reasoning: Option<Reasoning>,
+    /// Prompt caching: Anthropic cache breakpoints with this lifetime (`None`: no breakpoints).
+    pub cache: Option<CacheTtl>,
+    /// A key grouping requests that share a prefix, for providers that route on it (OpenAI's
+    /// `prompt_cache_key`); the session id.
+    pub cache_key: Option<String>,
 }
 
 /// How to reach a provider: where, with which key, how patiently.
@@ -214,7 +234,13 @@ pub(crate) fn push_grouped(out: &mut Vec<Value>, role: &str, key: &str, item: Va
 /// Construct a built-in provider by kind.
 pub(crate) fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<dyn Provider>> {
     match kind {
-        "openai" => Ok(Box::new(OpenAi::new(name, endpoint))),
+        // OpenAI's own API speaks Responses; compatible servers (llama.cpp, vLLM, Ollama's
+        // `/v1`) only Chat Completions. The explicit kinds choose (`--api`, config `api:`).
+        "openai" if uses_responses(&endpoint.base_url) => {
+            Ok(Box::new(Responses::new(name, endpoint)))
+        }
+        "openai" | API_CHAT => Ok(Box::new(OpenAi::new(name, endpoint))),
+        API_RESPONSES => Ok(Box::new(Responses::new(name, endpoint))),
         "anthropic" => Ok(Box::new(Anthropic::new(name, endpoint))),
         "gemini" => Ok(Box::new(Gemini::new(name, endpoint))),
         "ollama" => Ok(Box::new(Ollama::new(name, endpoint))),
@@ -225,13 +251,25 @@ pub(crate) fn by_kind(kind: &str, name: &str, endpoint: Endpoint) -> Result<Box<
     }
 }
 
+/// The `openai` kind held to the Responses API.
+pub const API_RESPONSES: &str = "openai-responses";
+/// The `openai` kind held to Chat Completions.
+pub const API_CHAT: &str = "openai-chat";
+
+/// Whether an `openai` provider at `base_url` speaks the Responses API by default: only
+/// OpenAI's own does.
+pub fn uses_responses(base_url: &str) -> bool {
+    let default = kind_defaults("openai").map(|(_, url, _)| url);
+    Some(base_url.trim_end_matches('/')) == default
+}
+
 /// The provider kinds this build speaks.
 pub const KINDS: &[&str] = &["openai", "anthropic", "gemini", "ollama"];
 
 /// Defaults per kind: (base URL variable, default base URL, key variable).
 pub fn kind_defaults(kind: &str) -> Option<(&'static str, &'static str, Option<&'static str>)> {
     match kind {
-        "openai" => Some((
+        "openai" | API_RESPONSES | API_CHAT => Some((
             "OPENAI_BASE_URL",
             "https://api.openai.com/v1",
             Some("OPENAI_API_KEY"),

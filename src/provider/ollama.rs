@@ -118,6 +118,12 @@ impl Provider for Ollama {
         if let Some(f) = &req.json {
             body.insert("format".into(), f.schema.clone());
         }
+        if let Some(r) = &req.reasoning {
+            body.insert(
+                "think".into(),
+                super::reasoning::ollama_think(r, &req.model),
+            );
+        }
         if !req.tools.is_empty() {
             let tools: Vec<Value> = req
                 .tools
@@ -212,6 +218,13 @@ impl Lines {
             ));
         }
         let message = &v["message"];
+        // With `think`, the reasoning streams in `message.thinking`
+        // (<https://docs.ollama.com/capabilities/thinking>).
+        if let Some(text) = message["thinking"].as_str().filter(|t| !t.is_empty()) {
+            out.push(Event::ReasoningDelta {
+                text: text.to_string(),
+            });
+        }
         if let Some(text) = message["content"].as_str() {
             if !text.is_empty() {
                 out.push(Event::TextDelta {
@@ -421,8 +434,13 @@ mod tests {
                 strict: false,
             }),
             tools: vec![],
+            reasoning: Some(crate::provider::Reasoning::effort(
+                crate::provider::Effort::None,
+            )),
+            ..Request::default()
         };
         let body = p.request_body(&req);
+        assert_eq!(body["think"], false);
         assert_eq!(body["stream"], false);
         assert_eq!(body["format"], schema);
         assert_eq!(

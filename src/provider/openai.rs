@@ -34,6 +34,12 @@ impl OpenAi {
             transport: Transport::new(name, endpoint, &PROTOCOL),
         }
     }
+
+    /// Whether this is OpenAI's own API (its default base URL), not a compatible server.
+    fn is_openai(&self) -> bool {
+        let default = super::kind_defaults("openai").map(|(_, url, _)| url);
+        Some(self.transport.base()) == default
+    }
 }
 
 /// Reasoning models take `max_completion_tokens`; everything else (and every compatible
@@ -126,6 +132,15 @@ impl Provider for OpenAi {
                 }}),
             );
         }
+        if let Some(r) = &req.reasoning {
+            body.insert("reasoning_effort".into(), super::reasoning::chat_effort(r));
+        }
+        // `prompt_cache_key` routes requests sharing a prefix to the same cache
+        // (<https://platform.openai.com/docs/guides/prompt-caching>); only OpenAI's own API is
+        // sent it: compatible servers do not know the field.
+        if let Some(key) = req.cache_key.as_ref().filter(|_| self.is_openai()) {
+            body.insert("prompt_cache_key".into(), json!(key));
+        }
         if !req.tools.is_empty() {
             let tools: Vec<Value> = req
                 .tools
@@ -198,12 +213,13 @@ fn usage_of(u: &Value) -> Option<Usage> {
     Some(Usage {
         input_tokens: u.get("prompt_tokens").and_then(n).unwrap_or(0),
         output_tokens: u.get("completion_tokens").and_then(n).unwrap_or(0),
-        cached_tokens: u
+        cache_read_tokens: u
             .pointer("/prompt_tokens_details/cached_tokens")
             .and_then(n),
         reasoning_tokens: u
             .pointer("/completion_tokens_details/reasoning_tokens")
             .and_then(n),
+        ..Usage::default()
     })
 }
 
@@ -224,6 +240,15 @@ fn complete_response(provider: &str, v: &Value) -> Result<Vec<Event>> {
         .pointer("/choices/0")
         .ok_or_else(|| stream_error(provider, "response has no choices"))?;
     let mut events = Vec::new();
+    if let Some(text) = ["reasoning_content", "reasoning"]
+        .iter()
+        .find_map(|k| choice["message"].get(*k).and_then(Value::as_str))
+        .filter(|t| !t.is_empty())
+    {
+        events.push(Event::ReasoningDelta {
+            text: text.to_string(),
+        });
+    }
     if let Some(text) = choice.pointer("/message/content").and_then(Value::as_str) {
         if !text.is_empty() {
             events.push(Event::TextDelta {
@@ -313,6 +338,17 @@ impl Chunks {
             return Ok(());
         };
         let delta = &choice["delta"];
+        // OpenAI's API shows no reasoning here; compatible servers stream it as
+        // `reasoning_content` (llama.cpp, vLLM, DeepSeek) or `reasoning` (OpenRouter, Ollama).
+        if let Some(text) = ["reasoning_content", "reasoning"]
+            .iter()
+            .find_map(|k| delta.get(*k).and_then(Value::as_str))
+            .filter(|t| !t.is_empty())
+        {
+            out.push(Event::ReasoningDelta {
+                text: text.to_string(),
+            });
+        }
         if let Some(text) = delta.get("content").and_then(Value::as_str) {
             if !text.is_empty() {
                 out.push(Event::TextDelta {
@@ -415,6 +451,29 @@ mod tests {
     use crate::provider::wire::WireParser;
 
     #[test]
+    fn compatible_servers_reasoning_is_reasoning() {
+        let stream = concat!(
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning_content\":\"Think\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"reasoning\":\"ing\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":\"stop\"}]}\n\n",
+            "data: [DONE]\n\n",
+        );
+        let mut p = Chunks::new("openai");
+        let mut events = p.feed(stream.as_bytes()).unwrap();
+        events.extend(p.finish().unwrap());
+        assert_eq!(
+            events[..3],
+            [
+                Event::ReasoningDelta {
+                    text: "Think".into()
+                },
+                Event::ReasoningDelta { text: "ing".into() },
+                Event::TextDelta { text: "Hi".into() },
+            ]
+        );
+    }
+
+    #[test]
     fn decodes_text_tool_fragments_and_usage() {
         let stream = concat!(
             "data: {\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}],\"usage\":null}\n\n",
@@ -472,5 +531,40 @@ mod tests {
     fn reasoning_models_take_max_completion_tokens() {
         assert!(uses_completion_tokens("o3-mini"));
         assert!(!uses_completion_tokens("gpt-4o-mini"));
+    }
+
+    #[test]
+    fn cache_key_and_effort_only_where_they_belong() {
+        let at = |url: &str| {
+            OpenAi::new(
+                "openai",
+                Endpoint {
+                    base_url: url.into(),
+                    api_key: None,
+                    headers: vec![],
+                    timeout: std::time::Duration::from_secs(5),
+                    retries: 0,
+                },
+            )
+        };
+        let req = Request {
+            model: "gpt-5-mini".into(),
+            reasoning: Some(crate::provider::Reasoning::effort(
+                crate::provider::Effort::High,
+            )),
+            cache_key: Some("s1".into()),
+            ..Request::default()
+        };
+        let own = at("https://api.openai.com/v1").request_body(&req);
+        assert_eq!(
+            (
+                own["prompt_cache_key"].clone(),
+                own["reasoning_effort"].clone()
+            ),
+            (json!("s1"), json!("high"))
+        );
+        let local = at("http://127.0.0.1:8080/v1").request_body(&req);
+        assert!(local.get("prompt_cache_key").is_none());
+        assert_eq!(local["reasoning_effort"], "high");
     }
 }

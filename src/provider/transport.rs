@@ -198,12 +198,26 @@ impl Transport {
 
     /// POST `body` as JSON to `url`, with retries.
     pub(crate) async fn post(&self, url: &str, body: &Value) -> Result<reqwest::Response> {
+        self.post_with(url, body, &[]).await
+    }
+
+    /// [`Transport::post`] with headers of this request alone (a beta feature's flag).
+    pub(crate) async fn post_with(
+        &self,
+        url: &str,
+        body: &Value,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response> {
         // Serialized once: a retry re-sends the same bytes.
         let bytes = bytes::Bytes::from(serde_json::to_vec(body).expect("JSON values serialize"));
         self.send(|c| {
-            c.post(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(bytes.clone())
+            let mut b = c
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json");
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            b.body(bytes.clone())
         })
         .await
     }

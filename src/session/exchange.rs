@@ -146,6 +146,7 @@ impl<'a> Exchange<'a> {
         self.flush_notices().await?;
         let (provider, asked, mut stream) = opened?;
         let start = self.text.len();
+        let mut reasoning = String::new();
         let mut calls = Vec::new();
         let (mut finish_reason, mut model, mut usage) = (None, None, None);
         let mut kept = serde_json::Map::new();
@@ -154,6 +155,7 @@ impl<'a> Exchange<'a> {
             self.count(&event)?;
             match &event {
                 Event::TextDelta { text } => self.text.push_str(text),
+                Event::ReasoningDelta { text } => reasoning.push_str(text),
                 Event::ToolCall { call } => calls.push(call.clone()),
                 Event::Usage { usage: u } => {
                     self.total.get_or_insert_with(Usage::default).add(u);
@@ -185,6 +187,7 @@ impl<'a> Exchange<'a> {
         }
         message.finish_reason = finish_reason;
         message.usage = usage;
+        message.reasoning = (!reasoning.is_empty()).then_some(reasoning);
         message.extra.extend(kept);
         Ok(Reply { message, calls })
     }
@@ -269,6 +272,12 @@ impl<'a> Exchange<'a> {
                 .iter()
                 .filter(|m| m.role == Role::Assistant && m.usage.is_some())
         };
+        let shown: Vec<&str> = self
+            .added
+            .iter()
+            .filter_map(|m| m.reasoning.as_deref())
+            .collect();
+        let reasoning = (!shown.is_empty()).then(|| shown.join("\n"));
         let cost_usd = priced()
             .map(|m| m.cost_usd)
             .sum::<Option<f64>>()
@@ -279,6 +288,7 @@ impl<'a> Exchange<'a> {
             // Filled in by the turn once this exchange's text is freed, so a long reply is
             // held twice at most.
             text: String::new(),
+            reasoning,
             usage: self.total.take(),
             cost_usd,
             model,
@@ -292,7 +302,7 @@ impl<'a> Exchange<'a> {
     /// then a failure record nothing could read back).
     fn count(&mut self, event: &Event) -> Result<()> {
         self.received += match event {
-            Event::TextDelta { text } => text.len(),
+            Event::TextDelta { text } | Event::ReasoningDelta { text } => text.len(),
             Event::ToolCall { call } => call.name.len() + call.arguments.to_string().len(),
             _ => 0,
         };

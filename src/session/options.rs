@@ -86,6 +86,11 @@ pub struct RunOptions {
     pub max_reply_bytes: usize,
     /// The title a session without one gets from this turn (default: the prompt's first line).
     pub title: Option<String>,
+    /// Reasoning effort (and budget) to ask for (`None`: the model's default).
+    pub reasoning: Option<crate::provider::Reasoning>,
+    /// Prompt caching: breakpoints with this lifetime where the protocol takes them, and the
+    /// session id as the cache key where one is used (default: on, five minutes; `None`: off).
+    pub cache: Option<crate::provider::CacheTtl>,
     /// The most this turn may cost, in US dollars, every request of it together: it stops
     /// before a request once its cost so far reaches this, or before the first when that
     /// request's input alone is estimated above it.
@@ -117,6 +122,8 @@ impl Default for RunOptions {
             max_reply_bytes: crate::limits::DEFAULT_MAX_REPLY_BYTES,
             title: None,
             attachments: Vec::new(),
+            reasoning: None,
+            cache: Some(crate::provider::CacheTtl::FiveMinutes),
             max_cost_usd: None,
         }
     }

@@ -45,6 +45,9 @@ pub(crate) fn build(
         stream: options.stream,
         json: json.map(|j| j.format.clone()),
         tools: tools.iter().map(|t| t.spec().clone()).collect(),
+        reasoning: options.reasoning,
+        cache: options.cache,
+        cache_key: options.cache.map(|_| data.id.clone()),
     }
 }
 

@@ -11,6 +11,8 @@ pub struct Response {
     pub session_id: String,
     /// The reply text.
     pub text: String,
+    /// The reasoning the model showed during the turn (every step's, in order), if any.
+    pub reasoning: Option<String>,
     /// Tokens used by every request of the turn, when the provider reported them.
     pub usage: Option<Usage>,
     /// The model that answered.

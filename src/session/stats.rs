@@ -17,6 +17,10 @@ pub struct Stats {
     pub input_tokens: u64,
     /// Completion tokens over every reply that reported them.
     pub output_tokens: u64,
+    /// Prompt tokens read from the provider's cache (part of `input_tokens`).
+    pub cache_read_tokens: u64,
+    /// Prompt tokens written to the provider's cache (part of `input_tokens`).
+    pub cache_write_tokens: u64,
     /// Known cost in US dollars (replies of unpriced models add nothing).
     pub cost_usd: f64,
     /// Replies whose model has no known price.
@@ -52,6 +56,8 @@ impl Stats {
                     if let Some(u) = &m.usage {
                         stats.input_tokens += u.input_tokens;
                         stats.output_tokens += u.output_tokens;
+                        stats.cache_read_tokens += u.cache_read_tokens.unwrap_or(0);
+                        stats.cache_write_tokens += u.cache_write_tokens.unwrap_or(0);
                         match m.cost_usd {
                             Some(c) => stats.cost_usd += c,
                             None => stats.unpriced_replies += 1,
@@ -68,5 +74,17 @@ impl Stats {
         }
         stats.cost_usd = crate::pricing::round_usd(stats.cost_usd);
         stats
+    }
+
+    /// What prompt caching saved over the document's priced replies, against the same prompts
+    /// at full input price (cache-write premiums subtracted), in US dollars.
+    pub fn cache_savings(data: &SessionData, prices: &crate::pricing::Prices) -> f64 {
+        let saved = data
+            .archive
+            .iter()
+            .chain(&data.messages)
+            .filter_map(|m| prices.cache_savings(m.model.as_deref()?, m.usage.as_ref()?))
+            .sum();
+        crate::pricing::round_usd(saved)
     }
 }

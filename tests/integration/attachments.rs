@@ -487,7 +487,7 @@ fn a_dry_run_shows_the_historys_attachments_and_chat_attaches_with_the_next_mess
     assert_eq!(server.body(1)["messages"][2]["content"], "and now?");
 
     let out = env
-        .cmd()
+        .agent(&server)
         .args(["session", "run", &id, "--dry-run", "more"])
         .output()
         .unwrap();
@@ -552,4 +552,40 @@ fn a_retry_sends_the_files_given_again() {
     assert_eq!(ok(&out), "ok\n");
     assert_eq!(server.body(1)["messages"], server.body(0)["messages"]);
     assert_eq!(blobs(&env), vec![sha(PNG)]);
+}
+
+#[test]
+fn the_responses_api_gets_input_image_and_input_file() {
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    server.push(MockResponse::openai_error(418, "stop here", "test"));
+    let (png, pdf, txt) = files(&env);
+    let out = env
+        .agent(&server)
+        .args([
+            "run",
+            "--api",
+            "responses",
+            "--dry-run",
+            "-a",
+            &png,
+            "-a",
+            &pdf,
+            "-a",
+            &txt,
+            "Read",
+        ])
+        .output()
+        .unwrap();
+    let body: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(
+        body["input"],
+        json!([{"role": "user", "content": [
+            {"type": "input_image", "image_url": format!("data:image/png;base64,{}", b64(PNG))},
+            {"type": "input_file", "filename": "contract.pdf",
+                "file_data": format!("data:application/pdf;base64,{}", b64(PDF))},
+            {"type": "input_text", "text": "[file: notes.txt]\nline one\nline two\n"},
+            {"type": "input_text", "text": "Read"},
+        ]}])
+    );
+    assert_eq!(server.requests().len(), 0);
 }

@@ -28,6 +28,11 @@ fn offline(env: &TestEnv) -> assert_cmd::Command {
     cmd
 }
 
+/// Recorded against the mock, which speaks Chat Completions; at OpenAI's own URL, where the
+/// replays run, the default would be the Responses API, and a session's turn would carry a
+/// `prompt_cache_key` the mock's was not sent.
+const CHAT: [&str; 3] = ["--api", "chat", "--no-cache"];
+
 /// The document without what differs between any two runs: times.
 fn stable(mut doc: Value) -> Value {
     fn strip(v: &mut Value) {
@@ -91,11 +96,13 @@ fn a_replay_reproduces_stdout_and_the_session_without_network_or_key() {
     let replay = dir.to_str().unwrap();
     let out = offline(&env)
         .args(["session", "run", "s", "--replay", replay, ASK])
+        .args(CHAT)
         .passes();
     assert_eq!(stdout(&out), outs[0]);
     let out = offline(&env)
         .env("AGENT_REPLAY", replay)
         .args(["session", "json", "s", "--schema", "n int", "How many?"])
+        .args(CHAT)
         .passes();
     assert_eq!(stdout(&out), outs[1]);
     assert_eq!(stable(env.doc("s")), stable(doc));
@@ -127,6 +134,7 @@ fn an_unrecorded_request_is_exit_8_and_leaves_the_session_as_it_was() {
     let out = offline(&env)
         .args(["session", "run", "s", "--replay", dir.to_str().unwrap()])
         .args(["--format", "json", "What are my orders?"])
+        .args(CHAT)
         .code(8);
     let err = stderr(&out);
     assert!(
@@ -233,7 +241,13 @@ fn every_provider_replays_streamed_and_whole_replies() {
         for var in ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"] {
             cmd.env_remove(var);
         }
-        let replayed = cmd.args(args).args(["--replay", rec]).passes();
+        if args[2] == "openai" {
+            // Recorded at the mock's URL (Chat Completions), replayed at OpenAI's (Responses).
+            cmd.args(args).args(CHAT);
+        } else {
+            cmd.args(args);
+        }
+        let replayed = cmd.args(["--replay", rec]).passes();
         // jsonl names the in-memory session, whose id is new each run.
         let strip = |s: &str| -> Vec<Value> {
             s.lines()

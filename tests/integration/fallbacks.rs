@@ -69,7 +69,7 @@ fn an_overloaded_primary_falls_back_to_the_next_model() {
     assert_eq!(requests[2].json()["model"], "claude-haiku-4-5");
     assert_eq!(
         requests[2].json()["messages"],
-        json!([{"role": "user", "content": [{"type": "text", "text": "hi"}]}])
+        json!([{"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]}])
     );
     let answer = &env.doc("s")["messages"][1];
     assert_eq!(

@@ -7,6 +7,7 @@ mod pg;
 mod util;
 
 mod attachments;
+mod caching;
 mod cassettes;
 mod chat;
 mod documents;
@@ -24,6 +25,8 @@ mod provider_tools;
 mod providers;
 mod readable;
 mod readme;
+mod reasoning;
+mod responses;
 mod shell;
 mod snapshots;
 mod spending;

@@ -53,10 +53,13 @@ fn a_session_switches_provider_between_turns_with_neutral_history() {
         json!([
             {"role": "user", "content": [{"type": "text", "text": "one"}]},
             {"role": "assistant", "content": [{"type": "text", "text": "From OpenAI."}]},
-            {"role": "user", "content": [{"type": "text", "text": "two"}]},
+            {"role": "user", "content": [{"type": "text", "text": "two", "cache_control": {"type": "ephemeral"}}]},
         ])
     );
-    assert_eq!(server.body(1)["system"], "Be brief.");
+    assert_eq!(
+        server.body(1)["system"],
+        json!([{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}])
+    );
     assert_eq!(
         server.body(2)["contents"],
         json!([

@@ -63,14 +63,15 @@ fn anthropic_tool_use_and_tool_result_blocks() {
     assert_eq!(resp.text, "Sunny.");
     assert_eq!(
         server.body(0)["tools"],
-        json!([{"name": "get_weather", "description": "Weather in a city", "input_schema": weather().spec().parameters}])
+        json!([{"name": "get_weather", "description": "Weather in a city", "input_schema": weather().spec().parameters, "cache_control": {"type": "ephemeral"}}])
     );
+    // The cache breakpoint sits on the last block of the last message, the tool result.
     assert_eq!(
         server.body(1)["messages"],
         json!([
             {"role": "user", "content": [{"type": "text", "text": "weather in Paris?"}]},
             {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {"city": "Paris"}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01A", "content": "sunny in Paris"}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01A", "content": "sunny in Paris", "cache_control": {"type": "ephemeral"}}]},
         ])
     );
 }
@@ -188,7 +189,7 @@ fn structured_output_request_shape_per_provider() {
     let a = server.body(0);
     assert_eq!(
         a["tools"],
-        json!([{"name": "response", "description": "Give the reply as this tool's input, which must match its schema.", "input_schema": schema()}])
+        json!([{"name": "response", "description": "Give the reply as this tool's input, which must match its schema.", "input_schema": schema(), "cache_control": {"type": "ephemeral"}}])
     );
     assert_eq!(
         a["tool_choice"],

@@ -171,14 +171,18 @@ fn anthropic_two_turns_stream_with_top_level_system_and_usage() {
             body["max_tokens"].clone(),
             body["stream"].clone()
         ),
-        (json!("Be brief."), json!(4096), json!(true))
+        (
+            json!([{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}]),
+            json!(4096),
+            json!(true)
+        )
     );
     assert_eq!(
         body["messages"],
         json!([
             {"role": "user", "content": [{"type": "text", "text": "hi"}]},
             {"role": "assistant", "content": [{"type": "text", "text": "Hello!"}]},
-            {"role": "user", "content": [{"type": "text", "text": "once more"}]},
+            {"role": "user", "content": [{"type": "text", "text": "once more", "cache_control": {"type": "ephemeral"}}]},
         ])
     );
     let doc = env.doc(&id);

@@ -300,6 +300,7 @@ fn every_readme_and_man_page_example_runs() {
     let paths: Vec<String> = mock.requests().iter().map(|r| r.path.clone()).collect();
     for endpoint in [
         "/v1/chat/completions",
+        "/v1/responses",
         "/v1/messages",
         "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
         "/api/chat",

@@ -91,13 +91,19 @@ fn anthropic_tool_use_runs_the_tool_and_sends_a_tool_result_block() {
     let call = json!({"role": "assistant", "content": [{"type": "text", "text": "Let me check.\n"},
         {"type": "tool_use", "id": "toolu_01", "name": "get_user_orders", "input": {"user_id": "user-123"}}]});
     let result = json!({"role": "user", "content": [
-        {"type": "tool_result", "tool_use_id": "toolu_01", "content": orders("user-123")}]});
+        {"type": "tool_result", "tool_use_id": "toolu_01", "content": orders("user-123"), "cache_control": {"type": "ephemeral"}}]});
     let follow = &t.server.body(1)["messages"];
     assert_eq!(follow[1], call);
     assert_eq!(follow[2], result);
     let next = t.server.body(2);
     assert_eq!(next["tools"], *tools);
     assert_eq!(next["messages"][1], call);
+    // The cache breakpoint moved on to the next turn's last block.
+    let mut result = result;
+    result["content"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("cache_control");
     assert_eq!(next["messages"][2], result);
 }
 

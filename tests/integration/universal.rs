@@ -1,7 +1,7 @@
 //! A mock that answers whatever it is asked, in each provider's protocol, for the tests that
 //! run the README's examples: OpenAI Chat Completions (streamed or not, text, a JSON instance
-//! of the requested schema, or a call of the first tool offered), Anthropic Messages, Gemini
-//! and Ollama streams, and each protocol's model list.
+//! of the requested schema, or a call of the first tool offered), OpenAI Responses text,
+//! Anthropic Messages, Gemini and Ollama streams, and each protocol's model list.
 
 use std::sync::Arc;
 
@@ -41,6 +41,10 @@ fn answer(req: &Recorded) -> MockResponse {
             json!({"models": [{"name": "llama3.2:latest", "model": "llama3.2:latest", "size": 1}]}),
         ),
         ("POST", "/v1/chat/completions") => openai(&body),
+        ("POST", "/v1/responses") => {
+            let text = reply_to(last_text(&body["input"]));
+            MockResponse::sse_events(&crate::responses::text_reply(&[&text], "completed"))
+        }
         ("POST", "/v1/messages") => {
             let text = reply_to(last_text(&body["messages"]));
             MockResponse::sse_events(&anthropic_events(&[&text], 12, 5))

@@ -41,6 +41,12 @@ pub(crate) struct Config {
     pub(crate) retention: Retention,
     /// Where the store's encryption key is, for a store URL that does not say.
     pub(crate) encrypt: Option<Encrypt>,
+    /// Default for `--reasoning` (`none`, `minimal`, `low`, `medium`, `high`).
+    pub(crate) reasoning: Option<String>,
+    /// Default for `--thinking-budget`.
+    pub(crate) thinking_budget: Option<u32>,
+    /// Prompt caching: `5m`, `1h` or `off`.
+    pub(crate) cache: Option<String>,
 }
 
 /// `retention: {max_age: 90d, max_count: 500}`: the defaults of `session prune`.
@@ -82,6 +88,10 @@ impl Retention {
 pub(crate) struct ModelAlias {
     pub(crate) provider: Option<String>,
     pub(crate) model: Option<String>,
+    /// Reasoning effort for this alias.
+    pub(crate) reasoning: Option<String>,
+    /// Thinking budget for this alias.
+    pub(crate) thinking_budget: Option<u32>,
     /// Models to ask, in order, when this one fails in a way retries could not cure
     /// (`provider:model` or a model whose name implies its provider).
     pub(crate) fallbacks: Vec<String>,
@@ -95,6 +105,8 @@ pub(crate) struct ProviderConfig {
     pub(crate) base_url: Option<String>,
     pub(crate) api_key_env: Option<String>,
     pub(crate) headers: BTreeMap<String, String>,
+    /// For kind openai: `responses` or `chat`.
+    pub(crate) api: Option<String>,
 }
 
 impl Encrypt {

@@ -24,6 +24,8 @@ pub(crate) struct Output {
     verbose: bool,
     /// Colour what stdout shows people.
     pub(crate) color: bool,
+    /// Dim the reasoning shown on stderr (a terminal, colour allowed).
+    dim: bool,
     spinner: Arc<Mutex<Option<ProgressBar>>>,
     /// When a notice last announced a wait, and how long it lasts (`None`: until another turn
     /// lets go of a lock).
@@ -37,6 +39,12 @@ impl Output {
     pub(crate) fn new(quiet: bool, verbose: bool, color: ColorChoice, env: &Env) -> Self {
         let forced = env.get("AGENT_TEST_TTY") == Some("1");
         let stdout_tty = forced || std::io::stdout().is_terminal();
+        let stderr_tty = forced || std::io::stderr().is_terminal();
+        let dim = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => stderr_tty && env.get("NO_COLOR").is_none(),
+        };
         let color = match color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -44,10 +52,11 @@ impl Output {
         };
         Output {
             stdout_tty,
-            stderr_tty: forced || std::io::stderr().is_terminal(),
+            stderr_tty,
             quiet,
             verbose,
             color,
+            dim,
             spinner: Arc::default(),
             last_wait: Arc::default(),
         }
@@ -96,6 +105,30 @@ impl Output {
     /// `agent: error: TEXT`, even with `-q`.
     pub(crate) fn error(&self, text: impl AsRef<str>) {
         self.line(&format!("agent: error: {}", text.as_ref()));
+    }
+
+    /// A piece of the model's reasoning on stderr as it streams, dimmed on a terminal; nothing
+    /// with `-q`. Returns whether it was shown.
+    pub(crate) fn reasoning(&self, text: &str) -> bool {
+        if self.quiet {
+            return false;
+        }
+        let mut err = std::io::stderr().lock();
+        // Reasoning never breaks a turn: a closed stderr just shows nothing.
+        let _ = if self.dim {
+            write!(err, "\x1b[2m{text}\x1b[0m")
+        } else {
+            err.write_all(text.as_bytes())
+        };
+        let _ = err.flush();
+        true
+    }
+
+    /// End the reasoning's line on stderr.
+    pub(crate) fn reasoning_end(&self) {
+        if !self.quiet {
+            eprintln!();
+        }
     }
 
     /// An empty line, so stderr output starts on a fresh line after a partial reply.

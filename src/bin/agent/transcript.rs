@@ -88,6 +88,7 @@ fn on_terminal(data: &SessionData) -> SessionData {
     }
     for m in &mut d.messages {
         m.content = v(&m.content);
+        m.reasoning = m.reasoning.as_deref().map(v);
         m.model = m.model.as_deref().map(v);
         m.name = m.name.as_deref().map(v);
         for c in &mut m.tool_calls {
@@ -176,6 +177,15 @@ fn message(s: &mut String, m: &Message, look: Look) {
     } else {
         let _ = writeln!(s, "\n{role} {}", look.paint(DIM, meta));
     }
+    // Reasoning folded to one dimmed line on a terminal, whole otherwise.
+    if let Some(r) = m.reasoning.as_deref().filter(|r| !r.is_empty()) {
+        let shown = if look.fold {
+            format!("[reasoning] {}", one_line(r, 80))
+        } else {
+            format!("[reasoning]\n{}", r.trim_end())
+        };
+        let _ = writeln!(s, "{}", look.paint(DIM, &shown));
+    }
     for call in &m.tool_calls {
         let args = match &call.arguments {
             // Made terminal-safe already (see `on_terminal`).
@@ -238,6 +248,9 @@ pub(crate) fn markdown(data: &SessionData, last: Option<usize>) -> String {
         let _ = writeln!(s, "\n## {heading}\n");
         for a in &m.attachments {
             let _ = writeln!(s, "{}\n", a.label());
+        }
+        if let Some(r) = m.reasoning.as_deref().filter(|r| !r.is_empty()) {
+            let _ = writeln!(s, "### Reasoning\n\n{}\n", r.trim_end());
         }
         for call in &m.tool_calls {
             let _ = writeln!(

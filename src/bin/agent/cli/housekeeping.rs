@@ -42,6 +42,8 @@ pub(crate) struct NewArgs {
     /// flags given explicitly win
     #[arg(long, value_name = "NAME|PATH", add = ArgValueCompleter::new(crate::candidates::template_names))]
     pub(crate) template: Option<String>,
+    #[command(flatten)]
+    pub(crate) reasoning: super::ReasoningArgs,
     /// Initial history: a JSON array of {"role","content"} objects (- for stdin)
     #[arg(long, value_name = "FILE")]
     pub(crate) messages: Option<PathBuf>,

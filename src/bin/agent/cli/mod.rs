@@ -14,11 +14,13 @@ mod attaching;
 mod housekeeping;
 mod prompting;
 mod shell;
+mod thinking;
 
 pub(crate) use attaching::*;
 pub(crate) use housekeeping::*;
 pub(crate) use prompting::*;
 pub(crate) use shell::*;
+pub(crate) use thinking::*;
 
 use crate::choices::ColorChoice;
 

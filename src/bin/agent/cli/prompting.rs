@@ -31,6 +31,12 @@ pub(crate) struct ModelArgs {
     /// Longest reply, in tokens
     #[arg(long, value_name = "N")]
     pub(crate) max_tokens: Option<u32>,
+    #[command(flatten)]
+    pub(crate) reasoning: super::ReasoningArgs,
+    /// The protocol of an openai-kind provider: the Responses API or Chat Completions
+    /// [config: providers.NAME.api; default: responses at OpenAI's own URL, else chat]
+    #[arg(long, value_enum, value_name = "API")]
+    pub(crate) api: Option<super::ApiArg>,
     /// Retries of a request that cannot have been processed: a connection that failed before it
     /// was sent, or a 408, 429 or 5xx answer (before any reply byte). A timeout or reset after
     /// the request went out is not retried: it may have been billed [default: 2]
@@ -90,6 +96,8 @@ pub(crate) struct ExchangeArgs {
     /// a known price
     #[arg(long, value_name = "USD", value_parser = parse_usd)]
     pub(crate) max_cost: Option<f64>,
+    #[command(flatten)]
+    pub(crate) show: super::ReasoningShowArgs,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
     #[command(flatten)]

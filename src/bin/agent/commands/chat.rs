@@ -11,6 +11,7 @@ use rustyline::DefaultEditor;
 use agent::{Error, Session};
 
 use super::drive::{drive, Plan};
+use super::thoughts::Thoughts;
 use super::{naming, open, Ctx};
 use crate::choices::Format;
 use crate::equip;
@@ -269,6 +270,7 @@ impl<'a> Chat<'a> {
             format: Format::Text,
             persist: true,
             usage: self.ask.usage,
+            thoughts: Thoughts::of(&self.ask),
         };
         match drive(self.ctx, &mut self.session, plan).await {
             Ok(_) => Ok(Next::Continue),

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use agent::{Error, Event, Response, RunOptions, Session, Usage};
 
+use super::thoughts::{Shown, Thoughts};
 use super::Ctx;
 use crate::calls::ToolLog;
 use crate::choices::Format;
@@ -29,12 +30,19 @@ pub(crate) struct Plan {
     pub(crate) persist: bool,
     /// `-u`: a usage line on stderr after the turn.
     pub(crate) usage: bool,
+    /// Reasoning: the defaults the flags left open, and whether it is shown.
+    pub(crate) thoughts: Thoughts,
 }
 
 /// Run the turn and print what streams. Text deltas go to stdout only for plain text turns;
 /// the caller prints the final result of JSON turns.
-pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Result<Response> {
+pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, mut plan: Plan) -> Result<Response> {
     let out = &ctx.out;
+    plan.thoughts
+        .apply(&mut plan.options, session.data(), plan.persist);
+    // Reasoning goes to stderr, except in `--format jsonl`, whose stdout carries it as events.
+    let show_reasoning = plan.thoughts.show && plan.format != Format::Jsonl;
+    let mut shown = Shown::default();
     let mut interrupts = ctx.interrupts.clone();
     let _held = interrupts.hold();
     let waiting = format!(
@@ -130,6 +138,11 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
             }
             _ => spinner.stop(),
         }
+        if let Event::ReasoningDelta { text } = &event {
+            shown.delta(out, show_reasoning, text);
+        } else {
+            shown.close(out);
+        }
         if let Some(line) = tool_log.line(&event) {
             out.plain(line);
         }
@@ -187,6 +200,7 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
             }
         }
     }
+    shown.close(out);
     let response = turn.into_response().ok_or(Error::Interrupted)?;
     if plan.usage {
         let mut line = usage_line(
@@ -205,14 +219,20 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
     }
     match plan.format {
         Format::Text if echo_text && printed && !text_ends_line => write_out(b"\n")?,
-        Format::Json if plan.json.is_none() => write_json_line(&json!({
-            "session_id": response.session_id,
-            "text": response.text,
-            "model": response.model,
-            "usage": response.usage,
-            "cost_usd": response.cost_usd,
-            "finish_reason": response.finish_reason,
-        }))?,
+        Format::Json if plan.json.is_none() => {
+            let mut v = json!({
+                "session_id": response.session_id,
+                "text": response.text,
+                "model": response.model,
+                "usage": response.usage,
+                "cost_usd": response.cost_usd,
+                "finish_reason": response.finish_reason,
+            });
+            if !shown.text.is_empty() {
+                v["reasoning"] = json!(shown.text);
+            }
+            write_json_line(&v)?
+        }
         _ => {}
     }
     Ok(response)
@@ -229,8 +249,11 @@ pub(crate) fn usage_line(
         Some(u) => {
             let mut s = format!("tokens {} in, {} out", u.input_tokens, u.output_tokens);
             let mut extra = Vec::new();
-            if let Some(c) = u.cached_tokens {
+            if let Some(c) = u.cache_read_tokens {
                 extra.push(format!("cached {c}"));
+            }
+            if let Some(w) = u.cache_write_tokens.filter(|w| *w > 0) {
+                extra.push(format!("cache writes {w}"));
             }
             if let Some(r) = u.reasoning_tokens {
                 extra.push(format!("reasoning {r}"));
@@ -289,8 +312,9 @@ mod tests {
         let u = Usage {
             input_tokens: 120,
             output_tokens: 45,
-            cached_tokens: Some(100),
-            reasoning_tokens: None,
+            cache_read_tokens: Some(100),
+            cache_write_tokens: Some(20),
+            ..Usage::default()
         };
         assert_eq!(
             usage_line(
@@ -299,7 +323,7 @@ mod tests {
                 Some(Duration::from_millis(310)),
                 Duration::from_millis(1200)
             ),
-            "tokens 120 in, 45 out (cached 100) · $0.000123 · first token 0.31s · total 1.20s"
+            "tokens 120 in, 45 out (cached 100, cache writes 20) · $0.000123 · first token 0.31s · total 1.20s"
         );
         assert_eq!(dollars(1.5), "$1.5000");
         assert_eq!(

@@ -36,15 +36,19 @@ pub(crate) fn stored(
     Ok(agent.resume(data))
 }
 
-/// Print the pretty JSON body of the next turn of `session` with `prompt`.
+/// Print the pretty JSON body of the next turn of `session` with `prompt` (`persist`: a stored
+/// session's turn, which caches by default).
 pub(crate) fn print(
     ctx: &Ctx,
     session: &Session,
     prompt: &str,
     turn: &Turn,
     schema: Option<&Value>,
+    persist: bool,
 ) -> Result<()> {
-    let mut request = session.preview_request(prompt, &turn.ask.run_options(), schema)?;
+    let mut options = turn.ask.run_options();
+    super::thoughts::Thoughts::of(&turn.ask).apply(&mut options, session.data(), persist);
+    let mut request = session.preview_request(prompt, &options, schema)?;
     // The preview's agent has no store: the history's attachments come from the real one.
     let unloaded = |m: &agent::Message| m.attachments.iter().any(|a| a.data().is_none());
     if request.messages.iter().any(unloaded) {

@@ -22,8 +22,11 @@ use crate::settings::{Ask, Compact};
 pub(crate) fn stats(ctx: &Ctx, id: &str, json: bool) -> Result<()> {
     let data = load_data(&*ctx.store()?, id)?;
     let s = Stats::of(&data);
+    let saved = Stats::cache_savings(&data, &ctx.settings.prices);
     if json {
-        let mut line = serde_json::to_vec(&s)?;
+        let mut v = serde_json::to_value(&s)?;
+        v["cache_saved_usd"] = json!(saved);
+        let mut line = serde_json::to_vec(&v)?;
         line.push(b'\n');
         write_out(&line)?;
         return Ok(());
@@ -55,6 +58,15 @@ pub(crate) fn stats(ctx: &Ctx, id: &str, json: bool) -> Result<()> {
         "cost         {}{budget}{unpriced}",
         dollars(s.cost_usd)
     )?;
+    if s.cache_read_tokens + s.cache_write_tokens > 0 {
+        writeln!(
+            text,
+            "cache        {} read, {} written, {} saved",
+            s.cache_read_tokens,
+            s.cache_write_tokens,
+            dollars(saved)
+        )?;
+    }
     writeln!(
         text,
         "models       {}",
@@ -87,6 +99,9 @@ pub(crate) async fn compact(ctx: &Ctx, args: Compact) -> Result<()> {
         max_cost: None,
         tools: Default::default(),
         attach: Default::default(),
+        reasoning_default: None,
+        hide_reasoning: true,
+        cache: (None, false),
     };
     let mut session = open::stored(ctx, &args.id, &ask, None).await?;
     let options = CompactOptions {

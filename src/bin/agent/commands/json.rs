@@ -9,6 +9,7 @@ use agent::document::validate_id;
 use agent::Error;
 
 use super::drive::{drive, Plan};
+use super::thoughts::Thoughts;
 use super::{dry_run, open, Ctx};
 use crate::choices::Format;
 use crate::equip;
@@ -34,7 +35,14 @@ pub(crate) async fn json(ctx: &Ctx, mut args: Json) -> Result<()> {
     let session = open::ephemeral(ctx, &ask.call, args.system).await?;
     let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
     if args.json.turn.dry_run {
-        return dry_run::print(ctx, &session, &prompt, &args.json.turn, Some(&schema));
+        return dry_run::print(
+            ctx,
+            &session,
+            &prompt,
+            &args.json.turn,
+            Some(&schema),
+            false,
+        );
     }
     run(ctx, &mut session, &args.json, schema, prompt, false).await
 }
@@ -47,7 +55,7 @@ async fn session_json(ctx: &Ctx, id: &str, prompt: &[String], opts: &mut JsonTur
         let tools = equip::resolve(&ctx.settings, &ctx.out, &turn.ask.tools)?;
         let session = dry_run::stored(ctx, id, &turn.ask, None)?;
         let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
-        return dry_run::print(ctx, &session, &prompt, turn, Some(&schema));
+        return dry_run::print(ctx, &session, &prompt, turn, Some(&schema), true);
     }
     let mut session = open::equipped(ctx, id, &turn.ask).await?;
     run(ctx, &mut session, opts, schema, prompt, true).await
@@ -106,6 +114,7 @@ async fn run(
         format: opts.turn.format,
         persist,
         usage: opts.turn.ask.usage,
+        thoughts: Thoughts::of(&opts.turn.ask),
     };
     let response = match drive(ctx, session, plan).await {
         Ok(r) => r,

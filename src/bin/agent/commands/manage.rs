@@ -57,7 +57,12 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
     opts.tools = tools;
     opts.ttl = args.ttl;
     opts.budget_usd = args.budget;
-    let session = agent.session_with(opts).await?;
+    let mut session = agent.session_with(opts).await?;
+    if let Some(reasoning) = args.reasoning {
+        session
+            .edit(|d| super::thoughts::remember(&mut d.options, reasoning))
+            .await?;
+    }
     print_id(session.session_id())
 }
 

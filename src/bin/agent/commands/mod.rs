@@ -1,5 +1,6 @@
 //! One function per verb. Commands take resolved settings and plain options, never clap types.
 
+mod api;
 mod chat;
 mod check;
 mod copy;
@@ -22,6 +23,7 @@ mod prune;
 mod run;
 mod show;
 mod templates;
+mod thoughts;
 mod try_tool;
 
 use anyhow::Result;

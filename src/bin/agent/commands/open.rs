@@ -28,9 +28,11 @@ pub(crate) fn agent(
         .base_url
         .clone()
         .unwrap_or_else(|| default_url.to_string());
+    let configured = ctx.settings.routes.api_of(&route.provider);
+    let (kind, api) = super::api::choose(&route.kind, &base_url, call.api, configured)?;
     let mut builder = Agent::builder()
         .provider(&route.provider)
-        .kind(&route.kind)
+        .kind(kind)
         .model(&route.model)
         .lock_timeout(lock_timeout)
         .prices(ctx.settings.prices.clone())
@@ -54,7 +56,7 @@ pub(crate) fn agent(
     builder = builder.on_notice(move |n| out.notice(n));
     let agent = builder.build()?;
     ctx.out.detail(format!(
-        "provider {} ({}{}), model {}, base URL {}{}",
+        "provider {} ({}{}{api}), model {}, base URL {}{}",
         route.provider,
         route.kind,
         route.why,

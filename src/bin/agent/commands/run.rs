@@ -6,6 +6,7 @@ use agent::document::validate_id;
 use agent::{store, Error};
 
 use super::drive::{drive, Plan};
+use super::thoughts::Thoughts;
 use super::{dry_run, ls, naming, open, Ctx};
 use crate::attach;
 use crate::equip;
@@ -22,6 +23,7 @@ fn plan(prompt: input::Prompt, turn: &Turn, persist: bool) -> Plan {
         format: turn.format,
         persist,
         usage: turn.ask.usage,
+        thoughts: Thoughts::of(&turn.ask),
     }
 }
 
@@ -43,7 +45,7 @@ pub(crate) async fn session_run(ctx: &Ctx, mut args: SessionRun) -> Result<()> {
     if args.turn.dry_run {
         let session = dry_run::stored(ctx, &args.id, &args.turn.ask, args.create)?;
         let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
-        return dry_run::print(ctx, &session, &prompt.text, &args.turn, None);
+        return dry_run::print(ctx, &session, &prompt.text, &args.turn, None, true);
     }
     // A session this command creates remembers its tools; an existing one uses them this turn
     // only (like --system, they are part of what a session was created as).
@@ -82,7 +84,7 @@ pub(crate) async fn retry(ctx: &Ctx, id: &str, mut turn: Turn, force: bool) -> R
         .into());
     }
     if turn.dry_run {
-        return dry_run::print(ctx, &session, &failed.prompt, &turn, None);
+        return dry_run::print(ctx, &session, &failed.prompt, &turn, None, true);
     }
     let prompt = input::Prompt {
         text: failed.prompt,
@@ -132,7 +134,8 @@ pub(crate) async fn run(ctx: &Ctx, mut args: Run) -> Result<()> {
     let session = open::ephemeral(ctx, &args.turn.ask.call, args.system).await?;
     let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
     if args.turn.dry_run {
-        return dry_run::print(ctx, &session, &prompt.text, &args.turn, None);
+        let saved = args.target == RunTarget::Save;
+        return dry_run::print(ctx, &session, &prompt.text, &args.turn, None, saved);
     }
     drive(ctx, &mut session, plan(prompt, &args.turn, false)).await?;
     Ok(())

@@ -99,6 +99,10 @@ pub(crate) struct ModelCall {
     pub(crate) max_tokens: Option<u32>,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+    /// `--reasoning`/`--thinking-budget`.
+    pub(crate) reasoning: Option<agent::provider::Reasoning>,
+    /// `--api`: `responses` or `chat`.
+    pub(crate) api: Option<&'static str>,
     /// `--fallback`, in order (empty: the model alias's `fallbacks:`).
     pub(crate) fallbacks: Vec<String>,
     /// `--record`, `--replay`, `--replay-or-record` (or their variables).
@@ -146,6 +150,13 @@ pub(crate) struct Ask {
     pub(crate) tools: ToolChoice,
     /// `-a`, `-f`: read by the command, then sent with the next turn.
     pub(crate) attach: crate::attach::AttachChoice,
+    /// The config's reasoning, used when neither a flag nor the session says.
+    pub(crate) reasoning_default: Option<agent::provider::Reasoning>,
+    /// `--hide-reasoning`.
+    pub(crate) hide_reasoning: bool,
+    /// Prompt caching (`None`: off), and whether a flag or the config chose it (else a
+    /// one-shot turn, which no later turn reads, leaves it off).
+    pub(crate) cache: (Option<agent::provider::CacheTtl>, bool),
 }
 
 impl Ask {
@@ -161,6 +172,8 @@ impl Ask {
             auto_compact: self.auto_compact,
             max_reply_bytes: self.max_reply_bytes,
             attachments: self.attach.loaded.clone(),
+            reasoning: self.call.reasoning,
+            cache: self.cache.0,
             max_cost_usd: self.max_cost,
             ..RunOptions::default()
         };
@@ -269,6 +282,8 @@ pub(crate) struct New {
     pub(crate) force: bool,
     pub(crate) tools: ToolChoice,
     pub(crate) ttl: Option<Duration>,
+    /// `--reasoning`/`--thinking-budget`, remembered by the session.
+    pub(crate) reasoning: Option<agent::provider::Reasoning>,
     /// `--budget`: the session's lifetime spending limit, in US dollars.
     pub(crate) budget: Option<f64>,
 }

@@ -7,6 +7,7 @@ mod action;
 mod recording;
 mod route;
 mod templates;
+mod thinking;
 
 pub(crate) use action::*;
 pub(crate) use route::{ModelChoice, Route, Routes};
@@ -102,6 +103,7 @@ impl Settings {
                 .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
             retention: config.retention.resolve()?,
             templates: crate::template::dir(env, config.templates_dir.as_deref()),
+            thinking: thinking::ThinkingDefaults::new(&config)?,
             cassette: recording::from_env(env)?,
         };
         let settings = Settings {
@@ -172,6 +174,7 @@ struct Defaults {
     max_reply_bytes: usize,
     /// `retention:` in the config: `session prune`'s defaults.
     retention: (Option<Duration>, Option<usize>),
+    thinking: thinking::ThinkingDefaults,
     cassette: Option<agent::provider::Cassette>,
 }
 
@@ -260,6 +263,7 @@ impl Defaults {
                 },
                 messages: a.messages,
                 force: a.force,
+                reasoning: thinking::flags(&a.reasoning),
                 tools: tool_files(a.tools),
                 ttl: a.ttl,
                 budget: a.budget,
@@ -359,6 +363,11 @@ impl Defaults {
             max_tokens: m.max_tokens,
             timeout: seconds(m.timeout, "--timeout")?.unwrap_or(self.timeout),
             retries: m.retries.unwrap_or(self.retries),
+            reasoning: thinking::flags(&m.reasoning),
+            api: m.api.map(|a| match a {
+                cli::ApiArg::Responses => "responses",
+                cli::ApiArg::Chat => "chat",
+            }),
             fallbacks: m.fallback,
             cassette,
         })
@@ -369,7 +378,12 @@ impl Defaults {
             Some(t) => Some(t),
             None => self.lock_timeout,
         };
+        let reasoning_default = self.thinking.fallback(a.model.model.as_deref());
+        let cache = self.thinking.cache(&a.show);
         Ok(Ask {
+            reasoning_default,
+            hide_reasoning: a.show.hide_reasoning,
+            cache,
             call: self.call(a.model)?,
             stream: !a.no_stream,
             lock_timeout,

@@ -113,6 +113,11 @@ impl Routes {
             .unwrap_or_else(|| provider.to_string())
     }
 
+    /// The `api:` a configured provider names, if any.
+    pub(crate) fn api_of(&self, provider: &str) -> Option<&str> {
+        self.providers.get(provider)?.api.as_deref()
+    }
+
     /// Resolve the route of a call with these flags on `session` (if any).
     pub(crate) fn resolve(
         &self,
