@@ -306,6 +306,7 @@ mod blocking;
 pub mod document;
 pub mod error;
 pub mod limits;
+pub mod mcp;
 pub mod message;
 pub mod pricing;
 pub mod provider;

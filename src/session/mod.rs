@@ -263,6 +263,7 @@ impl Session {
             title: src.title.clone(),
             overwrite: false,
             tools: src.tools.clone(),
+            mcp_servers: src.mcp_servers.clone(),
             ttl: None,
         };
         let forked_from = ForkedFrom {

@@ -15,6 +15,7 @@ mod history;
 mod hostile;
 mod json;
 mod library;
+mod mcp;
 mod provider_choice;
 mod provider_tools;
 mod providers;

@@ -37,6 +37,7 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
         None => Vec::new(),
     };
     let tools = equip::load_files(&args.tools)?;
+    let servers = crate::mcp_pool::from_flags(&ctx.settings, &args.tools.mcp)?;
     let call = ModelCall {
         route: args.route.clone(),
         ..ModelCall::default()
@@ -55,6 +56,7 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
     opts.system = system;
     opts.title = args.title;
     opts.tools = tools;
+    opts.mcp_servers = servers;
     opts.ttl = args.ttl;
     let session = agent.session_with(opts).await?;
     print_id(session.session_id())

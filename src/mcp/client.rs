@@ -1,0 +1,496 @@
+//! A running MCP server, through the official SDK (rmcp): the stdio server started in its own
+//! process group with a scrubbed environment, or a Streamable HTTP endpoint; its tools as
+//! [`Tool`]s whose calls go to it.
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation, ProtocolVersion,
+};
+use rmcp::service::{MaybeSendFuture, NotificationContext, RunningService};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::spec::{expand_header, McpSpec};
+use super::{groups, result};
+use crate::tool::{Tool, ToolHandler, ToolOutput, PROVIDER_KEY_VARS};
+use crate::{Error, Result};
+
+/// Called with each line a stdio server writes on its stderr (the CLI shows them with `-v`).
+pub type StderrSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// How long a stopping stdio server has, after its stdin is closed, before its process group
+/// is killed.
+pub const GRACE: Duration = Duration::from_millis(500);
+
+/// How much of a stdio server's stderr an error message carries.
+const STDERR_TAIL: usize = 1024;
+
+/// How to start servers: what to remove from their environment, where their stderr goes.
+#[derive(Clone)]
+pub struct McpOptions {
+    scrub: Vec<String>,
+    stderr: Option<StderrSink>,
+    client: (String, String),
+}
+
+impl Default for McpOptions {
+    fn default() -> Self {
+        McpOptions {
+            scrub: PROVIDER_KEY_VARS.iter().map(|s| s.to_string()).collect(),
+            stderr: None,
+            client: ("agent".into(), env!("CARGO_PKG_VERSION").into()),
+        }
+    }
+}
+
+impl McpOptions {
+    /// Also remove these variables from a stdio server's environment (store credentials,
+    /// configured providers' keys).
+    #[must_use]
+    pub fn scrub_env<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.scrub.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Pass each stderr line of a stdio server to `sink(server, line)`; without it they are
+    /// only kept for error messages.
+    #[must_use]
+    pub fn on_stderr(mut self, sink: StderrSink) -> Self {
+        self.stderr = Some(sink);
+        self
+    }
+}
+
+/// Tells the running session that the server's tools changed.
+struct Handler {
+    info: ClientConfig,
+    stale: Arc<AtomicBool>,
+}
+
+impl ClientHandler for Handler {
+    fn on_tool_list_changed(
+        &self,
+        _context: NotificationContext<RoleClient>,
+    ) -> impl std::future::Future<Output = ()> + MaybeSendFuture + '_ {
+        self.stale.store(true, Ordering::SeqCst);
+        std::future::ready(())
+    }
+
+    fn get_info(&self) -> ClientConfig {
+        self.info.clone()
+    }
+}
+
+/// A stdio server's process: its pid (also its process group) and what it said on stderr.
+struct Process {
+    child: tokio::sync::Mutex<Option<tokio::process::Child>>,
+    pid: i32,
+    tail: Arc<Mutex<String>>,
+    status: Mutex<Option<std::process::ExitStatus>>,
+}
+
+struct Conn {
+    spec: McpSpec,
+    service: tokio::sync::Mutex<Option<RunningService<RoleClient, Handler>>>,
+    peer: rmcp::Peer<RoleClient>,
+    stale: Arc<AtomicBool>,
+    process: Option<Process>,
+    tools: tokio::sync::Mutex<Option<Vec<Tool>>>,
+    version: String,
+}
+
+/// A connected MCP server. Clones share the connection; [`McpServer::shutdown`] ends it (a
+/// dropped one is killed).
+#[derive(Clone)]
+pub struct McpServer {
+    conn: Arc<Conn>,
+}
+
+impl std::fmt::Debug for McpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpServer")
+            .field("name", &self.conn.spec.name)
+            .finish()
+    }
+}
+
+impl McpServer {
+    /// Start a stdio server and complete the handshake: `McpServer::stdio("time", argv)`.
+    pub async fn stdio<I, S>(name: &str, argv: I) -> Result<McpServer>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        McpServer::connect(McpSpec::stdio(name, argv), &McpOptions::default()).await
+    }
+
+    /// Start (stdio) or reach (HTTP) the server and complete the handshake (`initialize`,
+    /// then `notifications/initialized`), within the definition's `timeout`.
+    pub async fn connect(spec: McpSpec, options: &McpOptions) -> Result<McpServer> {
+        spec.check()
+            .map_err(|e| Error::Usage(format!("MCP server '{}': {e}", spec.name)))?;
+        let stale = Arc::new(AtomicBool::new(false));
+        let handler = Handler {
+            info: ClientConfig::new(
+                ClientCapabilities::default(),
+                Implementation::new(&options.client.0, &options.client.1),
+            )
+            // The newest version with an `initialize` handshake this SDK speaks.
+            .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE),
+            stale: stale.clone(),
+        };
+        let limit = timeout_of(&spec);
+        let (service, process) = if let Some(url) = &spec.url {
+            (serve_http(&spec, url, handler, limit).await?, None)
+        } else {
+            let (process, stdout, stdin) = spawn(&spec, options)?;
+            let served = tokio::time::timeout(limit, handler.serve((stdout, stdin))).await;
+            let service = match served {
+                Ok(Ok(service)) => service,
+                Ok(Err(e)) => {
+                    stop(&process).await;
+                    let msg = format!("MCP server '{}' failed to start: {e}", spec.name);
+                    return Err(Error::Usage(with_exit(msg, &process)));
+                }
+                Err(_) => {
+                    let e = unanswered(&spec, Some(&process));
+                    stop(&process).await;
+                    return Err(e);
+                }
+            };
+            (service, Some(process))
+        };
+        let version = service
+            .peer_info()
+            .map(|info| info.protocol_version.to_string())
+            .unwrap_or_default();
+        let peer = service.peer().clone();
+        Ok(McpServer {
+            conn: Arc::new(Conn {
+                spec,
+                service: tokio::sync::Mutex::new(Some(service)),
+                peer,
+                stale,
+                process,
+                tools: tokio::sync::Mutex::new(None),
+                version,
+            }),
+        })
+    }
+
+    /// The definition it was started from.
+    pub fn spec(&self) -> &McpSpec {
+        &self.conn.spec
+    }
+
+    /// The protocol version the server agreed to.
+    pub fn protocol_version(&self) -> &str {
+        &self.conn.version
+    }
+
+    /// The pid of a stdio server (also its process group's id).
+    pub fn pid(&self) -> Option<u32> {
+        self.conn.process.as_ref().map(|p| p.pid as u32)
+    }
+
+    /// The server's tools as the model sees them (`SERVER__TOOL`, its `inputSchema`), every
+    /// page of `tools/list`; listed once, and again after `notifications/tools/list_changed`.
+    pub async fn tools(&self) -> Result<Vec<Tool>> {
+        let mut cached = self.conn.tools.lock().await;
+        if self.conn.stale.swap(false, Ordering::SeqCst) {
+            *cached = None;
+        }
+        if let Some(tools) = cached.as_ref() {
+            return Ok(tools.clone());
+        }
+        let listed = self.list().await?;
+        let spec = &self.conn.spec;
+        let mut tools = Vec::with_capacity(listed.len());
+        for t in listed {
+            let remote = t.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = offered_name(&spec.name, remote);
+            let description = t.get("description").and_then(Value::as_str).unwrap_or("");
+            let schema = t
+                .get("inputSchema")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({"type": "object"}));
+            let handler = Arc::new(Call {
+                conn: self.conn.clone(),
+                remote: remote.to_string(),
+            });
+            let tool = Tool::with_handler(name, description, schema, handler)
+                .map_err(|e| Error::Usage(format!("MCP server '{}': {e}", spec.name)))?;
+            tools.push(tool.confirm(spec.confirm));
+        }
+        *cached = Some(tools.clone());
+        Ok(tools)
+    }
+
+    /// The server sent `notifications/tools/list_changed` since its tools were last listed.
+    pub fn tools_changed(&self) -> bool {
+        self.conn.stale.load(Ordering::SeqCst)
+    }
+
+    /// The raw `tools/list` entries (every page), as the server sent them.
+    pub async fn list(&self) -> Result<Vec<Value>> {
+        let spec = &self.conn.spec;
+        let listed = tokio::time::timeout(timeout_of(spec), self.conn.peer.list_all_tools())
+            .await
+            .map_err(|_| {
+                Error::Usage(format!(
+                    "MCP server '{}' did not answer tools/list within {}s",
+                    spec.name, spec.timeout
+                ))
+            })?
+            .map_err(|e| {
+                Error::Usage(self.conn.broken(&format!("tools/list failed: {e}")))
+            })?;
+        Ok(listed
+            .into_iter()
+            .map(|t| serde_json::to_value(t).unwrap_or(Value::Null))
+            .collect())
+    }
+
+    /// End the connection: the HTTP session is deleted; a stdio server gets its stdin closed
+    /// and [`GRACE`] to exit, then its process group is killed.
+    pub async fn shutdown(&self) {
+        if let Some(mut service) = self.conn.service.lock().await.take() {
+            let _ = service.close_with_timeout(GRACE).await;
+        }
+        if let Some(process) = &self.conn.process {
+            stop(process).await;
+        }
+    }
+}
+
+impl Conn {
+    /// A failed exchange, explained: a stdio server that exited says how, with its stderr.
+    fn broken(&self, what: &str) -> String {
+        let msg = format!("MCP server '{}': {what}", self.spec.name);
+        match &self.process {
+            Some(process) => with_exit(msg, process),
+            None => msg,
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(process) = &self.process {
+            groups::kill(process.pid);
+        }
+    }
+}
+
+/// One of the server's tools.
+struct Call {
+    conn: Arc<Conn>,
+    remote: String,
+}
+
+impl ToolHandler for Call {
+    fn call<'a>(&'a self, arguments: Value, _session_id: &'a str) -> BoxFuture<'a, ToolOutput> {
+        Box::pin(async move {
+            let spec = &self.conn.spec;
+            let mut params = CallToolRequestParams::new(self.remote.clone());
+            if let Value::Object(map) = arguments {
+                params = params.with_arguments(map);
+            }
+            let call = self.conn.peer.call_tool(params);
+            match tokio::time::timeout(timeout_of(spec), call).await {
+                Err(_) => Err(format!(
+                    "MCP server '{}' did not answer the call of {} within {}s",
+                    spec.name, self.remote, spec.timeout
+                )),
+                Ok(Err(e)) => Err(self.conn.broken(&format!("the call of {} failed: {e}", self.remote))),
+                Ok(Ok(answer)) => result::output(&serde_json::to_value(answer).unwrap_or_default()),
+            }
+        })
+    }
+}
+
+/// `SERVER__TOOL`, with characters providers refuse replaced by `_`, at most 64 bytes.
+pub fn offered_name(server: &str, tool: &str) -> String {
+    let clean: String = tool
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect();
+    let mut name = format!("{server}__{clean}");
+    name.truncate(64);
+    name
+}
+
+fn timeout_of(spec: &McpSpec) -> Duration {
+    Duration::try_from_secs_f64(spec.timeout).unwrap_or(Duration::MAX)
+}
+
+fn unanswered(spec: &McpSpec, process: Option<&Process>) -> Error {
+    let msg = format!(
+        "MCP server '{}' did not complete initialize within {}s",
+        spec.name, spec.timeout
+    );
+    Error::Usage(match process {
+        Some(p) => with_tail(msg, p),
+        None => msg,
+    })
+}
+
+
+fn with_tail(msg: String, process: &Process) -> String {
+    let tail = process.tail.lock().unwrap_or_else(|e| e.into_inner());
+    let tail = tail.trim();
+    if tail.is_empty() {
+        msg
+    } else {
+        format!("{msg}; stderr: {tail}")
+    }
+}
+
+/// The message, with how the process ended when it has, and its stderr's tail.
+fn with_exit(msg: String, process: &Process) -> String {
+    let stored = *process.status.lock().unwrap_or_else(|e| e.into_inner());
+    let status = stored.or_else(|| {
+        process
+            .child
+            .try_lock()
+            .ok()
+            .and_then(|mut c| c.as_mut().and_then(|c| c.try_wait().ok().flatten()))
+    });
+    let msg = match status {
+        Some(status) => format!("{msg} (the server exited: {status})"),
+        None => msg,
+    };
+    if msg.contains("; stderr: ") {
+        msg
+    } else {
+        with_tail(msg, process)
+    }
+}
+
+/// Reach a Streamable HTTP server and complete the handshake.
+async fn serve_http(
+    spec: &McpSpec,
+    url: &str,
+    handler: Handler,
+    limit: Duration,
+) -> Result<RunningService<RoleClient, Handler>> {
+    super::install_tls();
+    let mut config =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            url.to_string(),
+        );
+    for (k, v) in &spec.headers {
+        let bad =
+            |why: String| Error::Usage(format!("MCP server '{}': header {k}: {why}", spec.name));
+        let value = expand_header(v).map_err(bad)?;
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|e| bad(e.to_string()))?;
+        let value =
+            reqwest::header::HeaderValue::from_str(&value).map_err(|e| bad(e.to_string()))?;
+        config.custom_headers.insert(name, value);
+    }
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
+    tokio::time::timeout(limit, handler.serve(transport))
+        .await
+        .map_err(|_| unanswered(spec, None))?
+        .map_err(|e| {
+            Error::Usage(format!(
+                "MCP server '{}' failed to start: {e}",
+                spec.name
+            ))
+        })
+}
+
+/// Start a stdio server: argv (never a shell), its own process group, provider keys and
+/// credentials removed and `env:` applied after; stderr kept (and passed on, with `-v`).
+fn spawn(
+    spec: &McpSpec,
+    options: &McpOptions,
+) -> Result<(Process, tokio::process::ChildStdout, tokio::process::ChildStdin)> {
+    let mut cmd = tokio::process::Command::new(&spec.command[0]);
+    cmd.args(&spec.command[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for name in &options.scrub {
+        cmd.env_remove(name);
+    }
+    cmd.envs(&spec.env);
+    if let Some(cwd) = &spec.cwd {
+        cmd.current_dir(cwd);
+    }
+    let mut child = crate::tool::spawn_child(|| {
+        let child = cmd.spawn()?;
+        let pid = child.id();
+        if let Some(pid) = pid {
+            groups::add(pid as i32);
+        }
+        Ok((child, pid))
+    })
+    .map_err(|e| {
+        Error::Usage(format!(
+            "MCP server '{}' failed to start: cannot run {}: {e}",
+            spec.name, spec.command[0]
+        ))
+    })?;
+    let pid = child.id().map_or(0, |p| p as i32);
+    let stdout = child.stdout.take().expect("piped");
+    let stdin = child.stdin.take().expect("piped");
+    let tail = Arc::new(Mutex::new(String::new()));
+    if let Some(stderr) = child.stderr.take() {
+        let (tail, sink, name) = (tail.clone(), options.stderr.clone(), spec.name.clone());
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(sink) = &sink {
+                    sink(&name, &line);
+                }
+                let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+                t.push_str(&line);
+                t.push('\n');
+                if t.len() > 2 * STDERR_TAIL {
+                    let mut cut = t.len() - STDERR_TAIL;
+                    while !t.is_char_boundary(cut) {
+                        cut += 1;
+                    }
+                    t.drain(..cut);
+                }
+            }
+        });
+    }
+    let process = Process {
+        child: tokio::sync::Mutex::new(Some(child)),
+        pid,
+        tail,
+        status: Mutex::new(None),
+    };
+    Ok((process, stdout, stdin))
+}
+
+/// Wait up to [`GRACE`] for the server to exit (its stdin is closed), then kill its group.
+async fn stop(process: &Process) {
+    let mut guard = process.child.lock().await;
+    if let Some(mut child) = guard.take() {
+        // Without a pipe to read, a server exits: give it the chance to clean up.
+        drop(child.stdin.take());
+        let status = match tokio::time::timeout(GRACE, child.wait()).await {
+            Ok(status) => status.ok(),
+            Err(_) => {
+                groups::kill(process.pid);
+                child.wait().await.ok()
+            }
+        };
+        *process.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
+        crate::tool::reaped(process.pid);
+        // Anything it started in its group goes too.
+        groups::kill(process.pid);
+        groups::remove(process.pid);
+    }
+}

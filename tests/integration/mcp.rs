@@ -1,0 +1,463 @@
+//! MCP servers as a source of tools, through the binary: a real server from PyPI
+//! (`mcp-server-time`, installed by .ci/run), a small stdio server written from the
+//! specification (tests/fixtures/mcp/server.py: pagination, isError, list_changed, a crash, a
+//! hang, garbage), and a Streamable HTTP server mocked byte for byte; the mock model calls
+//! their tools in the usual turn loop.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::tools::{openai_calls, Tools};
+use crate::util::*;
+
+fn server_py() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mcp/server.py")
+        .display()
+        .to_string()
+}
+
+/// A servers file naming the fixture server `t` in `mode`, in the `mcpServers` form.
+fn servers_file(t: &Tools, mode: &str, extra: Value) -> String {
+    // The test's own directory as a last argument: what `pids` looks for.
+    let mut body = json!({"command": "python3", "args": [server_py(), mode, t.env.path()]});
+    if let (Some(b), Value::Object(e)) = (body.as_object_mut(), extra) {
+        b.extend(e);
+    }
+    let path = t.env.path().join(format!("mcp-{mode}.json"));
+    std::fs::write(&path, json!({"mcpServers": {"t": body}}).to_string()).unwrap();
+    path.display().to_string()
+}
+
+/// What the fixture server received, one JSON message per line of $MCP_LOG.
+fn received(t: &Tools) -> Vec<Value> {
+    std::fs::read_to_string(t.env.path().join("mcp.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn agent(t: &Tools) -> assert_cmd::Command {
+    let mut cmd = t.agent();
+    cmd.env("MCP_LOG", t.env.path().join("mcp.log"));
+    cmd
+}
+
+/// The pids of this test's fixture servers (none may outlive a command).
+fn pids(t: &Tools) -> Vec<String> {
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", &t.env.path().display().to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn have_time_server() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import mcp_server_time"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        let allowed = std::env::var_os("AGENT_TEST_ALLOW_SKIP").is_some_and(|v| v == "1");
+        assert!(
+            allowed,
+            "the MCP server mcp-server-time is not installed and this test needs it: \
+             pip install mcp-server-time (.ci/run installs it; AGENT_TEST_ALLOW_SKIP=1 skips)"
+        );
+    }
+    ok
+}
+
+const TIME_CONFIG: &str =
+    "mcp_servers:\n  time:\n    command: [python3, -m, mcp_server_time, --local-timezone, UTC]\n";
+
+#[test]
+fn the_real_time_server_lists_its_tools() {
+    if !have_time_server() {
+        return;
+    }
+    let t = Tools::new();
+    t.env.write_config(TIME_CONFIG);
+    let out = agent(&t).args(["mcp", "ls"]).output().unwrap();
+    assert_eq!(
+        stdout(&out),
+        "time\tpython3 -m mcp_server_time --local-timezone UTC\n"
+    );
+    let out = agent(&t)
+        .args(["mcp", "tools", "time", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["time__get_current_time", "time__convert_time"]);
+    assert_eq!(list[1]["tool"], "convert_time");
+    assert_eq!(list[1]["inputSchema"]["type"], "object");
+}
+
+#[test]
+fn a_turn_calls_the_real_time_server() {
+    if !have_time_server() {
+        return;
+    }
+    let t = Tools::new();
+    t.env.write_config(TIME_CONFIG);
+    let args = r#"{"source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"}"#;
+    t.server
+        .push(openai_calls(&[("call_1", "time__convert_time", args)]));
+    t.server.push(MockResponse::openai_stream(&["It is 21:00."]));
+    let out = agent(&t)
+        .args(["run", "What time is noon UTC in Tokyo?"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "It is 21:00.\n", "{}", stderr(&out));
+    let first = t.server.body(0);
+    let names: Vec<&str> = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["time__get_current_time", "time__convert_time"]);
+    let result = t.server.body(1)["messages"][2].clone();
+    assert_eq!(result["role"], "tool");
+    assert_eq!(result["tool_call_id"], "call_1");
+    let content: Value = serde_json::from_str(result["content"].as_str().unwrap()).unwrap();
+    assert_eq!(content["target"]["timezone"], "Asia/Tokyo");
+    let at = content["target"]["datetime"].as_str().unwrap();
+    assert!(at.ends_with("T21:00:00+09:00"), "{at}");
+    assert_eq!(content["time_difference"], "+9.0h");
+}
+
+#[test]
+fn the_handshake_and_every_page_of_tools_list() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({}));
+    let out = agent(&t).args(["mcp", "tools", &file]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let names: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["t__echo", "t__fail", "t__env", "t__crash", "t__change", "t__image", "t__slow"]
+    );
+    assert!(text.starts_with(
+        "t__echo\tSays the text back.\n  {\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}\n"
+    ), "{text}");
+    let got = received(&t);
+    assert_eq!(got[0]["method"], "initialize");
+    assert_eq!(got[0]["params"]["protocolVersion"], "2025-11-25");
+    assert_eq!(got[0]["params"]["clientInfo"]["name"], "agent");
+    assert_eq!(
+        got[0]["params"]["clientInfo"]["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        got[1],
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    );
+    assert_eq!(got[2]["method"], "tools/list");
+    assert_eq!(got[3]["method"], "tools/list");
+    assert_eq!(got[3]["params"]["cursor"], "page-2");
+    assert!(pids(&t).is_empty(), "a server outlived the command");
+}
+
+#[test]
+fn a_session_remembers_its_server_and_the_model_calls_it() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({"env": {"EXTRA": "1"}}));
+    let out = agent(&t)
+        .args(["session", "new", "--id", "s", "--mcp", &file])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = t.env.doc("s");
+    assert_eq!(
+        doc["mcp_servers"],
+        json!([{"name": "t", "command": ["python3", server_py(), "ok", t.env.path()], "env": {"EXTRA": "1"}, "timeout": 30.0}])
+    );
+    t.server.push(openai_calls(&[
+        ("call_1", "t__echo", r#"{"text": "hi there"}"#),
+        ("call_2", "t__env", "{}"),
+    ]));
+    t.server.push(MockResponse::openai_stream(&["Done."]));
+    let out = agent(&t)
+        .args(["session", "run", "s", "say hi"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Done.\n", "{}", stderr(&out));
+    let first = t.server.body(0);
+    assert_eq!(
+        first["tools"][0],
+        json!({"type": "function", "function": {"name": "t__echo",
+            "description": "Says the text back.\nSecond line.",
+            "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}})
+    );
+    let follow = t.server.body(1)["messages"].clone();
+    assert_eq!(
+        follow[2],
+        json!({"role": "tool", "tool_call_id": "call_1", "content": "hi there"})
+    );
+    // Provider keys never reach a server; its `env:` does.
+    assert_eq!(
+        follow[3],
+        json!({"role": "tool", "tool_call_id": "call_2", "content": "EXTRA PATH"})
+    );
+    let calls: Vec<Value> = received(&t)
+        .into_iter()
+        .filter(|m| m["method"] == "tools/call")
+        .map(|m| m["params"].clone())
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            json!({"name": "echo", "arguments": {"text": "hi there"}}),
+            json!({"name": "env", "arguments": {}})
+        ]
+    );
+    let doc = t.env.doc("s");
+    assert_eq!(doc["messages"][2]["content"], "hi there");
+    assert_eq!(doc["messages"][4]["content"], "Done.");
+    assert!(pids(&t).is_empty(), "a server outlived the command");
+}
+
+#[test]
+fn error_results_images_and_invalid_arguments() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({}));
+    t.server.push(openai_calls(&[
+        ("call_1", "t__fail", "{}"),
+        ("call_2", "t__image", "{}"),
+        ("call_3", "t__echo", r#"{"text": 5}"#),
+    ]));
+    t.server.push(MockResponse::openai_stream(&["Sorry."]));
+    let out = agent(&t)
+        .args(["run", "--mcp", &file, "go"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Sorry.\n", "{}", stderr(&out));
+    let follow = t.server.body(1)["messages"].clone();
+    assert_eq!(follow[2]["content"], "error: no such order");
+    assert_eq!(
+        follow[3]["content"],
+        "[image: image/png, about 6 bytes, not shown]\n{\"w\":1,\"h\":1}"
+    );
+    let invalid = follow[4]["content"].as_str().unwrap();
+    assert!(invalid.starts_with("error: invalid arguments"), "{invalid}");
+    // The invalid call never reached the server.
+    let calls = received(&t)
+        .iter()
+        .filter(|m| m["method"] == "tools/call")
+        .count();
+    assert_eq!(calls, 2);
+}
+
+#[test]
+fn a_server_that_dies_mid_call_is_named_and_leaves_nothing_running() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({}));
+    t.server
+        .push(openai_calls(&[("call_1", "t__crash", "{}")]));
+    t.server.push(MockResponse::openai_stream(&["It broke."]));
+    let out = agent(&t)
+        .args(["run", "--mcp", &file, "go"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "It broke.\n", "{}", stderr(&out));
+    let content = t.server.body(1)["messages"][2]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        content.starts_with("error: MCP server 't': the call of crash failed"),
+        "{content}"
+    );
+    assert!(pids(&t).is_empty(), "a server outlived the command");
+}
+
+#[test]
+fn servers_that_fail_to_start_hang_or_write_garbage_fail_the_turn_before_any_request() {
+    let t = Tools::new();
+    let id = new_session(&t.env, &[]);
+    let before = t.env.raw(&id);
+    for (mode, want) in [
+        (
+            "exit",
+            "MCP server 't' failed to start: ",
+        ),
+        (
+            "hang",
+            "MCP server 't' did not complete initialize within 1s; stderr: server ready",
+        ),
+        ("garbage", "MCP server 't' failed to start: "),
+    ] {
+        let file = servers_file(&t, mode, json!({"timeout": 1}));
+        let out = agent(&t)
+            .args(["session", "run", &id, "--mcp", &file, "hello"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(want), "{mode}: {err}");
+        assert_eq!(err.lines().count(), 1, "{mode}: {err}");
+        if mode == "exit" {
+            assert!(err.contains("cannot start: no database"), "{err}");
+        }
+    }
+    assert!(t.server.requests().is_empty());
+    assert_eq!(t.env.raw(&id), before, "a failed start touched the session");
+    assert!(pids(&t).is_empty(), "a server outlived the command");
+}
+
+#[test]
+fn a_chat_starts_its_server_once_and_sees_a_changed_tools_list() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({}));
+    t.server
+        .push(openai_calls(&[("call_1", "t__change", "{}")]));
+    t.server.push(MockResponse::openai_stream(&["Added."]));
+    t.server.push(MockResponse::openai_stream(&["Two."]));
+    t.server.push(MockResponse::openai_stream(&["Three."]));
+    let out = agent(&t)
+        .args(["chat", "--lines", "--mcp", &file])
+        .write_stdin("one\ntwo\nthree\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Added.\nTwo.\nThree.\n");
+    let count = |i: usize| t.server.body(i)["tools"].as_array().unwrap().len();
+    assert_eq!((count(0), count(1), count(2), count(3)), (7, 7, 8, 8));
+    let got = received(&t);
+    let inits = got.iter().filter(|m| m["method"] == "initialize").count();
+    let lists = got.iter().filter(|m| m["method"] == "tools/list").count();
+    // One server for the whole chat; listed once, then again after list_changed (2 pages each).
+    assert_eq!((inits, lists), (1, 4));
+}
+
+#[test]
+fn strict_mcp_ignores_the_config_and_unknown_names_say_what_there_is() {
+    let t = Tools::new();
+    t.env.write_config(&format!(
+        "mcp_servers:\n  conf:\n    command: [python3, {}, ok]\n",
+        server_py()
+    ));
+    let file = servers_file(&t, "ok", json!({}));
+    t.server.push(MockResponse::openai_stream(&["Hi."]));
+    let out = agent(&t)
+        .args(["run", "--strict-mcp", "--mcp", &file, "hi"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tools = t.server.body(0)["tools"].clone();
+    assert!(tools
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["function"]["name"].as_str().unwrap().starts_with("t__")));
+    let out = agent(&t)
+        .args(["run", "--mcp", "nope", "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: --mcp nope: no such file, and no MCP server of that name in the config (it has conf)\n"
+    );
+}
+
+/// A Streamable HTTP server, answered byte for byte: JSON for initialize and calls, SSE for
+/// tools/list, 202 for notifications, 405 for the GET stream, 200 for DELETE.
+fn http_server() -> MockServer {
+    let server = MockServer::start();
+    server.respond_with(std::sync::Arc::new(|r: &Recorded| {
+        if r.method == "GET" {
+            return MockResponse::new(405, "text/plain", vec![]);
+        }
+        if r.method == "DELETE" {
+            return MockResponse::new(200, "text/plain", vec![]);
+        }
+        let msg = r.json();
+        let id = msg["id"].clone();
+        let answer = |result: Value| json!({"jsonrpc": "2.0", "id": id, "result": result});
+        match msg["method"].as_str().unwrap_or("") {
+            "initialize" => MockResponse::json(
+                200,
+                answer(json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+                    "serverInfo": {"name": "remote", "version": "2"}})),
+            )
+            .header("mcp-session-id", "sess-42"),
+            "tools/list" => MockResponse::sse_events(&[format!(
+                "event: message\ndata: {}\n\n",
+                answer(json!({"tools": [{"name": "lookup", "description": "Looks up.",
+                    "inputSchema": {"type": "object", "properties": {"q": {"type": "string"}}}}]}))
+            )]),
+            "tools/call" => MockResponse::json(
+                200,
+                answer(json!({"content": [{"type": "text", "text": format!("found {}", msg["params"]["arguments"]["q"])}]})),
+            ),
+            _ => MockResponse::new(202, "text/plain", vec![]),
+        }
+    }));
+    server
+}
+
+#[test]
+fn streamable_http_keeps_the_session_id_and_deletes_it_at_the_end() {
+    let t = Tools::new();
+    let remote = http_server();
+    let config = format!(
+        "mcp_servers:\n  r:\n    url: {}\n    headers: {{Authorization: '${{REMOTE_TOKEN}}'}}\n",
+        remote.url("/mcp")
+    );
+    t.env.write_config(&config);
+    t.server
+        .push(openai_calls(&[("call_1", "r__lookup", r#"{"q": "rust"}"#)]));
+    t.server.push(MockResponse::openai_stream(&["Found it."]));
+    let out = agent(&t)
+        .env("REMOTE_TOKEN", "Bearer tok-1")
+        .args(["run", "find rust"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Found it.\n", "{}", stderr(&out));
+    assert_eq!(
+        t.server.body(1)["messages"][2],
+        json!({"role": "tool", "tool_call_id": "call_1", "content": "found rust"})
+    );
+    let reqs = remote.requests();
+    let posts: Vec<&Recorded> = reqs.iter().filter(|r| r.method == "POST").collect();
+    let methods: Vec<String> = posts
+        .iter()
+        .map(|r| r.json()["method"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(
+        methods,
+        ["initialize", "notifications/initialized", "tools/list", "tools/call"]
+    );
+    for r in &posts {
+        assert_eq!(r.header("accept"), Some("application/json, text/event-stream"));
+        assert_eq!(r.header("authorization"), Some("Bearer tok-1"));
+    }
+    assert_eq!(posts[0].header("mcp-session-id"), None);
+    for r in &posts[1..] {
+        assert_eq!(r.header("mcp-session-id"), Some("sess-42"));
+        assert_eq!(r.header("mcp-protocol-version"), Some("2025-06-18"));
+    }
+    assert_eq!(posts[3].json()["params"], json!({"name": "lookup", "arguments": {"q": "rust"}}));
+    let delete = reqs.iter().find(|r| r.method == "DELETE").expect("a DELETE at the end");
+    assert_eq!(delete.header("mcp-session-id"), Some("sess-42"));
+    assert_eq!(delete.path, "/mcp");
+}
