@@ -17,6 +17,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::spec::{expand_header, McpSpec};
+use super::watch::Watched;
 use super::{groups, result};
 use crate::tool::{Tool, ToolHandler, ToolOutput, PROVIDER_KEY_VARS};
 use crate::{Error, Result};
@@ -93,6 +94,8 @@ struct Process {
     pid: i32,
     tail: Arc<Mutex<String>>,
     status: Mutex<Option<std::process::ExitStatus>>,
+    /// The task reading stderr, ending when the pipe closes.
+    reader: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 struct Conn {
@@ -150,18 +153,44 @@ impl McpServer {
             (serve_http(&spec, url, handler, limit).await?, None)
         } else {
             let (process, stdout, stdin) = spawn(&spec, options)?;
-            let served = tokio::time::timeout(limit, handler.serve((stdout, stdin))).await;
+            let (stdout, stray) = Watched::new(stdout);
+            let exited = async {
+                match process.child.lock().await.as_mut() {
+                    Some(child) => child.wait().await.ok(),
+                    None => None,
+                }
+            };
+            let served = tokio::select! {
+                served = tokio::time::timeout(limit, handler.serve((stdout, stdin))) => served,
+                _ = exited => {
+                    stop(&process).await;
+                    let msg = format!(
+                        "MCP server '{}' failed to start: it exited before answering initialize",
+                        spec.name
+                    );
+                    return Err(Error::Usage(with_exit(msg, &process).await));
+                }
+            };
             let service = match served {
                 Ok(Ok(service)) => service,
                 Ok(Err(e)) => {
                     stop(&process).await;
                     let msg = format!("MCP server '{}' failed to start: {e}", spec.name);
-                    return Err(Error::Usage(with_exit(msg, &process)));
+                    return Err(Error::Usage(with_exit(msg, &process).await));
                 }
                 Err(_) => {
-                    let e = unanswered(&spec, Some(&process));
                     stop(&process).await;
-                    return Err(e);
+                    let mut msg = format!(
+                        "MCP server '{}' did not complete initialize within {}s",
+                        spec.name, spec.timeout
+                    );
+                    let stray = stray.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    if let Some(line) = stray {
+                        msg.push_str(&format!(
+                            "; it wrote what is not JSON-RPC on stdout: {line:?}"
+                        ));
+                    }
+                    return Err(Error::Usage(with_stderr(msg, &process).await));
                 }
             };
             (service, Some(process))
@@ -247,10 +276,14 @@ impl McpServer {
                     "MCP server '{}' did not answer tools/list within {}s",
                     spec.name, spec.timeout
                 ))
-            })?
-            .map_err(|e| {
-                Error::Usage(self.conn.broken(&format!("tools/list failed: {e}")))
             })?;
+        let listed = match listed {
+            Ok(listed) => listed,
+            Err(e) => {
+                let why = self.conn.broken(&format!("tools/list failed: {e}")).await;
+                return Err(Error::Usage(why));
+            }
+        };
         Ok(listed
             .into_iter()
             .map(|t| serde_json::to_value(t).unwrap_or(Value::Null))
@@ -271,10 +304,10 @@ impl McpServer {
 
 impl Conn {
     /// A failed exchange, explained: a stdio server that exited says how, with its stderr.
-    fn broken(&self, what: &str) -> String {
+    async fn broken(&self, what: &str) -> String {
         let msg = format!("MCP server '{}': {what}", self.spec.name);
         match &self.process {
-            Some(process) => with_exit(msg, process),
+            Some(process) => with_exit(msg, process).await,
             None => msg,
         }
     }
@@ -308,7 +341,10 @@ impl ToolHandler for Call {
                     "MCP server '{}' did not answer the call of {} within {}s",
                     spec.name, self.remote, spec.timeout
                 )),
-                Ok(Err(e)) => Err(self.conn.broken(&format!("the call of {} failed: {e}", self.remote))),
+                Ok(Err(e)) => {
+                    let what = format!("the call of {} failed: {e}", self.remote);
+                    Err(self.conn.broken(&what).await)
+                }
                 Ok(Ok(answer)) => result::output(&serde_json::to_value(answer).unwrap_or_default()),
             }
         })
@@ -319,7 +355,13 @@ impl ToolHandler for Call {
 pub fn offered_name(server: &str, tool: &str) -> String {
     let clean: String = tool
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut name = format!("{server}__{clean}");
     name.truncate(64);
@@ -330,21 +372,39 @@ fn timeout_of(spec: &McpSpec) -> Duration {
     Duration::try_from_secs_f64(spec.timeout).unwrap_or(Duration::MAX)
 }
 
-fn unanswered(spec: &McpSpec, process: Option<&Process>) -> Error {
-    let msg = format!(
+fn unanswered(spec: &McpSpec) -> Error {
+    Error::Usage(format!(
         "MCP server '{}' did not complete initialize within {}s",
         spec.name, spec.timeout
-    );
-    Error::Usage(match process {
-        Some(p) => with_tail(msg, p),
-        None => msg,
-    })
+    ))
 }
 
+/// Let the stderr reader reach the end of the pipe (a stopped server's last words).
+async fn settle(process: &Process) {
+    let reader = process
+        .reader
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    if let Some(reader) = reader {
+        let _ = tokio::time::timeout(Duration::from_millis(300), reader).await;
+    }
+}
+
+/// The message with the stderr's tail, read to its end.
+async fn with_stderr(msg: String, process: &Process) -> String {
+    settle(process).await;
+    with_tail(msg, process)
+}
 
 fn with_tail(msg: String, process: &Process) -> String {
     let tail = process.tail.lock().unwrap_or_else(|e| e.into_inner());
-    let tail = tail.trim();
+    let tail: Vec<&str> = tail
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail = tail.join(" / ");
     if tail.is_empty() {
         msg
     } else {
@@ -352,8 +412,10 @@ fn with_tail(msg: String, process: &Process) -> String {
     }
 }
 
-/// The message, with how the process ended when it has, and its stderr's tail.
-fn with_exit(msg: String, process: &Process) -> String {
+/// The message, with how the process ended when it has, and its stderr's tail (read to its
+/// end first, briefly, when the process is gone).
+async fn with_exit(msg: String, process: &Process) -> String {
+    settle(process).await;
     let stored = *process.status.lock().unwrap_or_else(|e| e.into_inner());
     let status = stored.or_else(|| {
         process
@@ -398,13 +460,8 @@ async fn serve_http(
     let transport = rmcp::transport::StreamableHttpClientTransport::from_config(config);
     tokio::time::timeout(limit, handler.serve(transport))
         .await
-        .map_err(|_| unanswered(spec, None))?
-        .map_err(|e| {
-            Error::Usage(format!(
-                "MCP server '{}' failed to start: {e}",
-                spec.name
-            ))
-        })
+        .map_err(|_| unanswered(spec))?
+        .map_err(|e| Error::Usage(format!("MCP server '{}' failed to start: {e}", spec.name)))
 }
 
 /// Start a stdio server: argv (never a shell), its own process group, provider keys and
@@ -412,7 +469,11 @@ async fn serve_http(
 fn spawn(
     spec: &McpSpec,
     options: &McpOptions,
-) -> Result<(Process, tokio::process::ChildStdout, tokio::process::ChildStdin)> {
+) -> Result<(
+    Process,
+    tokio::process::ChildStdout,
+    tokio::process::ChildStdin,
+)> {
     let mut cmd = tokio::process::Command::new(&spec.command[0]);
     cmd.args(&spec.command[1..])
         .stdin(Stdio::piped())
@@ -444,9 +505,10 @@ fn spawn(
     let stdout = child.stdout.take().expect("piped");
     let stdin = child.stdin.take().expect("piped");
     let tail = Arc::new(Mutex::new(String::new()));
+    let mut reader = None;
     if let Some(stderr) = child.stderr.take() {
         let (tail, sink, name) = (tail.clone(), options.stderr.clone(), spec.name.clone());
-        tokio::spawn(async move {
+        reader = Some(tokio::spawn(async move {
             let mut lines = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(sink) = &sink {
@@ -463,13 +525,14 @@ fn spawn(
                     t.drain(..cut);
                 }
             }
-        });
+        }));
     }
     let process = Process {
         child: tokio::sync::Mutex::new(Some(child)),
         pid,
         tail,
         status: Mutex::new(None),
+        reader: Mutex::new(reader),
     };
     Ok((process, stdout, stdin))
 }

@@ -26,6 +26,8 @@ mod groups;
 #[cfg(feature = "mcp")]
 mod result;
 #[cfg(feature = "mcp")]
+mod watch;
+#[cfg(feature = "mcp")]
 pub use client::{offered_name, McpOptions, McpServer, StderrSink, GRACE};
 #[cfg(feature = "mcp")]
 pub use groups::kill_all;

@@ -22,7 +22,9 @@ pub(crate) fn output(result: &Value) -> ToolOutput {
     if let Some(structured) = result.get("structuredContent") {
         let json = structured.to_string();
         // Servers should also send it as text: then it is there once.
-        if !parts.iter().any(|p| p.trim() == json || serde_json::from_str::<Value>(p).ok().as_ref() == Some(structured)) {
+        if !parts.iter().any(|p| {
+            p.trim() == json || serde_json::from_str::<Value>(p).ok().as_ref() == Some(structured)
+        }) {
             if !text.is_empty() {
                 text.push('\n');
             }
@@ -44,8 +46,13 @@ fn describe(block: &Value) -> String {
     match kind {
         "text" => str_of("text").to_string(),
         "image" | "audio" => {
-            let bytes = str_of("data").len() / 4 * 3;
-            format!("[{kind}: {}, about {bytes} bytes, not shown]", str_of("mimeType"))
+            let data = str_of("data");
+            let padding = data.bytes().rev().take_while(|&b| b == b'=').count();
+            let bytes = (data.len() / 4 * 3).saturating_sub(padding);
+            format!(
+                "[{kind}: {}, about {bytes} bytes, not shown]",
+                str_of("mimeType")
+            )
         }
         "resource" => {
             let resource = block.get("resource").unwrap_or(&Value::Null);
@@ -89,7 +96,10 @@ mod tests {
         let r = json!({"content": [{"type": "text", "text": "no"}], "isError": true});
         assert_eq!(output(&r).unwrap_err(), "no");
         let r = json!({"content": [{"type": "image", "data": "AAAA", "mimeType": "image/png"}]});
-        assert_eq!(output(&r).unwrap(), "[image: image/png, about 3 bytes, not shown]");
+        assert_eq!(
+            output(&r).unwrap(),
+            "[image: image/png, about 3 bytes, not shown]"
+        );
         let r = json!({"content": [], "structuredContent": {"t": 1}});
         assert_eq!(output(&r).unwrap(), "{\"t\":1}");
         let r = json!({"content": [{"type": "text", "text": "{\"t\": 1}"}], "structuredContent": {"t": 1}});

@@ -136,11 +136,16 @@ impl McpSpec {
                 return Err(format!(
                     "MCP server '{name}': `type` {} does not match its {}",
                     kind.unwrap_or(Value::Null),
-                    if spec.url.is_some() { "`url`" } else { "`command`" }
+                    if spec.url.is_some() {
+                        "`url`"
+                    } else {
+                        "`command`"
+                    }
                 ))
             }
         }
-        spec.check().map_err(|e| format!("MCP server '{name}': {e}"))?;
+        spec.check()
+            .map_err(|e| format!("MCP server '{name}': {e}"))?;
         Ok(spec)
     }
 

@@ -169,7 +169,13 @@ pub(crate) async fn equip(
     } else {
         session.data().mcp_servers.clone()
     };
-    let servers = mcp_pool::merge(tools.mcp_config.into_iter().chain(stored).chain(tools.mcp_flags));
+    let servers = mcp_pool::merge(
+        tools
+            .mcp_config
+            .into_iter()
+            .chain(stored)
+            .chain(tools.mcp_flags),
+    );
     if by_name.is_empty() && servers.is_empty() {
         return Ok(session);
     }

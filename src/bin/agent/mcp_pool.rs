@@ -104,7 +104,11 @@ pub(crate) async fn server(
         .on_stderr(Arc::new(move |name: &str, line: &str| {
             shown.detail(format!("{name}: {line}"))
         }));
-    out.detail(format!("MCP server {} starts: {}", spec.name, spec.describe()));
+    out.detail(format!(
+        "MCP server {} starts: {}",
+        spec.name,
+        spec.describe()
+    ));
     let server = McpServer::connect(spec.clone(), &options).await?;
     out.detail(format!(
         "MCP server {} speaks protocol {}",

@@ -65,7 +65,11 @@ pub(crate) async fn tools(ctx: &Ctx, server: &str, json: bool) -> Result<()> {
     for t in &list {
         let description = t["description"].as_str().unwrap_or("");
         let first = description.lines().next().unwrap_or("").trim();
-        text.push_str(&format!("{}\t{first}\n  {}\n", t["name"].as_str().unwrap_or(""), t["inputSchema"]));
+        text.push_str(&format!(
+            "{}\t{first}\n  {}\n",
+            t["name"].as_str().unwrap_or(""),
+            t["inputSchema"]
+        ));
     }
     write_out(text.as_bytes())?;
     Ok(())
