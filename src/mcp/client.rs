@@ -174,8 +174,13 @@ impl McpServer {
             let service = match served {
                 Ok(Ok(service)) => service,
                 Ok(Err(e)) => {
+                    // The SDK saw the pipe close: say so plainly when the server is gone.
+                    let why = match exit_of(&process).await {
+                        Some(_) => "it exited before answering initialize".to_string(),
+                        None => e.to_string(),
+                    };
                     stop(&process).await;
-                    let msg = format!("MCP server '{}' failed to start: {e}", spec.name);
+                    let msg = format!("MCP server '{}' failed to start: {why}", spec.name);
                     return Err(Error::Usage(with_exit(msg, &process).await));
                 }
                 Err(_) => {
@@ -379,6 +384,21 @@ fn unanswered(spec: &McpSpec) -> Error {
     ))
 }
 
+/// How the process ended, if it has or does within a moment.
+async fn exit_of(process: &Process) -> Option<std::process::ExitStatus> {
+    if let Some(status) = *process.status.lock().unwrap_or_else(|e| e.into_inner()) {
+        return Some(status);
+    }
+    let mut guard = process.child.lock().await;
+    let child = guard.as_mut()?;
+    let status = tokio::time::timeout(Duration::from_millis(200), child.wait())
+        .await
+        .ok()?
+        .ok()?;
+    *process.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+    Some(status)
+}
+
 /// Let the stderr reader reach the end of the pipe (a stopped server's last words).
 async fn settle(process: &Process) {
     let reader = process
@@ -416,6 +436,7 @@ fn with_tail(msg: String, process: &Process) -> String {
 /// end first, briefly, when the process is gone).
 async fn with_exit(msg: String, process: &Process) -> String {
     settle(process).await;
+    exit_of(process).await;
     let stored = *process.status.lock().unwrap_or_else(|e| e.into_inner());
     let status = stored.or_else(|| {
         process

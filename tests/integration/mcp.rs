@@ -48,7 +48,7 @@ fn agent(t: &Tools) -> assert_cmd::Command {
 /// The pids of this test's fixture servers (none may outlive a command).
 fn pids(t: &Tools) -> Vec<String> {
     let out = std::process::Command::new("pgrep")
-        .args(["-f", &t.env.path().display().to_string()])
+        .args(["-f", &format!("server.py .* {}", t.env.path().display())])
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout)
@@ -492,4 +492,141 @@ fn streamable_http_keeps_the_session_id_and_deletes_it_at_the_end() {
         .expect("a DELETE at the end");
     assert_eq!(delete.header("mcp-session-id"), Some("sess-42"));
     assert_eq!(delete.path, "/mcp");
+}
+
+#[test]
+fn show_and_import_name_the_servers() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({}));
+    let out = agent(&t)
+        .args(["session", "new", "--id", "s", "--mcp", &file])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let command = format!("python3 {} ok {}", server_py(), t.env.path().display());
+    let shown = stdout(&agent(&t).args(["session", "show", "s"]).output().unwrap());
+    assert!(
+        shown.contains(&format!("\n[mcp servers]\nt: {command}\n")),
+        "{shown}"
+    );
+    let doc = t.env.path().join("s.json");
+    std::fs::write(&doc, t.env.raw("s")).unwrap();
+    agent(&t).args(["session", "rm", "s"]).assert().success();
+    let out = agent(&t)
+        .args(["session", "import"])
+        .arg(&doc)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("agent: note: session 's' declares MCP servers that later turns start or contact: t ({command})\n")
+    );
+}
+
+#[test]
+fn confirm_timeout_and_the_servers_stderr_with_verbose() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({"confirm": true, "timeout": 1}));
+    // No terminal to ask on, and no --yes: the call is refused, the server never sees it.
+    t.server
+        .push(openai_calls(&[("call_1", "t__echo", r#"{"text": "x"}"#)]));
+    t.server.push(MockResponse::openai_stream(&["Refused."]));
+    let out = agent(&t)
+        .args(["run", "--mcp", &file, "go"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Refused.\n", "{}", stderr(&out));
+    let refused = t.server.body(1)["messages"][2]["content"].clone();
+    assert!(refused.as_str().unwrap().contains("--yes"), "{refused}");
+    assert!(!received(&t).iter().any(|m| m["method"] == "tools/call"));
+    // With --yes it runs; a call slower than `timeout` is an error result naming the server.
+    t.server.push(openai_calls(&[("call_2", "t__slow", "{}")]));
+    t.server.push(MockResponse::openai_stream(&["Too slow."]));
+    let out = agent(&t)
+        .args(["run", "-v", "--yes", "--mcp", &file, "go"])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "Too slow.\n", "{}", stderr(&out));
+    assert_eq!(
+        t.server.body(3)["messages"][2]["content"],
+        "MCP server 't' did not answer the call of slow within 1s"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("\nagent: t: server ready\n"), "{err}");
+    assert!(pids(&t).is_empty(), "a server outlived the command");
+}
+
+#[test]
+fn ctrl_c_leaves_no_server_running() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({}));
+    t.server.push(openai_calls(&[("call_1", "t__slow", "{}")]));
+    let mut child = t
+        .env
+        .spawnable(&t.server)
+        .env("MCP_LOG", t.env.path().join("mcp.log"))
+        .args(["run", "--mcp", &file, "go"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait for the call to reach the server, then interrupt twice (the second ends at once).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !received(&t).iter().any(|m| m["method"] == "tools/call") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the call never arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(pids(&t).len(), 1);
+    signal(child.id(), "INT");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    signal(child.id(), "INT");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(pids(&t).is_empty(), "a server outlived the command");
+}
+
+#[test]
+fn the_library_offers_a_servers_tools_to_an_agent() {
+    let server = MockServer::start();
+    server.push(openai_calls(&[(
+        "call_1",
+        "t__echo",
+        r#"{"text": "from the library"}"#,
+    )]));
+    server.push(MockResponse::openai_stream(&["Echoed."]));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mcp = agent::mcp::McpServer::stdio("t", ["python3".to_string(), server_py()])
+            .await
+            .unwrap();
+        let tools = mcp.tools().await.unwrap();
+        assert_eq!(tools.len(), 7);
+        let agent = agent::Agent::builder()
+            .provider("openai")
+            .model("gpt-4o")
+            .base_url(server.url("/v1"))
+            .api_key(agent::provider::ApiKey::new(KEY))
+            .tools(tools)
+            .build()
+            .unwrap();
+        let mut session = agent.session().await.unwrap();
+        let reply = session.run("echo it").await.unwrap();
+        assert_eq!(reply.text, "Echoed.");
+        let pid = mcp.pid().unwrap();
+        mcp.shutdown().await;
+        assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    });
+    assert_eq!(
+        server.body(1)["messages"][2],
+        json!({"role": "tool", "tool_call_id": "call_1", "content": "from the library"})
+    );
 }

@@ -192,5 +192,18 @@ pub(crate) async fn import(ctx: &Ctx, file: &Path, force: bool) -> Result<()> {
             commands.join(", ")
         ));
     }
+    if !data.mcp_servers.is_empty() {
+        // Servers too: later turns start them (or send them the conversation's tool calls).
+        let servers: Vec<String> = data
+            .mcp_servers
+            .iter()
+            .map(|m| format!("{} ({})", m.name, m.describe()))
+            .collect();
+        ctx.out.note(format!(
+            "note: session '{}' declares MCP servers that later turns start or contact: {}",
+            data.id,
+            servers.join(", ")
+        ));
+    }
     print_id(&data.id)
 }
