@@ -630,3 +630,29 @@ fn the_library_offers_a_servers_tools_to_an_agent() {
         json!({"role": "tool", "tool_call_id": "call_1", "content": "from the library"})
     );
 }
+
+#[test]
+fn completion_offers_the_configured_servers() {
+    let t = Tools::new();
+    t.env.write_config(
+        "mcp_servers:\n  time: {command: [python3, -m, mcp_server_time]}\n  tickets: {url: 'http://127.0.0.1:1/mcp'}\n",
+    );
+    for line in [
+        &["--", "agent", "mcp", "tools", "t"][..],
+        &["--", "agent", "run", "--mcp", "t"][..],
+    ] {
+        let out = t
+            .env
+            .cmd()
+            .env("AGENT_COMPLETE", "fish")
+            .args(line)
+            .output()
+            .unwrap();
+        let names: Vec<&str> = std::str::from_utf8(&out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(names, ["tickets", "time"], "{line:?}");
+    }
+}
