@@ -106,6 +106,8 @@ struct Conn {
     process: Option<Process>,
     tools: tokio::sync::Mutex<Option<Vec<Tool>>>,
     version: String,
+    /// Why the connection is gone, once a call found it so: the turn fails with this.
+    dead: Mutex<Option<String>>,
 }
 
 /// A connected MCP server. Clones share the connection; [`McpServer::shutdown`] ends it (a
@@ -214,6 +216,7 @@ impl McpServer {
                 process,
                 tools: tokio::sync::Mutex::new(None),
                 version,
+                dead: Mutex::new(None),
             }),
         })
     }
@@ -266,6 +269,17 @@ impl McpServer {
         Ok(tools)
     }
 
+    /// The connection is gone (a stdio server exited, an HTTP transport closed).
+    pub fn is_closed(&self) -> bool {
+        self.conn.peer.is_transport_closed()
+            || self
+                .conn
+                .dead
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_some()
+    }
+
     /// The server sent `notifications/tools/list_changed` since its tools were last listed.
     pub fn tools_changed(&self) -> bool {
         self.conn.stale.load(Ordering::SeqCst)
@@ -285,7 +299,7 @@ impl McpServer {
         let listed = match listed {
             Ok(listed) => listed,
             Err(e) => {
-                let why = self.conn.broken(&format!("tools/list failed: {e}")).await;
+                let why = self.conn.broken(&format!("failed tools/list: {e}")).await;
                 return Err(Error::Usage(why));
             }
         };
@@ -310,7 +324,7 @@ impl McpServer {
 impl Conn {
     /// A failed exchange, explained: a stdio server that exited says how, with its stderr.
     async fn broken(&self, what: &str) -> String {
-        let msg = format!("MCP server '{}': {what}", self.spec.name);
+        let msg = format!("MCP server '{}' {what}", self.spec.name);
         match &self.process {
             Some(process) => with_exit(msg, process).await,
             None => msg,
@@ -346,13 +360,28 @@ impl ToolHandler for Call {
                     "MCP server '{}' did not answer the call of {} within {}s",
                     spec.name, self.remote, spec.timeout
                 )),
+                Ok(Err(rmcp::ServiceError::McpError(e))) => Err(format!(
+                    "MCP server '{}' refused the call of {}: {}",
+                    spec.name, self.remote, e.message
+                )),
                 Ok(Err(e)) => {
-                    let what = format!("the call of {} failed: {e}", self.remote);
-                    Err(self.conn.broken(&what).await)
+                    // The transport is gone: the server died mid-call. That ends the turn.
+                    let what = format!("stopped during the call of {} ({e})", self.remote);
+                    let why = self.conn.broken(&what).await;
+                    *self.conn.dead.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.clone());
+                    Err(why)
                 }
                 Ok(Ok(answer)) => result::output(&serde_json::to_value(answer).unwrap_or_default()),
             }
         })
+    }
+
+    fn fatal(&self) -> Option<String> {
+        self.conn
+            .dead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 

@@ -282,29 +282,27 @@ fn error_results_images_and_invalid_arguments() {
 }
 
 #[test]
-fn a_server_that_dies_mid_call_is_named_and_leaves_nothing_running() {
+fn a_server_that_dies_mid_call_fails_the_turn_and_leaves_nothing_running() {
     let t = Tools::new();
     let file = servers_file(&t, "ok", json!({}));
+    let id = new_session(&t.env, &["--mcp", &file]);
+    let before = t.env.doc(&id);
     t.server.push(openai_calls(&[("call_1", "t__crash", "{}")]));
-    t.server.push(MockResponse::openai_stream(&["It broke."]));
     let out = agent(&t)
-        .args(["run", "--mcp", &file, "go"])
+        .args(["session", "run", &id, "go"])
         .output()
         .unwrap();
-    assert_eq!(stdout(&out), "It broke.\n", "{}", stderr(&out));
-    let content = t.server.body(1)["messages"][2]["content"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        content.starts_with("MCP server 't': the call of crash failed: "),
-        "{content}"
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out),
+        "agent: error: MCP server 't' stopped during the call of crash (Transport closed) (the server exited: exit status: 3); stderr: server ready / crashing now\n"
     );
-    assert!(
-        content
-            .ends_with("(the server exited: exit status: 3); stderr: server ready / crashing now"),
-        "{content}"
-    );
+    // One request: no follow-up with a result; the history is as it was, the prompt kept.
+    assert_eq!(t.server.requests().len(), 1);
+    let doc = t.env.doc(&id);
+    assert_eq!(doc["messages"], before["messages"]);
+    assert_eq!(doc["failed_turn"]["prompt"], "go");
     assert!(pids(&t).is_empty(), "a server outlived the command");
 }
 

@@ -95,6 +95,8 @@ pub(crate) async fn server(
     out: &Output,
     spec: &McpSpec,
 ) -> agent::Result<McpServer> {
+    // A server that died (a chat's earlier turn saw it) is started anew.
+    running().retain(|s| !s.is_closed());
     if let Some(s) = running().iter().find(|s| s.spec() == spec) {
         return Ok(s.clone());
     }
