@@ -29,6 +29,11 @@ pub type StderrSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
 /// is killed.
 pub const GRACE: Duration = Duration::from_millis(500);
 
+/// The protocol versions with an `initialize` handshake the SDK speaks, newest first; the
+/// server's answer must be one of them
+/// (<https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#version-negotiation>).
+const SPOKEN: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
 /// How much of a stdio server's stderr an error message carries.
 const STDERR_TAIL: usize = 1024;
 
@@ -206,6 +211,19 @@ impl McpServer {
             .peer_info()
             .map(|info| info.protocol_version.to_string())
             .unwrap_or_default();
+        if !SPOKEN.contains(&version.as_str()) {
+            let mut service = service;
+            let _ = service.close_with_timeout(GRACE).await;
+            if let Some(process) = &process {
+                stop(process).await;
+            }
+            return Err(Error::Usage(format!(
+                "MCP server '{}' answered protocol version {version:?}, which agent does not \
+                 speak ({})",
+                spec.name,
+                SPOKEN.join(", ")
+            )));
+        }
         let peer = service.peer().clone();
         Ok(McpServer {
             conn: Arc::new(Conn {

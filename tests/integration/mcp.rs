@@ -321,6 +321,10 @@ fn servers_that_fail_to_start_hang_or_write_garbage_fail_the_turn_before_any_req
             "agent: error: MCP server 't' did not complete initialize within 1s; stderr: server ready\n",
         ),
         (
+            "future",
+            "agent: error: MCP server 't' answered protocol version \"2099-01-01\", which agent does not speak (2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05)\n",
+        ),
+        (
             "garbage",
             "agent: error: MCP server 't' did not complete initialize within 1s; it wrote what is not JSON-RPC on stdout: \"this is not JSON\"; stderr: server ready\n",
         ),
