@@ -24,13 +24,17 @@ mod client;
 #[cfg(feature = "mcp")]
 mod groups;
 #[cfg(feature = "mcp")]
+mod process;
+#[cfg(feature = "mcp")]
 mod result;
 #[cfg(feature = "mcp")]
 mod watch;
 #[cfg(feature = "mcp")]
-pub use client::{offered_name, McpOptions, McpServer, StderrSink, GRACE};
+pub use client::{offered_name, McpOptions, McpServer};
 #[cfg(feature = "mcp")]
 pub use groups::kill_all;
+#[cfg(feature = "mcp")]
+pub use process::{StderrSink, GRACE};
 
 /// reqwest 0.13 (rmcp's HTTP client) is built without a TLS provider: use ring's, as the rest
 /// of agent does. Once per process; a provider installed already is kept.

@@ -16,6 +16,7 @@ mod hostile;
 mod json;
 mod library;
 mod mcp;
+mod mcp_api;
 mod provider_choice;
 mod provider_tools;
 mod providers;
