@@ -318,7 +318,7 @@ fn servers_that_fail_to_start_hang_or_write_garbage_fail_the_turn_before_any_req
         ),
         (
             "hang",
-            "agent: error: MCP server 't' did not complete initialize within 1s; stderr: server ready\n",
+            "agent: error: MCP server 't' did not complete initialize within 3s; stderr: server ready\n",
         ),
         (
             "future",
@@ -326,10 +326,10 @@ fn servers_that_fail_to_start_hang_or_write_garbage_fail_the_turn_before_any_req
         ),
         (
             "garbage",
-            "agent: error: MCP server 't' did not complete initialize within 1s; it wrote what is not JSON-RPC on stdout: \"this is not JSON\"; stderr: server ready\n",
+            "agent: error: MCP server 't' did not complete initialize within 3s; it wrote what is not JSON-RPC on stdout: \"this is not JSON\"; stderr: server ready\n",
         ),
     ] {
-        let file = servers_file(&t, mode, json!({"timeout": 1}));
+        let file = servers_file(&t, mode, json!({"timeout": 3}));
         let out = agent(&t)
             .args(["session", "run", &id, "--mcp", &file, "hello"])
             .output()
@@ -431,7 +431,7 @@ fn show_and_import_name_the_servers() {
 #[test]
 fn confirm_timeout_and_the_servers_stderr_with_verbose() {
     let t = Tools::new();
-    let file = servers_file(&t, "ok", json!({"confirm": true, "timeout": 1}));
+    let file = servers_file(&t, "ok", json!({"confirm": true, "timeout": 3}));
     // No terminal to ask on, and no --yes: the call is refused, the server never sees it.
     t.server
         .push(openai_calls(&[("call_1", "t__echo", r#"{"text": "x"}"#)]));
@@ -454,7 +454,7 @@ fn confirm_timeout_and_the_servers_stderr_with_verbose() {
     assert_eq!(stdout(&out), "Too slow.\n", "{}", stderr(&out));
     assert_eq!(
         t.server.body(3)["messages"][2]["content"],
-        "MCP server 't' did not answer the call of slow within 1s"
+        "MCP server 't' did not answer the call of slow within 3s"
     );
     let err = stderr(&out);
     assert!(err.contains("\nagent: t: server ready\n"), "{err}");
