@@ -494,3 +494,38 @@ fn ctrl_c_leaves_no_server_running() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(pids(&t).is_empty(), "a server outlived the command");
 }
+
+#[test]
+fn run_create_remembers_the_servers_and_no_tools_starts_none() {
+    let t = Tools::new();
+    let file = servers_file(&t, "ok", json!({}));
+    t.server.push(MockResponse::openai_stream(&["Hi."]));
+    let out = agent(&t)
+        .args(["session", "run", "s", "--create", "--mcp", &file, "hi"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(t.env.doc("s")["mcp_servers"][0]["name"], "t");
+    let inits = |t: &Tools| {
+        received(t)
+            .iter()
+            .filter(|m| m["method"] == "initialize")
+            .count()
+    };
+    assert_eq!(inits(&t), 1);
+    // The next turn starts the remembered server without flags; --no-tools starts nothing.
+    t.server.push(MockResponse::openai_stream(&["Again."]));
+    agent(&t)
+        .args(["session", "run", "s", "again"])
+        .assert()
+        .success();
+    assert_eq!(inits(&t), 2);
+    assert_eq!(t.server.body(1)["tools"].as_array().unwrap().len(), 7);
+    t.server.push(MockResponse::openai_stream(&["Plain."]));
+    agent(&t)
+        .args(["session", "run", "s", "--no-tools", "plain"])
+        .assert()
+        .success();
+    assert_eq!(inits(&t), 2);
+    assert!(t.server.body(2).get("tools").is_none());
+}
