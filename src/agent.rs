@@ -10,33 +10,8 @@ use crate::store::{MemoryStore, SessionStore};
 use crate::tool::ToolApproval;
 use crate::{Error, Result, Tool};
 
-/// Something worth telling a person while a turn runs (the CLI prints these on stderr).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum Notice {
-    /// Another process holds the session's turn lock; this turn waits.
-    WaitingForLock {
-        /// The session id.
-        id: String,
-    },
-    /// The request did not fit the model's context window: the oldest messages were left out
-    /// of it (they stay in the session).
-    Trimmed {
-        /// The session id.
-        id: String,
-        /// How many messages were left out.
-        dropped: usize,
-    },
-    /// History was compacted into a summary before the turn.
-    Compacted {
-        /// The session id.
-        id: String,
-        /// How many messages the summary replaced.
-        replaced: usize,
-    },
-}
-
-type NoticeFn = dyn Fn(&Notice) + Send + Sync;
+pub use crate::notice::Notice;
+use crate::notice::NoticeFn;
 
 /// Decides whether a tool call that needs confirmation may run: `Err` carries the reason the
 /// model is told.
@@ -61,6 +36,7 @@ struct Inner {
     notice: Option<Arc<NoticeFn>>,
     prices: crate::pricing::Prices,
     approve: Option<Arc<ApproveFn>>,
+    fallbacks: Vec<(Arc<dyn Provider>, String)>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -110,14 +86,29 @@ impl Agent {
         &self.inner.prices
     }
 
+    /// The fallback models, in order: each with the provider that serves it.
+    pub fn fallbacks(&self) -> &[(Arc<dyn Provider>, String)] {
+        &self.inner.fallbacks
+    }
+
     pub(crate) fn lock_timeout(&self) -> Option<Duration> {
         self.inner.lock_timeout
     }
 
+    /// Tell the running turn's notice sink (which calls the callback), or the callback alone
+    /// outside a turn.
     pub(crate) fn notify(&self, notice: &Notice) {
+        if crate::notice::emit(notice.clone()) {
+            return;
+        }
         if let Some(f) = &self.inner.notice {
             f(notice);
         }
+    }
+
+    /// The notice callback, for a turn's sink.
+    pub(crate) fn notice_fn(&self) -> Option<Arc<NoticeFn>> {
+        self.inner.notice.clone()
     }
 
     /// Ask the approval callback; with none, calls that need confirmation are refused.
@@ -144,6 +135,7 @@ impl Agent {
             notice: inner.notice.clone(),
             approve: inner.approve.clone(),
             prices: inner.prices.clone(),
+            fallbacks: inner.fallbacks.clone(),
             ..AgentBuilder::default()
         }
     }
@@ -169,6 +161,8 @@ pub struct AgentBuilder {
     notice: Option<Arc<NoticeFn>>,
     prices: crate::pricing::Prices,
     approve: Option<Arc<ApproveFn>>,
+    cassette: Option<provider::Cassette>,
+    fallbacks: Vec<(Arc<dyn Provider>, String)>,
 }
 
 /// Default model when nothing else names one.
@@ -279,6 +273,21 @@ impl AgentBuilder {
         self
     }
 
+    /// Record the provider's exchanges into, or replay them from, a directory of cassettes
+    /// (see [`provider::Recorder`]): whatever provider is built or given is wrapped.
+    pub fn cassette(mut self, cassette: provider::Cassette) -> Self {
+        self.cassette = Some(cassette);
+        self
+    }
+
+    /// A model to ask, served by `provider`, when a request fails in a way retries could not
+    /// cure (overloaded, 429 or 5xx after the retries, no connection); repeatable, tried in
+    /// order. Errors another model would not fix (400, 401, 403) do not fall back.
+    pub fn fallback(mut self, provider: Arc<dyn Provider>, model: impl Into<String>) -> Self {
+        self.fallbacks.push((provider, model.into()));
+        self
+    }
+
     /// Replace the tool list (after [`Agent::to_builder`]).
     pub fn replace_tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
         self.tools = tools.into_iter().collect();
@@ -350,6 +359,18 @@ impl AgentBuilder {
                 Arc::from(provider::by_kind(&kind, &name, endpoint)?)
             }
         };
+        let recorded = |p: Arc<dyn Provider>| -> Arc<dyn Provider> {
+            match &self.cassette {
+                Some(c) => Arc::new(provider::Recorder::new(p, c.clone())),
+                None => p,
+            }
+        };
+        let provider = recorded(provider);
+        let fallbacks = self
+            .fallbacks
+            .iter()
+            .map(|(p, m)| (recorded(p.clone()), m.clone()))
+            .collect();
         Ok(Agent {
             inner: Arc::new(Inner {
                 provider,
@@ -360,6 +381,7 @@ impl AgentBuilder {
                 notice: self.notice,
                 prices: self.prices,
                 approve: self.approve,
+                fallbacks,
             }),
         })
     }

@@ -89,6 +89,10 @@ pub struct SessionData {
     /// (its URL's `?ttl=`), else for ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<String>,
+    /// The most this session may cost over its lifetime, in US dollars: a turn stops before a
+    /// request once the session's known cost reaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
     /// Fields written by newer versions, preserved on rewrite.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -116,6 +120,7 @@ impl SessionData {
             tools: Vec::new(),
             mcp_servers: Vec::new(),
             ttl: None,
+            budget_usd: None,
             extra: Map::new(),
         }
     }

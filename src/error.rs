@@ -109,6 +109,31 @@ pub enum Error {
         /// Requests made, the first included.
         steps: u32,
     },
+    /// Replaying recorded exchanges, a request had no recording: nothing was sent, and the
+    /// turn saved nothing.
+    #[error("no recorded exchange for this request (hash {hash}){}", closest_recorded(.closest.as_deref(), .differs_at.as_deref()))]
+    NotRecorded {
+        /// The hash of the request's canonical form (its cassette file's name).
+        hash: String,
+        /// The recorded request most like it, by hash.
+        closest: Option<String>,
+        /// Where the request first differs from the closest one (a JSON pointer).
+        differs_at: Option<String>,
+    },
+    /// A spending limit stopped the turn before its next request.
+    #[error("{}", over_budget(.what, *.spent, *.limit, .next, *.estimate))]
+    OverBudget {
+        /// Which limit (`the turn's limit`, `session 's' budget`).
+        what: String,
+        /// What was spent so far (with the estimate of the next request, when that decided).
+        spent: f64,
+        /// The limit, in US dollars.
+        limit: f64,
+        /// What was not sent (`the first request`, `request 3`).
+        next: String,
+        /// The estimated cost of the first request's input, when that decided.
+        estimate: Option<f64>,
+    },
     /// The turn was interrupted (Ctrl-C, SIGTERM, or the caller cancelled it).
     #[error("interrupted")]
     Interrupted,
@@ -179,6 +204,36 @@ fn context_overflow(
             "session '{id}' needs about {e} tokens, more than {model}'s context window of {w}"
         ),
         _ => format!("session '{id}' does not fit {model}'s context window"),
+    }
+}
+
+fn over_budget(what: &str, spent: f64, limit: f64, next: &str, estimate: Option<f64>) -> String {
+    // Six decimals at most, without trailing zeros (pricing rounds the same way, but this
+    // module imports nothing above it).
+    let usd = |v: f64| {
+        let text = format!("{v:.6}");
+        format!("${}", text.trim_end_matches('0').trim_end_matches('.'))
+    };
+    match estimate {
+        Some(e) => format!(
+            "{what} of {} would be passed: {} spent, and {next} alone is estimated at {}; it was not sent",
+            usd(limit),
+            usd(spent),
+            usd(e)
+        ),
+        None => format!(
+            "{what} of {} is reached: {} spent; stopped before {next}",
+            usd(limit),
+            usd(spent)
+        ),
+    }
+}
+
+fn closest_recorded(closest: Option<&str>, at: Option<&str>) -> String {
+    match (closest, at) {
+        (Some(c), Some(at)) => format!("; the closest recorded is {c}, which differs at {at}"),
+        (Some(c), None) => format!("; the closest recorded is {c}"),
+        _ => "; nothing is recorded".to_string(),
     }
 }
 

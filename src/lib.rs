@@ -308,6 +308,7 @@ pub mod error;
 pub mod limits;
 pub mod mcp;
 pub mod message;
+mod notice;
 pub mod pricing;
 pub mod provider;
 pub mod schema;

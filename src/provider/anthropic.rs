@@ -151,6 +151,14 @@ impl Provider for Anthropic {
         self.transport.name()
     }
 
+    fn kind(&self) -> &str {
+        "anthropic"
+    }
+
+    fn endpoint_path(&self, _request: &Request) -> String {
+        "/v1/messages".into()
+    }
+
     fn request_body(&self, req: &Request) -> Value {
         let mut body = Map::new();
         body.insert("model".into(), json!(req.model));

@@ -45,13 +45,7 @@ impl Gemini {
     }
 
     fn url(&self, req: &Request) -> String {
-        let model = req.model.strip_prefix("models/").unwrap_or(&req.model);
-        let base = self.transport.base();
-        if req.stream {
-            format!("{base}/v1beta/models/{model}:streamGenerateContent?alt=sse")
-        } else {
-            format!("{base}/v1beta/models/{model}:generateContent")
-        }
+        format!("{}{}", self.transport.base(), self.endpoint_path(req))
     }
 }
 
@@ -129,6 +123,19 @@ fn assistant(m: &Message, out: &mut Vec<Value>, issued: &mut HashSet<String>) {
 impl Provider for Gemini {
     fn name(&self) -> &str {
         self.transport.name()
+    }
+
+    fn kind(&self) -> &str {
+        "gemini"
+    }
+
+    fn endpoint_path(&self, req: &Request) -> String {
+        let model = req.model.strip_prefix("models/").unwrap_or(&req.model);
+        if req.stream {
+            format!("/v1beta/models/{model}:streamGenerateContent?alt=sse")
+        } else {
+            format!("/v1beta/models/{model}:generateContent")
+        }
     }
 
     fn request_body(&self, req: &Request) -> Value {

@@ -2,6 +2,7 @@
 //! wire-protocol implementations.
 
 mod anthropic;
+mod cassette;
 mod gemini;
 mod ndjson;
 mod ollama;
@@ -12,6 +13,7 @@ mod transport;
 mod wire;
 
 pub use anthropic::Anthropic;
+pub use cassette::{canonical, hash, Cassette, CassetteMode, Recorder};
 pub use gemini::Gemini;
 pub use ollama::Ollama;
 pub use openai::OpenAi;
@@ -29,7 +31,7 @@ use serde_json::Value;
 use crate::{Message, Result, ToolCall, Usage};
 
 /// One streamed event of a model reply, the same for every provider.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
@@ -70,6 +72,15 @@ pub enum Event {
         key: String,
         /// The data.
         value: Value,
+    },
+    /// Something worth telling a person happened (a retry, a lock wait, a rejected structured
+    /// attempt); see [`crate::Notice`]. Providers never send it (nor is it recorded): the
+    /// turn does.
+    #[serde(skip_deserializing)]
+    Notice {
+        /// What happened.
+        #[serde(flatten)]
+        notice: crate::Notice,
     },
     /// The model finished this request.
     Done {
@@ -148,6 +159,17 @@ pub trait Provider: Send + Sync {
 
     /// The exact JSON body [`Provider::stream`] would send (for `--dry-run` and tests).
     fn request_body(&self, request: &Request) -> Value;
+
+    /// The wire protocol it speaks (`openai`, ...), part of a recorded request's identity.
+    fn kind(&self) -> &str {
+        self.name()
+    }
+
+    /// The path below the base URL that [`Provider::stream`] would send `request` to
+    /// (`/chat/completions`), part of a recorded request's identity.
+    fn endpoint_path(&self, _request: &Request) -> String {
+        String::new()
+    }
 
     /// Send the request and return its events. Retries happen inside, before the stream starts.
     fn stream<'a>(&'a self, request: &'a Request) -> BoxFuture<'a, Result<EventStream>>;

@@ -87,6 +87,14 @@ impl Provider for Ollama {
         self.transport.name()
     }
 
+    fn kind(&self) -> &str {
+        "ollama"
+    }
+
+    fn endpoint_path(&self, _request: &Request) -> String {
+        "/api/chat".into()
+    }
+
     fn request_body(&self, req: &Request) -> Value {
         let mut body = Map::new();
         body.insert("model".into(), json!(req.model));

@@ -87,6 +87,14 @@ impl Provider for OpenAi {
         self.transport.name()
     }
 
+    fn kind(&self) -> &str {
+        "openai"
+    }
+
+    fn endpoint_path(&self, _request: &Request) -> String {
+        "/chat/completions".into()
+    }
+
     fn request_body(&self, req: &Request) -> Value {
         let mut body = Map::new();
         body.insert("model".into(), json!(req.model));

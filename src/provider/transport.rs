@@ -302,6 +302,15 @@ impl Transport {
                 Some(wait) => wait,
                 None => backoff(attempt),
             };
+            let err = self.scrubbed(err);
+            crate::notice::emit(crate::Notice::Retrying {
+                provider: self.name.clone(),
+                status: err.status,
+                error: err.to_string(),
+                delay_ms: delay.as_millis() as u64,
+                attempt: attempt + 1,
+                retries: self.endpoint.retries,
+            });
             tokio::time::sleep(delay).await;
             attempt += 1;
         }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use super::link::Msg;
 use super::request::{self, JsonSpec};
 use super::round::run_round;
+use super::spend::Spending;
 use super::{Response, RunOptions};
 use crate::provider::{Event, Request};
 use crate::{Agent, Error, Message, Oversized, Result, Role, Tool, ToolCall, Usage};
@@ -34,6 +35,11 @@ pub(crate) struct Exchange<'a> {
     steps: u32,
     /// Bytes of reply so far (text and tool arguments), against `options.max_reply_bytes`.
     received: usize,
+    /// The turn's and the session's spending limits, and what the turn has spent.
+    spending: Spending,
+    /// Which of the agent's models answers: 0 its own, then its fallbacks (see
+    /// [`super::fallback`]); a turn that fell back stays there.
+    link: usize,
 }
 
 /// One model reply, read to its end.
@@ -71,7 +77,15 @@ impl<'a> Exchange<'a> {
             corrections: 0,
             steps: 0,
             received: 0,
+            spending: Spending::default(),
+            link: 0,
         }
+    }
+
+    /// Stop before any request that a spending limit forbids.
+    pub(crate) fn with_spending(mut self, spending: Spending) -> Self {
+        self.spending = spending;
+        self
     }
 
     /// What the turn adds to the history, and every reply text of the turn so far.
@@ -114,11 +128,23 @@ impl<'a> Exchange<'a> {
             .map_err(|_| Error::Interrupted)
     }
 
+    /// Forward the notices emitted since the last call (a lock wait, retries, a rejected
+    /// attempt) into the stream, in order with the events around them.
+    async fn flush_notices(&self) -> Result<()> {
+        for notice in crate::notice::drain() {
+            self.send(Event::Notice { notice }).await?;
+        }
+        Ok(())
+    }
+
     /// One model request, streamed: text deltas are forwarded as they arrive.
     async fn ask(&mut self) -> Result<Reply> {
         self.steps += 1;
-        let provider = self.agent.provider();
-        let mut stream = provider.stream(&self.request).await?;
+        self.flush_notices().await?;
+        self.spending.check(self.agent, &self.request, self.steps)?;
+        let opened = super::fallback::open(self.agent, &mut self.request, &mut self.link).await;
+        self.flush_notices().await?;
+        let (provider, asked, mut stream) = opened?;
         let start = self.text.len();
         let mut calls = Vec::new();
         let (mut finish_reason, mut model, mut usage) = (None, None, None);
@@ -145,13 +171,18 @@ impl<'a> Exchange<'a> {
                     kept.insert(key.clone(), value.clone());
                     continue;
                 }
-                Event::ToolResult { .. } => {}
+                Event::ToolResult { .. } | Event::Notice { .. } => {}
             }
             self.send(event).await?;
         }
         let mut message = Message::assistant(&self.text[start..]);
         message.provider = Some(provider.name().to_string());
-        message.model = Some(model.unwrap_or_else(|| self.request.model.clone()));
+        message.model = Some(model.unwrap_or_else(|| asked.clone()));
+        if let (Some(u), Some(m)) = (&usage, &message.model) {
+            let prices = self.agent.prices();
+            self.spending
+                .add(prices.cost(m, u).or_else(|| prices.cost(&asked, u)));
+        }
         message.finish_reason = finish_reason;
         message.usage = usage;
         message.extra.extend(kept);
@@ -200,6 +231,11 @@ impl<'a> Exchange<'a> {
     /// never into the history.
     fn correction(&mut self, reply: Reply, problems: &[String]) {
         self.corrections += 1;
+        self.agent.notify(&crate::Notice::Rejected {
+            attempt: self.corrections,
+            errors: problems.to_vec(),
+            retries: self.json.map_or(0, |s| s.retries),
+        });
         if let Some(u) = &reply.message.usage {
             self.attempts.add(u);
         }

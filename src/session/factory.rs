@@ -45,6 +45,7 @@ impl Agent {
         data.messages = options.messages;
         data.tools = options.tools;
         data.mcp_servers = options.mcp_servers;
+        data.budget_usd = options.budget_usd;
         data.ttl = options
             .ttl
             .map(|ttl| humantime::format_duration(ttl).to_string());

@@ -7,6 +7,7 @@
 mod context;
 mod exchange;
 mod factory;
+mod fallback;
 mod link;
 mod lock;
 mod options;
@@ -14,6 +15,7 @@ mod preview;
 mod request;
 mod response;
 mod round;
+mod spend;
 mod stats;
 mod stream;
 mod turn;
@@ -265,6 +267,7 @@ impl Session {
             tools: src.tools.clone(),
             mcp_servers: src.mcp_servers.clone(),
             ttl: None,
+            budget_usd: src.budget_usd,
         };
         let forked_from = ForkedFrom {
             id: src.id.clone(),

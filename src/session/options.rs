@@ -23,6 +23,8 @@ pub struct SessionOptions {
     pub mcp_servers: Vec<crate::mcp::McpSpec>,
     /// How long the session is kept after its last update ([`crate::SessionData::ttl`]).
     pub ttl: Option<std::time::Duration>,
+    /// A lifetime spending limit in US dollars ([`crate::SessionData::budget_usd`]).
+    pub budget_usd: Option<f64>,
 }
 
 impl SessionOptions {
@@ -86,6 +88,10 @@ pub struct RunOptions {
     pub max_reply_bytes: usize,
     /// The title a session without one gets from this turn (default: the prompt's first line).
     pub title: Option<String>,
+    /// The most this turn may cost, in US dollars, every request of it together: it stops
+    /// before a request once its cost so far reaches this, or before the first when that
+    /// request's input alone is estimated above it.
+    pub max_cost_usd: Option<f64>,
 }
 
 impl Default for RunOptions {
@@ -101,6 +107,7 @@ impl Default for RunOptions {
             auto_compact: None,
             max_reply_bytes: crate::limits::DEFAULT_MAX_REPLY_BYTES,
             title: None,
+            max_cost_usd: None,
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct Stats {
     pub cost_usd: f64,
     /// Replies whose model has no known price.
     pub unpriced_replies: usize,
+    /// The session's lifetime budget, when it has one ([`SessionData::budget_usd`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
     /// Models that answered, in order of first use.
     pub models: Vec<String>,
     /// The first message's time.
@@ -38,6 +41,7 @@ impl Stats {
             messages: data.messages.len(),
             archived: data.archive.len(),
             last_activity: data.updated_at.clone(),
+            budget_usd: data.budget_usd,
             first_activity: all().find_map(|m| m.created_at.clone()),
             ..Stats::default()
         };

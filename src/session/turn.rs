@@ -13,6 +13,7 @@ use super::exchange::Exchange;
 use super::link::{Control, Msg, Outcome};
 use super::lock::lock;
 use super::request::{self, JsonSpec};
+use super::spend::Spending;
 use super::{Response, RunOptions};
 use crate::agent::Notice;
 use crate::document::{FailedTurn, SessionData};
@@ -53,6 +54,11 @@ impl Turn {
         tx: mpsc::Sender<Msg>,
         control: oneshot::Receiver<Control>,
     ) -> Outcome {
+        let sink = crate::notice::Sink::new(self.agent.notice_fn());
+        crate::notice::scope(sink, self.guarded(tx, control)).await
+    }
+
+    async fn guarded(self, tx: mpsc::Sender<Msg>, control: oneshot::Receiver<Control>) -> Outcome {
         // A prompt too large for any model is refused before anything, and not recorded: a
         // failure record must never make the session too large to read back.
         if self.prompt.len() > MAX_PROMPT_BYTES {
@@ -108,6 +114,12 @@ impl Turn {
         if let Err(e) = request::fit(&self.agent, &self.id, &self.options, &mut first) {
             return self.fail(data, "", e).await;
         }
+        let spending = Spending::new(
+            self.options.max_cost_usd,
+            &self.id,
+            data.budget_usd,
+            super::Stats::of(&data).cost_usd,
+        );
         let mut exchange = Exchange::new(
             &self.agent,
             &self.id,
@@ -115,7 +127,8 @@ impl Turn {
             self.json.as_ref(),
             &tx,
             first,
-        );
+        )
+        .with_spending(spending);
         let answered = cancellable(&mut control, exchange.run()).await;
         let (text, added) = exchange.into_parts();
         let response = match answered {
@@ -175,6 +188,14 @@ impl Turn {
     /// Record the failed turn (outside `messages`) so a retry can send it again. The partial
     /// reply is kept up to [`MAX_PARTIAL_BYTES`], with a note of what was cut.
     async fn fail(&self, mut data: SessionData, partial: &str, error: Error) -> Outcome {
+        // Replaying, a request nobody recorded is the test's failure, not the session's: the
+        // document stays as it was.
+        if matches!(error, Error::NotRecorded { .. }) {
+            return Outcome {
+                data: None,
+                result: Err(error),
+            };
+        }
         data.failed_turn = Some(FailedTurn {
             prompt: self.prompt.clone(),
             partial: capped(partial),

@@ -240,7 +240,10 @@ fn jsonl_format_streams_progress_and_ends_with_the_value() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines[0], json!({"type": "text_delta", "text": "{\"a\":"}));
+    assert_eq!(
+        lines[0],
+        json!({"type": "text_delta", "text": "{\"a\":", "attempt": 1})
+    );
     let done = lines.last().unwrap();
     assert_eq!(
         (done["type"].clone(), done["json"].clone()),

@@ -6,9 +6,11 @@
 mod pg;
 mod util;
 
+mod cassettes;
 mod chat;
 mod documents;
 mod failures;
+mod fallbacks;
 mod faults;
 mod habits;
 mod history;
@@ -17,6 +19,7 @@ mod json;
 mod library;
 mod mcp;
 mod mcp_api;
+mod notices;
 mod provider_choice;
 mod provider_tools;
 mod providers;
@@ -24,6 +27,7 @@ mod readable;
 mod readme;
 mod shell;
 mod snapshots;
+mod spending;
 mod store_cli;
 mod store_crypt;
 mod store_expiry;

@@ -82,6 +82,9 @@ impl Retention {
 pub(crate) struct ModelAlias {
     pub(crate) provider: Option<String>,
     pub(crate) model: Option<String>,
+    /// Models to ask, in order, when this one fails in a way retries could not cure
+    /// (`provider:model` or a model whose name implies its provider).
+    pub(crate) fallbacks: Vec<String>,
 }
 
 /// A named provider: `openrouter: {kind: openai, base_url: ..., api_key_env: OPENROUTER_API_KEY}`.

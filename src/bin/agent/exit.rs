@@ -15,6 +15,8 @@ Exit status:
   5    session not found
   6    session file invalid (not JSON, not a session document, too large, cannot decrypt)
   7    session busy (another turn held the lock past --lock-timeout)
+  8    no recorded exchange for a request (--replay)
+  9    spending limit reached (--max-cost, a session's --budget)
   130  interrupted (Ctrl-C or SIGTERM)";
 
 /// The exit code of an error chain: the first library error decides, else 1.
@@ -42,6 +44,8 @@ pub(crate) fn code_of(e: &Error) -> u8 {
         Error::SessionNotFound { .. } => 5,
         Error::InvalidSession { .. } | Error::CannotDecrypt { .. } => 6,
         Error::Busy { .. } => 7,
+        Error::NotRecorded { .. } => 8,
+        Error::OverBudget { .. } => 9,
         Error::TooLarge { what, .. } => match what {
             agent::Oversized::Prompt => 2,
             agent::Oversized::Reply => 3,
@@ -73,6 +77,11 @@ pub(crate) struct Hinted {
 }
 
 impl Hinted {
+    /// The error the hint was added to.
+    pub(crate) fn inner(&self) -> &anyhow::Error {
+        &self.inner
+    }
+
     pub(crate) fn wrap(inner: anyhow::Error, hint: String) -> anyhow::Error {
         anyhow::Error::new(Hinted { inner, hint })
     }
@@ -92,6 +101,7 @@ fn hint(e: &Error) -> Option<String> {
         Error::SessionExists { .. } => " (use --force to replace it)".to_string(),
         Error::MissingKey { .. } => " (or api_key_env in config.yaml)".to_string(),
         Error::Busy { .. } => " (see --lock-timeout)".to_string(),
+        Error::OverBudget { what, .. } if what.contains("turn") => " (see --max-cost)".to_string(),
         Error::TooManySteps { .. } => " (raise --max-steps)".to_string(),
         Error::ContextOverflow { id, provider, .. } => {
             let advice = format!(

@@ -12,16 +12,22 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::choices::ColorChoice;
 use crate::locate::Env;
 
+/// When a wait was announced, and how long it lasts (`None`: open-ended).
+type Wait = (std::time::Instant, Option<Duration>);
+
 /// Where the binary's words go. Cloning is cheap; clones share the spinner.
 #[derive(Clone)]
 pub(crate) struct Output {
     pub(crate) stdout_tty: bool,
-    stderr_tty: bool,
+    pub(crate) stderr_tty: bool,
     quiet: bool,
     verbose: bool,
     /// Colour what stdout shows people.
     pub(crate) color: bool,
     spinner: Arc<Mutex<Option<ProgressBar>>>,
+    /// When a notice last announced a wait, and how long it lasts (`None`: until another turn
+    /// lets go of a lock).
+    last_wait: Arc<Mutex<Option<Wait>>>,
 }
 
 impl Output {
@@ -43,6 +49,7 @@ impl Output {
             verbose,
             color,
             spinner: Arc::default(),
+            last_wait: Arc::default(),
         }
     }
 
@@ -108,11 +115,43 @@ impl Output {
             return Spinner(None);
         }
         let pb = ProgressBar::new_spinner();
-        pb.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
+        );
         pb.set_message(message.to_string());
         pb.enable_steady_tick(Duration::from_millis(80));
         *self.spinner.lock().unwrap_or_else(|e| e.into_inner()) = Some(pb.clone());
         Spinner(Some((pb, self.spinner.clone())))
+    }
+}
+
+impl Output {
+    /// Change what the running spinner says it waits for (nothing when none runs).
+    pub(crate) fn spinner_says(&self, message: &str) {
+        let spinner = self.spinner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(pb) = spinner.as_ref() {
+            pb.set_message(message.to_string());
+            pb.reset_elapsed();
+        }
+    }
+
+    /// A library notice: its line on stderr (unless `-q`), and what the spinner waits for.
+    pub(crate) fn notice(&self, notice: &agent::Notice) {
+        if let Some(line) = crate::notices::line(notice) {
+            self.note(line);
+        }
+        if let Some(waiting) = crate::notices::waiting(notice) {
+            self.spinner_says(&waiting);
+            *self.last_wait.lock().unwrap_or_else(|e| e.into_inner()) = Some((
+                std::time::Instant::now(),
+                crate::notices::wait_length(notice),
+            ));
+        }
+    }
+
+    /// When a notice last announced a wait, and how long it lasts, if one did.
+    pub(crate) fn last_wait(&self) -> Option<Wait> {
+        *self.last_wait.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -48,6 +48,10 @@ pub(crate) struct NewArgs {
     /// ?ttl=, else never]
     #[arg(long, value_name = "AGE", value_parser = parse_age)]
     pub(crate) ttl: Option<std::time::Duration>,
+    /// A lifetime budget: a turn stops (exit 9) before any request once the session's known
+    /// cost (`session stats`) reaches USD, or when the next request's input alone would pass it
+    #[arg(long, value_name = "USD", value_parser = super::parse_usd)]
+    pub(crate) budget: Option<f64>,
     // Tools the session remembers: every later turn may call them.
     #[command(flatten)]
     pub(crate) tools: ToolFileArgs,

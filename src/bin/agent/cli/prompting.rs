@@ -39,6 +39,24 @@ pub(crate) struct ModelArgs {
     /// Seconds to wait for the provider to answer or send more [default: 600]
     #[arg(long, value_name = "SECS")]
     pub(crate) timeout: Option<f64>,
+    /// A model to ask when a request fails in a way retries could not cure (overloaded, 429 or
+    /// 5xx after the retries, no connection), as MODEL or PROVIDER:MODEL; repeatable, tried in
+    /// order [config: fallbacks: of a model alias]
+    #[arg(long, value_name = "MODEL", add = ArgValueCompleter::new(model_names))]
+    pub(crate) fallback: Vec<String>,
+    /// Save every exchange with the provider in DIR, one JSON file per request, named by the
+    /// hash of the request [env: AGENT_RECORD]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath,
+          conflicts_with_all = ["replay", "replay_or_record"])]
+    pub(crate) record: Option<PathBuf>,
+    /// Answer every request from the exchanges saved in DIR and never connect (no key needed);
+    /// a request with none is exit 8 [env: AGENT_REPLAY]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath,
+          conflicts_with = "replay_or_record")]
+    pub(crate) replay: Option<PathBuf>,
+    /// Replay the exchanges DIR holds; send and record the others [env: AGENT_REPLAY_OR_RECORD]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub(crate) replay_or_record: Option<PathBuf>,
 }
 
 /// Options of every exchange with the model: one-shot and session turns, and chats.
@@ -66,8 +84,22 @@ pub(crate) struct ExchangeArgs {
     /// [config: max_reply_bytes; default: 67108864, 64 MiB]
     #[arg(long, value_name = "N")]
     pub(crate) max_reply_bytes: Option<usize>,
+    /// Stop the turn before any further request once it has cost USD (every step, tool round
+    /// and correction counted), or before the first when that request's input alone is
+    /// estimated above it: exit 9, nothing added, the prompt kept for `retry`. The model needs
+    /// a known price
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    pub(crate) max_cost: Option<f64>,
     #[command(flatten)]
     pub(crate) tools: ToolArgs,
+}
+
+/// A positive amount of US dollars (`0.50`).
+pub(crate) fn parse_usd(s: &str) -> Result<f64, String> {
+    match s.trim_start_matches('$').parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err("expected a positive amount of US dollars, like 0.50".into()),
+    }
 }
 
 /// Options of a conversational turn.

@@ -15,6 +15,8 @@ pub(crate) struct Ctx {
     pub(crate) out: Output,
     pub(crate) interrupts: Interrupts,
     store_told: AtomicBool,
+    /// The session of the turn under way, for the error object of `--format json`.
+    pub(crate) turn_session: std::sync::Mutex<Option<String>>,
 }
 
 impl Ctx {
@@ -27,6 +29,7 @@ impl Ctx {
             out,
             interrupts,
             store_told: AtomicBool::new(false),
+            turn_session: Default::default(),
         }
     }
 

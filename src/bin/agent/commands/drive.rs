@@ -15,6 +15,9 @@ use crate::calls::ToolLog;
 use crate::choices::Format;
 use crate::output::{write_json_line, write_out};
 
+/// How long without a reply before a log without a terminal says it still waits.
+const SLOW_FIRST_TOKEN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What one turn should do and print.
 pub(crate) struct Plan {
     pub(crate) prompt: String,
@@ -34,8 +37,27 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
     let out = &ctx.out;
     let mut interrupts = ctx.interrupts.clone();
     let _held = interrupts.hold();
-    let mut spinner = out.spinner("waiting for the model");
+    let waiting = format!(
+        "waiting for {} ({})",
+        session.agent().provider().name(),
+        plan.options
+            .model
+            .as_deref()
+            .unwrap_or(session.agent().model())
+    );
+    let mut spinner = out.spinner(&waiting);
     let session_id = session.session_id().to_string();
+    *ctx.turn_session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session_id.clone());
+    // Without a terminal (a CI log) a slow first token is one line; a terminal's spinner
+    // counts the seconds instead.
+    let slow = tokio::time::sleep(SLOW_FIRST_TOKEN);
+    tokio::pin!(slow);
+    let mut slow_told = out.stderr_tty;
+    // Structured output: which attempt the events belong to (a rejected one is followed by a
+    // `rejected` notice, then the next attempt's events).
+    let mut attempt = 1u32;
+    // The fallback model that answered, for `-u`.
+    let mut fell_back = None;
     let start = Instant::now();
     let mut first_token = None;
     let echo_text = plan.format == Format::Text && plan.json.is_none();
@@ -56,6 +78,27 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
             tokio::select! {
                 ev = turn.next() => ev,
                 _ = interrupts.wait() => Some(Err(Error::Interrupted)),
+                _ = &mut slow, if !slow_told => {
+                    // A wait that said why is not a slow model: a lock wait has its line; after
+                    // a retry's delay, the model gets its time again.
+                    match out.last_wait().filter(|(at, _)| *at >= start) {
+                        Some((_, None)) => {
+                            slow_told = true;
+                            continue;
+                        }
+                        Some((at, Some(delay))) if (at + delay).elapsed() < SLOW_FIRST_TOKEN => {
+                            slow.as_mut().reset((at + delay + SLOW_FIRST_TOKEN).into());
+                            continue;
+                        }
+                        _ => {}
+                    }
+                    slow_told = true;
+                    out.note(format!(
+                        "still {waiting} after {} s, no reply yet",
+                        start.elapsed().as_secs()
+                    ));
+                    continue;
+                }
             }
         };
         let event = match next {
@@ -73,12 +116,45 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
                 return Err(e.into());
             }
         };
-        spinner.stop();
+        match &event {
+            // Printed on stderr when it happened, by the notice callback.
+            Event::Notice { .. } => {}
+            // Tools run once the reply is complete; then the model is asked again.
+            Event::ToolCall { call } => {
+                spinner.stop();
+                spinner = out.spinner(&format!("running tool {}", call.name));
+            }
+            Event::ToolResult { .. } => {
+                spinner.stop();
+                spinner = out.spinner(&waiting);
+            }
+            _ => spinner.stop(),
+        }
         if let Some(line) = tool_log.line(&event) {
             out.plain(line);
         }
         if first_token.is_none() && matches!(event, Event::TextDelta { .. }) {
             first_token = Some(start.elapsed());
+        }
+        if !matches!(event, Event::Notice { .. } | Event::Usage { .. }) {
+            slow_told = true;
+        }
+        let rejected = matches!(
+            event,
+            Event::Notice {
+                notice: agent::Notice::Rejected { .. }
+            }
+        );
+        if let Event::Notice {
+            notice:
+                agent::Notice::FallingBack {
+                    to_provider,
+                    to_model,
+                    ..
+                },
+        } = &event
+        {
+            fell_back = Some(format!("{to_provider} ({to_model})"));
         }
         if !stdout_open {
             continue;
@@ -90,10 +166,17 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
                 write_out(text.as_bytes())
             }
             (_, Format::Jsonl) => {
-                write_json_line(&event_json(&event, &session_id, turn.response()))
+                let mut line = event_json(&event, &session_id, turn.response());
+                if plan.json.is_some() && !matches!(event, Event::Done { .. }) {
+                    line["attempt"] = json!(attempt);
+                }
+                write_json_line(&line)
             }
             _ => Ok(()),
         };
+        if rejected {
+            attempt += 1;
+        }
         if let Err(e) = written {
             if e.kind() != std::io::ErrorKind::BrokenPipe {
                 return Err(e.into());
@@ -106,12 +189,16 @@ pub(crate) async fn drive(ctx: &Ctx, session: &mut Session, plan: Plan) -> Resul
     }
     let response = turn.into_response().ok_or(Error::Interrupted)?;
     if plan.usage {
-        out.report(usage_line(
+        let mut line = usage_line(
             response.usage.as_ref(),
             response.cost_usd,
             first_token,
             start.elapsed(),
-        ));
+        );
+        if let Some(by) = fell_back {
+            line.push_str(&format!(" · answered by the fallback {by}"));
+        }
+        out.report(line);
     }
     if !stdout_open {
         return Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());
@@ -178,6 +265,11 @@ pub(crate) fn dollars(c: f64) -> String {
 /// carries the validated value).
 fn event_json(event: &Event, session_id: &str, response: Option<&Response>) -> Value {
     let mut v = serde_json::to_value(event).expect("events serialize");
+    if let Event::Notice { notice } = event {
+        if let Some(line) = crate::notices::line(notice) {
+            v["message"] = json!(line);
+        }
+    }
     if let (Event::Done { .. }, Some(obj)) = (event, v.as_object_mut()) {
         obj.insert("session_id".into(), json!(session_id));
         if let Some(value) = response.and_then(|r| r.json.clone()) {

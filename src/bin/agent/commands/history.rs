@@ -46,7 +46,15 @@ pub(crate) fn stats(ctx: &Ctx, id: &str, json: bool) -> Result<()> {
         0 => String::new(),
         n => format!(" (+{n} replies of models with no known price)"),
     };
-    writeln!(text, "cost         {}{unpriced}", dollars(s.cost_usd))?;
+    let budget = match s.budget_usd {
+        Some(b) => format!(" of a {} budget", dollars(b)),
+        None => String::new(),
+    };
+    writeln!(
+        text,
+        "cost         {}{budget}{unpriced}",
+        dollars(s.cost_usd)
+    )?;
     writeln!(
         text,
         "models       {}",
@@ -76,6 +84,7 @@ pub(crate) async fn compact(ctx: &Ctx, args: Compact) -> Result<()> {
         context: Default::default(),
         auto_compact: None,
         max_reply_bytes: agent::limits::DEFAULT_MAX_REPLY_BYTES,
+        max_cost: None,
         tools: Default::default(),
     };
     let mut session = open::stored(ctx, &args.id, &ask, None).await?;

@@ -58,6 +58,7 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
     opts.tools = tools;
     opts.mcp_servers = servers;
     opts.ttl = args.ttl;
+    opts.budget_usd = args.budget;
     let session = agent.session_with(opts).await?;
     print_id(session.session_id())
 }

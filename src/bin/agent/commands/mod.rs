@@ -27,6 +27,7 @@ use anyhow::Result;
 
 pub(crate) use ctx::Ctx;
 
+use crate::choices::Format;
 use crate::settings::Action;
 
 /// `generate`, which needs no settings.
@@ -44,7 +45,8 @@ pub(crate) async fn dispatch(ctx: &Ctx, mut action: Action) -> Result<()> {
         &action,
         Action::SessionRun(r) if r.create.is_none()
     ) || matches!(&action, Action::SessionChat(c) if c.create.is_none());
-    run(ctx, action).await.map_err(|e| {
+    let format = crate::failure::format_of(&action);
+    let result = run(ctx, action).await.map_err(|e| {
         let missing = e
             .chain()
             .find_map(|c| match c.downcast_ref::<agent::Error>() {
@@ -55,7 +57,19 @@ pub(crate) async fn dispatch(ctx: &Ctx, mut action: Action) -> Result<()> {
             Some(hint) => crate::exit::Hinted::wrap(e, hint),
             None => e,
         }
-    })
+    });
+    if let (Err(e), Some(Format::Json | Format::Jsonl)) = (&result, format) {
+        if !crate::exit::is_broken_pipe(e) {
+            let id = ctx
+                .turn_session
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            // stdout may be closed; the error still goes to stderr.
+            let _ = crate::output::write_json_line(&crate::failure::object(e, id.as_deref()));
+        }
+    }
+    result
 }
 
 async fn run(ctx: &Ctx, action: Action) -> Result<()> {

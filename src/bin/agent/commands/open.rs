@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use agent::document::{validate_id, SessionData};
 use agent::provider::{self, Endpoint};
-use agent::{store, Agent, Error, Notice, Session, SessionOptions, SessionStore};
+use agent::{store, Agent, Error, Session, SessionOptions, SessionStore};
 
 use super::Ctx;
 use crate::equip;
@@ -44,19 +44,14 @@ pub(crate) fn agent(
     if let Some(store) = store {
         builder = builder.store_arc(store);
     }
+    if let Some(cassette) = &call.cassette {
+        builder = builder.cassette(cassette.clone());
+    }
+    for (provider, model) in fallbacks(ctx, call, session, &route)? {
+        builder = builder.fallback(provider, model);
+    }
     let out = ctx.out.clone();
-    builder = builder.on_notice(move |n| match n {
-        Notice::WaitingForLock { id } => {
-            out.note(format!("waiting for session '{id}': another turn is running"))
-        }
-        Notice::Trimmed { id, dropped } => out.note(format!(
-            "session '{id}' does not fit the model's context window: the oldest {dropped} messages were left out of this request"
-        )),
-        Notice::Compacted { id, replaced } => out.note(format!(
-            "compacted session '{id}': a summary replaced {replaced} messages"
-        )),
-        _ => {}
-    });
+    builder = builder.on_notice(move |n| out.notice(n));
     let agent = builder.build()?;
     ctx.out.detail(format!(
         "provider {} ({}{}), model {}, base URL {}{}",
@@ -72,6 +67,57 @@ pub(crate) fn agent(
         }
     ));
     Ok(agent)
+}
+
+/// The fallback models of a call (`--fallback`, else its model alias's `fallbacks:`), each
+/// with its provider: `PROVIDER:MODEL`, or a model whose name implies its provider, else the
+/// call's own provider.
+fn fallbacks(
+    ctx: &Ctx,
+    call: &ModelCall,
+    session: Option<&SessionData>,
+    primary: &crate::settings::Route,
+) -> agent::Result<Vec<(Arc<dyn agent::provider::Provider>, String)>> {
+    let routes = &ctx.settings.routes;
+    let names = match call.fallbacks.is_empty() {
+        true => routes.alias_fallbacks(&call.route, session),
+        false => call.fallbacks.clone(),
+    };
+    let mut out = Vec::new();
+    for name in names {
+        let (provider, model) = match name.split_once(':') {
+            Some((p, m)) if routes.is_provider(p) => (Some(p.to_string()), m.to_string()),
+            _ => (None, name.clone()),
+        };
+        let provider = provider.or_else(|| {
+            provider::kind_for_model(&model)
+                .is_none()
+                .then(|| primary.provider.clone())
+        });
+        let same = provider.as_deref() == Some(primary.provider.as_str());
+        let choice = crate::settings::ModelChoice {
+            model: Some(model),
+            provider,
+            base_url: same.then(|| call.route.base_url.clone()).flatten(),
+        };
+        let route = routes.resolve(&choice, None)?;
+        let (_, default_url, _) =
+            provider::kind_defaults(&route.kind).expect("resolved kinds are known");
+        let built = Agent::builder()
+            .provider(&route.provider)
+            .kind(&route.kind)
+            .model(&route.model)
+            .endpoint(Endpoint {
+                base_url: route.base_url.unwrap_or_else(|| default_url.to_string()),
+                api_key: route.key,
+                headers: route.headers,
+                timeout: call.timeout,
+                retries: call.retries,
+            })
+            .build()?;
+        out.push((built.provider().clone(), route.model));
+    }
+    Ok(out)
 }
 
 /// The stored session `id` with an agent resolved for it; with `create`, a missing session is

@@ -101,6 +101,10 @@ pub(crate) struct ModelCall {
     pub(crate) max_tokens: Option<u32>,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+    /// `--fallback`, in order (empty: the model alias's `fallbacks:`).
+    pub(crate) fallbacks: Vec<String>,
+    /// `--record`, `--replay`, `--replay-or-record` (or their variables).
+    pub(crate) cassette: Option<agent::provider::Cassette>,
 }
 
 /// Which tools a turn may call, before the files are read.
@@ -135,6 +139,8 @@ pub(crate) struct Ask {
     pub(crate) context: ContextPolicy,
     pub(crate) auto_compact: Option<u64>,
     pub(crate) max_reply_bytes: usize,
+    /// `--max-cost`: the turn's spending limit, in US dollars.
+    pub(crate) max_cost: Option<f64>,
     pub(crate) tools: ToolChoice,
 }
 
@@ -150,6 +156,7 @@ impl Ask {
             context: self.context,
             auto_compact: self.auto_compact,
             max_reply_bytes: self.max_reply_bytes,
+            max_cost_usd: self.max_cost,
             ..RunOptions::default()
         };
         if let Some(n) = self.tools.max_steps {
@@ -257,6 +264,8 @@ pub(crate) struct New {
     pub(crate) force: bool,
     pub(crate) tools: ToolChoice,
     pub(crate) ttl: Option<Duration>,
+    /// `--budget`: the session's lifetime spending limit, in US dollars.
+    pub(crate) budget: Option<f64>,
 }
 
 #[derive(Debug)]

@@ -4,10 +4,11 @@
 //! Settings never print: commands report what they resolved through `Output`.
 
 mod action;
+mod recording;
 mod route;
 
 pub(crate) use action::*;
-pub(crate) use route::{ModelChoice, Routes};
+pub(crate) use route::{ModelChoice, Route, Routes};
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -101,6 +102,7 @@ impl Settings {
                 .max_reply_bytes
                 .unwrap_or(agent::limits::DEFAULT_MAX_REPLY_BYTES),
             retention: config.retention.resolve()?,
+            cassette: recording::from_env(env)?,
         };
         let settings = Settings {
             data_dir,
@@ -167,6 +169,7 @@ struct Defaults {
     max_reply_bytes: usize,
     /// `retention:` in the config: `session prune`'s defaults.
     retention: (Option<Duration>, Option<usize>),
+    cassette: Option<agent::provider::Cassette>,
 }
 
 impl Defaults {
@@ -253,6 +256,7 @@ impl Defaults {
                 force: a.force,
                 tools: tool_files(a.tools),
                 ttl: a.ttl,
+                budget: a.budget,
             }),
             SessionCommand::Run(a) => Action::SessionRun(SessionRun {
                 id: a.id,
@@ -338,6 +342,7 @@ impl Defaults {
     }
 
     fn call(&self, m: cli::ModelArgs) -> agent::Result<ModelCall> {
+        let cassette = recording::resolve(&m, &self.cassette);
         Ok(ModelCall {
             route: ModelChoice {
                 model: m.model,
@@ -348,6 +353,8 @@ impl Defaults {
             max_tokens: m.max_tokens,
             timeout: seconds(m.timeout, "--timeout")?.unwrap_or(self.timeout),
             retries: m.retries.unwrap_or(self.retries),
+            fallbacks: m.fallback,
+            cassette,
         })
     }
 
@@ -368,6 +375,7 @@ impl Defaults {
             },
             auto_compact: a.auto_compact.or(self.auto_compact),
             max_reply_bytes: a.max_reply_bytes.unwrap_or(self.max_reply_bytes),
+            max_cost: a.max_cost,
             tools: ToolChoice {
                 off: a.tools.no_tools,
                 max_steps: a.tools.max_steps,

@@ -173,6 +173,30 @@ impl Routes {
         })
     }
 
+    /// Whether `name` is a provider: built in, or defined in the config.
+    pub(crate) fn is_provider(&self, name: &str) -> bool {
+        provider::KINDS.contains(&name) || self.providers.contains_key(name)
+    }
+
+    /// The `fallbacks:` of the model alias the call names (by flag, environment, session or
+    /// config, as for its model), if it names one.
+    pub(crate) fn alias_fallbacks(
+        &self,
+        flags: &ModelChoice,
+        session: Option<&SessionData>,
+    ) -> Vec<String> {
+        let named = pick([
+            (flags.model.clone(), Level::Flag),
+            (self.env_model.clone(), Level::Env),
+            (session.and_then(|s| s.model.clone()), Level::Session),
+            (self.config_model.clone(), Level::Config),
+        ]);
+        named
+            .and_then(|(m, _)| self.models.get(&m))
+            .map(|a| a.fallbacks.clone())
+            .unwrap_or_default()
+    }
+
     /// Provider and model, resolved as a pair, and a note for `-v` on how the provider was
     /// chosen. A provider named at least as specifically as the model always wins.
     fn provider_and_model(
