@@ -18,6 +18,8 @@ mod history;
 mod hostile;
 mod json;
 mod library;
+mod mcp;
+mod mcp_api;
 mod notices;
 mod provider_choice;
 mod provider_tools;

@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub(crate) models: BTreeMap<String, ModelAlias>,
     /// Tool files every turn may call (relative to the config file's directory).
     pub(crate) tools: Vec<PathBuf>,
+    /// MCP servers every turn may use, by name (`{time: {command: [...]}}`).
+    pub(crate) mcp_servers: Option<serde_json::Value>,
     /// Prices per million tokens, extending or overriding the built-in table.
     pub(crate) prices: BTreeMap<String, agent::pricing::Price>,
     /// Context windows in tokens, extending or overriding the built-in table.
