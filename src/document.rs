@@ -80,6 +80,10 @@ pub struct SessionData {
     /// CLI) turns them into tools with [`crate::tool::ExecTool`].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ExecSpec>,
+    /// MCP servers the session was created with, by definition (as with `tools`, the CLI
+    /// starts them; [`crate::mcp::McpServer`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<crate::mcp::McpSpec>,
     /// How long the session is kept after its last update (`"30d"`, `"12h"`): once that has
     /// passed, stores treat it as gone (Redis deletes it itself). `None`: the store's default
     /// (its URL's `?ttl=`), else for ever.
@@ -114,6 +118,7 @@ impl SessionData {
             summary: None,
             archive: Vec::new(),
             tools: Vec::new(),
+            mcp_servers: Vec::new(),
             ttl: None,
             budget_usd: None,
             extra: Map::new(),

@@ -320,6 +320,7 @@ mod blocking;
 pub mod document;
 pub mod error;
 pub mod limits;
+pub mod mcp;
 pub mod message;
 mod notice;
 pub mod pricing;

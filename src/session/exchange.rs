@@ -12,7 +12,7 @@ use super::round::run_round;
 use super::spend::Spending;
 use super::{Response, RunOptions};
 use crate::provider::{Event, Request};
-use crate::{Agent, Error, Message, Oversized, Result, Role, ToolCall, Usage};
+use crate::{Agent, Error, Message, Oversized, Result, Role, Tool, ToolCall, Usage};
 
 /// One turn's conversation with the model so far.
 pub(crate) struct Exchange<'a> {
@@ -202,6 +202,14 @@ impl<'a> Exchange<'a> {
         self.price(&mut message);
         self.push(message);
         let outcomes = run_round(self.agent, self.agent.tools(), &calls, self.id).await;
+        let called = self
+            .agent
+            .tools()
+            .iter()
+            .filter(|t| calls.iter().any(|c| c.name == t.name()));
+        if let Some(fatal) = called.filter_map(Tool::fatal).next() {
+            return Err(Error::Usage(fatal));
+        }
         for (call, outcome) in calls.iter().zip(outcomes) {
             let (ok, content) = match outcome.output {
                 Ok(text) => (true, text),

@@ -44,6 +44,7 @@ impl Agent {
         data.model = Some(self.model().to_string());
         data.messages = options.messages;
         data.tools = options.tools;
+        data.mcp_servers = options.mcp_servers;
         data.budget_usd = options.budget_usd;
         data.ttl = options
             .ttl

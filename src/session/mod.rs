@@ -265,6 +265,7 @@ impl Session {
             title: src.title.clone(),
             overwrite: false,
             tools: src.tools.clone(),
+            mcp_servers: src.mcp_servers.clone(),
             ttl: None,
             budget_usd: src.budget_usd,
         };

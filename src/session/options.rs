@@ -19,6 +19,8 @@ pub struct SessionOptions {
     pub overwrite: bool,
     /// Executable tools to remember in the document ([`crate::SessionData::tools`]).
     pub tools: Vec<crate::tool::ExecSpec>,
+    /// MCP servers to remember in the document ([`crate::SessionData::mcp_servers`]).
+    pub mcp_servers: Vec<crate::mcp::McpSpec>,
     /// How long the session is kept after its last update ([`crate::SessionData::ttl`]).
     pub ttl: Option<std::time::Duration>,
     /// A lifetime spending limit in US dollars ([`crate::SessionData::budget_usd`]).

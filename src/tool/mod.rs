@@ -29,6 +29,13 @@ pub type ToolOutput = std::result::Result<String, String>;
 pub trait ToolHandler: Send + Sync {
     /// Run the tool with validated arguments. `session_id` names the calling session.
     fn call<'a>(&'a self, arguments: Value, session_id: &'a str) -> BoxFuture<'a, ToolOutput>;
+
+    /// A failure that ends the turn rather than going back to the model (what runs the tool
+    /// is gone, as an MCP server that died mid-call): asked after each round that called the
+    /// tool; `Some` fails the turn with that message, adding nothing to the history.
+    fn fatal(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A tool call waiting for permission to run (see [`crate::AgentBuilder::approve_tool`]).
@@ -169,6 +176,11 @@ impl Tool {
     pub async fn invoke(&self, arguments: Value, session_id: &str) -> ToolOutput {
         self.check(&arguments)?;
         self.handler.call(arguments, session_id).await
+    }
+
+    /// The handler's [`ToolHandler::fatal`].
+    pub(crate) fn fatal(&self) -> Option<String> {
+        self.handler.fatal()
     }
 
     /// Run the handler on arguments that already passed [`Tool::check`].

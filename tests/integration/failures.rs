@@ -343,9 +343,13 @@ fn sigterm_before_the_turn_starts_exits_130() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Held open until the child has exited: `Child::wait` would close it first, and an end of
+    // input racing the signal could let the turn start.
+    let stdin = child.stdin.take();
     wait_until_catching(child.id(), 15);
     signal(child.id(), "TERM");
     assert_eq!(child.wait().unwrap().code(), Some(130));
+    drop(stdin);
     assert!(server.requests().is_empty());
 }
 

@@ -19,6 +19,8 @@ mod history;
 mod hostile;
 mod json;
 mod library;
+mod mcp;
+mod mcp_api;
 mod notices;
 mod provider_choice;
 mod provider_tools;

@@ -149,6 +149,13 @@ pub(crate) fn provider_names(current: &OsStr) -> Vec<CompletionCandidate> {
     matching(names, current)
 }
 
+/// The MCP servers of the config (`mcp_servers: {time: {...}}`), for `--mcp` and `agent mcp
+/// tools`.
+pub(crate) fn mcp_names(current: &OsStr) -> Vec<CompletionCandidate> {
+    let config = config(&Env::process());
+    matching(keys(&config["mcp_servers"]).collect(), current)
+}
+
 /// Model aliases of the config (`models: {fast: {provider, model}}`), the models they stand
 /// for, the config's default model and the built-in default.
 pub(crate) fn model_names(current: &OsStr) -> Vec<CompletionCandidate> {

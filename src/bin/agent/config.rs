@@ -29,6 +29,8 @@ pub(crate) struct Config {
     pub(crate) tools: Vec<PathBuf>,
     /// Where `--template NAME` looks (relative to the config file).
     pub(crate) templates_dir: Option<PathBuf>,
+    /// MCP servers every turn may use, by name (`{time: {command: [...]}}`).
+    pub(crate) mcp_servers: Option<serde_json::Value>,
     /// Prices per million tokens, extending or overriding the built-in table.
     pub(crate) prices: BTreeMap<String, agent::pricing::Price>,
     /// Context windows in tokens, extending or overriding the built-in table.

@@ -5,10 +5,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use agent::mcp::McpSpec;
 use agent::tool::{ExecSpec, ExecTool};
-use agent::{Error, Session, Tool};
+use agent::{Error, Session, SessionData, Tool};
 
 use crate::approve::approver;
+use crate::mcp_pool;
 use crate::output::Output;
 use crate::settings::{Settings, ToolChoice};
 
@@ -17,6 +19,10 @@ pub(crate) struct TurnTools {
     /// From `--tool`/`--tools`: used this turn (and remembered by a session they create).
     pub(crate) flags: Vec<ExecSpec>,
     config: Vec<ExecSpec>,
+    /// From `--mcp`: used this turn (and remembered by a session they create).
+    pub(crate) mcp_flags: Vec<McpSpec>,
+    mcp_config: Vec<McpSpec>,
+    strict_mcp: bool,
     off: bool,
     confirm_all: bool,
     yes: bool,
@@ -98,17 +104,48 @@ pub(crate) fn resolve(
             .collect();
         (load_files(choice)?, load_paths(&present)?)
     };
+    let (mcp_flags, mcp_config) = if choice.off {
+        (Vec::new(), Vec::new())
+    } else if choice.strict_mcp {
+        (mcp_pool::from_flags(settings, &choice.mcp)?, Vec::new())
+    } else {
+        (
+            mcp_pool::from_flags(settings, &choice.mcp)?,
+            mcp_pool::configured(settings)?,
+        )
+    };
     Ok(TurnTools {
         flags,
         config,
+        mcp_flags,
+        mcp_config,
+        strict_mcp: choice.strict_mcp,
         off: choice.off,
         confirm_all: choice.confirm_all,
         yes: choice.yes,
     })
 }
 
-/// The session with an agent that can call its tools: config < session document < flags.
-pub(crate) fn equip(
+impl TurnTools {
+    /// Whether a session this command creates has tools or servers to remember.
+    pub(crate) fn to_remember(&self) -> bool {
+        !self.flags.is_empty() || !self.mcp_flags.is_empty()
+    }
+
+    /// Remember the `--tool` files and `--mcp` servers in a session this command creates.
+    pub(crate) fn remember(&self) -> impl FnOnce(&mut SessionData) {
+        let (tools, servers) = (self.flags.clone(), self.mcp_flags.clone());
+        move |d| {
+            d.tools = tools;
+            d.mcp_servers = servers;
+        }
+    }
+}
+
+/// The session with an agent that can call its tools: config < session document < flags, for
+/// executables and MCP servers alike (whose servers start now, if this command has not
+/// started them already).
+pub(crate) async fn equip(
     settings: &Settings,
     out: &Output,
     session: Session,
@@ -127,16 +164,29 @@ pub(crate) fn equip(
         by_name.retain(|s| s.name != spec.name);
         by_name.push(spec);
     }
-    if by_name.is_empty() {
+    let stored = if tools.strict_mcp {
+        Vec::new()
+    } else {
+        session.data().mcp_servers.clone()
+    };
+    let servers = mcp_pool::merge(
+        tools
+            .mcp_config
+            .into_iter()
+            .chain(stored)
+            .chain(tools.mcp_flags),
+    );
+    if by_name.is_empty() && servers.is_empty() {
         return Ok(session);
     }
-    let list = by_name
+    let mut list = by_name
         .into_iter()
         .map(|spec| {
             let confirm = spec.confirm || tools.confirm_all;
             Ok(executable(settings, spec)?.confirm(confirm))
         })
         .collect::<agent::Result<Vec<Tool>>>()?;
+    list.extend(mcp_pool::tools(settings, out, &servers, tools.confirm_all).await?);
     let agent = session
         .agent()
         .to_builder()

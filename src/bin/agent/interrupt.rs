@@ -37,7 +37,8 @@ pub(crate) fn install() -> std::io::Result<Interrupts> {
             let seen = SEEN.fetch_add(1, Ordering::SeqCst) + 1;
             if TURNS.load(Ordering::SeqCst) == 0 || seen >= 2 {
                 // Nothing left to record, or the user insists: stdout is flushed per write, and
-                // locks die with the process.
+                // locks die with the process. MCP servers are killed, not left running.
+                agent::mcp::kill_all();
                 std::process::exit(EXIT);
             }
             tx.send_modify(|n| *n += 1);

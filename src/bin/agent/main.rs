@@ -18,6 +18,7 @@ mod fields;
 mod input;
 mod interrupt;
 mod locate;
+mod mcp_pool;
 mod notices;
 mod output;
 mod settings;
@@ -75,7 +76,10 @@ async fn run() -> anyhow::Result<()> {
     let config = config::Config::load(&config_file, &env)?;
     let (settings, action) = settings::Settings::resolve(cli, &env, config, &config_file)?;
     let ctx = commands::Ctx::new(settings, out, interrupts);
-    commands::dispatch(&ctx, action).await
+    let result = commands::dispatch(&ctx, action).await;
+    // The MCP servers this command started stop with it, whatever its outcome.
+    mcp_pool::shutdown().await;
+    result
 }
 
 /// Report the error on stderr in one line and give its exit code.

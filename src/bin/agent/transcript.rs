@@ -86,6 +86,11 @@ fn on_terminal(data: &SessionData) -> SessionData {
         t.name = v(&t.name);
         t.command = t.command.iter().map(|c| v(c)).collect();
     }
+    for m in &mut d.mcp_servers {
+        m.name = v(&m.name);
+        m.command = m.command.iter().map(|c| v(c)).collect();
+        m.url = m.url.as_deref().map(v);
+    }
     for m in &mut d.messages {
         m.content = v(&m.content);
         m.reasoning = m.reasoning.as_deref().map(v);
@@ -138,6 +143,12 @@ pub(crate) fn text(data: &SessionData, last: Option<usize>, look: Look) -> Strin
         let _ = writeln!(s, "\n{}", look.paint(DIM, "[tools]"));
         for t in &data.tools {
             let _ = writeln!(s, "{}: {}", t.name, t.command.join(" "));
+        }
+    }
+    if !data.mcp_servers.is_empty() {
+        let _ = writeln!(s, "\n{}", look.paint(DIM, "[mcp servers]"));
+        for m in &data.mcp_servers {
+            let _ = writeln!(s, "{}: {}", m.name, m.describe());
         }
     }
     let skip = last.map_or(0, |n| data.messages.len().saturating_sub(n));
@@ -231,6 +242,9 @@ pub(crate) fn markdown(data: &SessionData, last: Option<usize>) -> String {
     }
     for t in &data.tools {
         let _ = writeln!(s, "- Tool `{}`: `{}`", t.name, t.command.join(" "));
+    }
+    for m in &data.mcp_servers {
+        let _ = writeln!(s, "- MCP server `{}`: `{}`", m.name, m.describe());
     }
     if let Some(system) = &data.system {
         let _ = writeln!(s, "\n## System\n\n{}", system.trim_end());

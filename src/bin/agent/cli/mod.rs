@@ -98,6 +98,35 @@ pub(crate) enum Command {
     /// Reusable prompts: list, show and locate templates
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// MCP servers whose tools the model may call
+    #[command(subcommand)]
+    Mcp(McpCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum McpCommand {
+    /// List the configured MCP servers (mcp_servers: in the config)
+    #[command(visible_alias = "list")]
+    Ls(McpLsArgs),
+    /// Start a server and list its tools, as the model sees them, with their schemas
+    Tools(McpToolsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpLsArgs {
+    /// One JSON array of the definitions
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpToolsArgs {
+    /// A server of the config, or a file of `mcpServers` (every server in it)
+    #[arg(value_name = "NAME|FILE", add = ArgValueCompleter::new(crate::candidates::mcp_names))]
+    pub(crate) server: String,
+    /// One JSON array: each tool's name, the server's name for it, description and input schema
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -144,6 +144,13 @@ pub(crate) struct ToolFileArgs {
     /// Every *.yaml, *.yml and *.json tool file in DIR; repeatable
     #[arg(long = "tools", value_name = "DIR")]
     pub(crate) tools: Vec<PathBuf>,
+    /// MCP servers whose tools the model may call: a JSON or YAML file of `mcpServers`, or
+    /// the NAME of one in the config's mcp_servers; repeatable
+    #[arg(long = "mcp", value_name = "FILE|NAME", add = ArgValueCompleter::new(crate::candidates::mcp_names))]
+    pub(crate) mcp: Vec<String>,
+    /// Only the MCP servers given with --mcp: not the config's, nor the session's
+    #[arg(long)]
+    pub(crate) strict_mcp: bool,
 }
 
 /// Tool options of a turn.
@@ -152,7 +159,7 @@ pub(crate) struct ToolArgs {
     #[command(flatten)]
     pub(crate) files: ToolFileArgs,
     /// No tools for this turn, not even the session's or the config's
-    #[arg(long, conflicts_with_all = ["tool", "tools"])]
+    #[arg(long, conflicts_with_all = ["tool", "tools", "mcp"])]
     pub(crate) no_tools: bool,
     /// Most model requests in this turn, the first included, so 1 allows no tool round
     /// [default: 10]

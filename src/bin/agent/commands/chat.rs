@@ -37,17 +37,17 @@ pub(crate) async fn new_chat(ctx: &Ctx, args: ChatArgs) -> Result<()> {
     let mut session = open::stored(ctx, &id, &args.ask, Some(args.system.clone())).await?;
     // Like `session run --create`, the new session remembers its --tool files.
     let title = args.title.clone();
-    let flags = tools.flags.clone();
-    if title.is_some() || !flags.is_empty() {
+    if title.is_some() || tools.to_remember() {
+        let remember = tools.remember();
         session
             .edit(|d| {
                 d.title = title;
-                d.tools = flags;
+                remember(d);
             })
             .await?;
     }
     ctx.out.report(format!("session {id}"));
-    let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+    let session = equip::equip(&ctx.settings, &ctx.out, session, tools).await?;
     Chat::new(ctx, session, args.ask, args.lines).run().await
 }
 
@@ -59,7 +59,7 @@ pub(crate) async fn session_chat(ctx: &Ctx, args: SessionChat) -> Result<()> {
             naming::refuse_last(&args.id)?;
             let tools = equip::resolve(&ctx.settings, &ctx.out, &args.ask.tools)?;
             let session = open::stored(ctx, &args.id, &args.ask, Some(system)).await?;
-            equip::equip(&ctx.settings, &ctx.out, session, tools)?
+            equip::equip(&ctx.settings, &ctx.out, session, tools).await?
         }
     };
     Chat::new(ctx, session, args.ask, args.lines).run().await
@@ -258,6 +258,11 @@ impl<'a> Chat<'a> {
         }
         if let Some(command) = text.strip_prefix('!') {
             return self.command(command).await;
+        }
+        if crate::mcp_pool::changed() {
+            // An MCP server's tools changed (notifications/tools/list_changed): list them again.
+            let id = self.session.session_id().to_string();
+            self.reopen(&id).await?;
         }
         // -a and -f files, and those of !attach, go with this message only.
         let prompt = crate::attach::chat_prompt(text, &mut self.ask.attach).await?;

@@ -33,7 +33,7 @@ pub(crate) async fn json(ctx: &Ctx, mut args: Json) -> Result<()> {
     let ask = &args.json.turn.ask;
     let tools = equip::resolve(&ctx.settings, &ctx.out, &ask.tools)?;
     let session = open::ephemeral(ctx, &ask.call, args.system).await?;
-    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools).await?;
     if args.json.turn.dry_run {
         return dry_run::print(
             ctx,
@@ -54,7 +54,7 @@ async fn session_json(ctx: &Ctx, id: &str, prompt: &[String], opts: &mut JsonTur
     if turn.dry_run {
         let tools = equip::resolve(&ctx.settings, &ctx.out, &turn.ask.tools)?;
         let session = dry_run::stored(ctx, id, &turn.ask, None)?;
-        let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+        let session = equip::equip(&ctx.settings, &ctx.out, session, tools).await?;
         return dry_run::print(ctx, &session, &prompt, turn, Some(&schema), true);
     }
     let mut session = open::equipped(ctx, id, &turn.ask).await?;

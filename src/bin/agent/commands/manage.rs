@@ -37,6 +37,7 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
         None => Vec::new(),
     };
     let tools = equip::load_files(&args.tools)?;
+    let servers = crate::mcp_pool::from_flags(&ctx.settings, &args.tools.mcp)?;
     let call = ModelCall {
         route: args.route.clone(),
         ..ModelCall::default()
@@ -55,6 +56,7 @@ pub(crate) async fn new(ctx: &Ctx, args: New) -> Result<()> {
     opts.system = system;
     opts.title = args.title;
     opts.tools = tools;
+    opts.mcp_servers = servers;
     opts.ttl = args.ttl;
     opts.budget_usd = args.budget;
     let mut session = agent.session_with(opts).await?;
@@ -202,6 +204,19 @@ pub(crate) async fn import(ctx: &Ctx, file: &Path, force: bool) -> Result<()> {
             "note: session '{}' declares tools that run local commands: {}",
             data.id,
             commands.join(", ")
+        ));
+    }
+    if !data.mcp_servers.is_empty() {
+        // Servers too: later turns start them (or send them the conversation's tool calls).
+        let servers: Vec<String> = data
+            .mcp_servers
+            .iter()
+            .map(|m| format!("{} ({})", m.name, m.describe()))
+            .collect();
+        ctx.out.note(format!(
+            "note: session '{}' declares MCP servers that later turns start or contact: {}",
+            data.id,
+            servers.join(", ")
         ));
     }
     print_id(&data.id)

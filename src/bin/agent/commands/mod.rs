@@ -21,6 +21,7 @@ mod naming;
 mod open;
 mod prune;
 mod run;
+mod servers;
 mod show;
 mod templates;
 mod thoughts;
@@ -86,6 +87,8 @@ async fn run(ctx: &Ctx, action: Action) -> Result<()> {
         Action::SessionChat(a) => chat::session_chat(ctx, a).await,
         Action::Models { call } => models::list(ctx, &call).await,
         Action::ToolTest(a) => try_tool::test(ctx, a).await,
+        Action::McpLs { json } => servers::ls(ctx, json),
+        Action::McpTools { server, json } => servers::tools(ctx, &server, json).await,
         Action::New(a) => manage::new(ctx, a).await,
         Action::Fork { src, id, at } => manage::fork(ctx, &src, id.as_deref(), at).await,
         Action::Show(a) => show::show(ctx, a),

@@ -164,7 +164,7 @@ pub(crate) async fn stored(
 pub(crate) async fn equipped(ctx: &Ctx, id: &str, ask: &Ask) -> agent::Result<Session> {
     let tools = equip::resolve(&ctx.settings, &ctx.out, &ask.tools)?;
     let session = stored(ctx, id, ask, None).await?;
-    equip::equip(&ctx.settings, &ctx.out, session, tools)
+    equip::equip(&ctx.settings, &ctx.out, session, tools).await
 }
 
 /// An in-memory session for one-shot calls: nothing reaches the disk.

@@ -44,18 +44,17 @@ pub(crate) async fn session_run(ctx: &Ctx, mut args: SessionRun) -> Result<()> {
     let tools = equip::resolve(&ctx.settings, &ctx.out, &args.turn.ask.tools)?;
     if args.turn.dry_run {
         let session = dry_run::stored(ctx, &args.id, &args.turn.ask, args.create)?;
-        let session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+        let session = equip::equip(&ctx.settings, &ctx.out, session, tools).await?;
         return dry_run::print(ctx, &session, &prompt.text, &args.turn, None, true);
     }
     // A session this command creates remembers its tools; an existing one uses them this turn
     // only (like --system, they are part of what a session was created as).
     let creates = args.create.is_some() && !store::exists(&ctx.store()?, &args.id).await?;
     let mut session = open::stored(ctx, &args.id, &args.turn.ask, args.create).await?;
-    if creates && !tools.flags.is_empty() {
-        let flags = tools.flags.clone();
-        session.edit(|d| d.tools = flags).await?;
+    if creates && tools.to_remember() {
+        session.edit(tools.remember()).await?;
     }
-    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools).await?;
     drive(ctx, &mut session, plan(prompt, &args.turn, true)).await?;
     Ok(())
 }
@@ -132,7 +131,7 @@ pub(crate) async fn run(ctx: &Ctx, mut args: Run) -> Result<()> {
         return save(ctx, args, prompt, tools).await;
     }
     let session = open::ephemeral(ctx, &args.turn.ask.call, args.system).await?;
-    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools).await?;
     if args.turn.dry_run {
         let saved = args.target == RunTarget::Save;
         return dry_run::print(ctx, &session, &prompt.text, &args.turn, None, saved);
@@ -147,11 +146,10 @@ pub(crate) async fn run(ctx: &Ctx, mut args: Run) -> Result<()> {
 async fn save(ctx: &Ctx, args: Run, prompt: input::Prompt, tools: equip::TurnTools) -> Result<()> {
     let id = agent::time::new_session_id();
     let mut session = open::stored(ctx, &id, &args.turn.ask, Some(args.system)).await?;
-    if !tools.flags.is_empty() {
-        let flags = tools.flags.clone();
-        session.edit(|d| d.tools = flags).await?;
+    if tools.to_remember() {
+        session.edit(tools.remember()).await?;
     }
-    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools)?;
+    let mut session = equip::equip(&ctx.settings, &ctx.out, session, tools).await?;
     ctx.out
         .report(format!("saved as session {}", session.session_id()));
     drive(ctx, &mut session, plan(prompt, &args.turn, true)).await?;

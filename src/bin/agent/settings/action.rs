@@ -38,6 +38,13 @@ pub(crate) enum Action {
         call: ModelCall,
     },
     ToolTest(ToolTest),
+    McpLs {
+        json: bool,
+    },
+    McpTools {
+        server: String,
+        json: bool,
+    },
     New(New),
     Fork {
         src: String,
@@ -124,6 +131,10 @@ pub(crate) struct ToolChoice {
     pub(crate) files: Vec<PathBuf>,
     /// `--tools DIR`.
     pub(crate) dirs: Vec<PathBuf>,
+    /// `--mcp FILE|NAME`.
+    pub(crate) mcp: Vec<String>,
+    /// `--strict-mcp`: only the servers of `--mcp`.
+    pub(crate) strict_mcp: bool,
     /// `--no-tools`: not even the session's or the config's.
     pub(crate) off: bool,
     pub(crate) max_steps: Option<u32>,

@@ -48,6 +48,8 @@ pub(crate) struct Settings {
     pub(crate) routes: Routes,
     /// Tool files every turn may call (`tools:` in the config, absolute).
     pub(crate) config_tools: Vec<PathBuf>,
+    /// `mcp_servers:` in the config, read when a turn needs it.
+    pub(crate) config_mcp: Option<serde_json::Value>,
     /// Variables no tool may see: every provider key the config names, and where the store's
     /// credentials came from.
     pub(crate) secret_vars: Vec<String>,
@@ -118,6 +120,7 @@ impl Settings {
             lock_timeout: defaults.lock_timeout,
             routes: Routes::new(env, &config),
             config_tools: config.tools.clone(),
+            config_mcp: config.mcp_servers.clone(),
             secret_vars,
             prices: agent::pricing::Prices::new(config.prices, config.context_windows),
         };
@@ -237,6 +240,11 @@ impl Defaults {
                 arguments: a.arguments,
                 session_id: a.session_id,
             }),
+            Command::Mcp(cli::McpCommand::Ls(a)) => Action::McpLs { json: a.json },
+            Command::Mcp(cli::McpCommand::Tools(a)) => Action::McpTools {
+                server: a.server,
+                json: a.json,
+            },
             Command::Session(command) => self.session(command)?,
             Command::Template(command) => Action::Template {
                 what: match command {
@@ -434,6 +442,8 @@ fn tool_files(t: cli::ToolFileArgs) -> ToolChoice {
     ToolChoice {
         files: t.tool,
         dirs: t.tools,
+        mcp: t.mcp,
+        strict_mcp: t.strict_mcp,
         ..ToolChoice::default()
     }
 }
