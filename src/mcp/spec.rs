@@ -229,18 +229,7 @@ impl McpSpec {
             }
             _ => {}
         }
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(format!(
-                "`timeout` must be a positive number of seconds, not {}",
-                self.timeout
-            ));
-        }
-        for k in self.env.keys() {
-            if k.is_empty() || k.contains(['=', '\0']) {
-                return Err(format!("`env` has an invalid variable name {k:?}"));
-            }
-        }
-        Ok(())
+        crate::tool::check_process(self.timeout, self.env.keys())
     }
 
     /// What the server is, in one line: its command or its URL.

@@ -171,21 +171,23 @@ impl Provider for OpenAi {
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        Box::pin(self.transport.guard(async move {
-            let t = &self.transport;
-            let resp = t.get(&format!("{}/models", t.base()), &[]).await?;
-            let v = t.json(resp).await?;
-            Ok(v["data"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m["id"].as_str().map(str::to_string))
-                .collect())
-        }))
+        Box::pin(self.transport.guard(list_models(&self.transport)))
     }
 }
 
 /// `{"error": {"message", "type", "code"}}`.
+/// `GET /models`, `{"data": [{"id": …}]}`: the same list for both OpenAI APIs.
+pub(super) async fn list_models(t: &Transport) -> Result<Vec<String>> {
+    let resp = t.get(&format!("{}/models", t.base()), &[]).await?;
+    let v = t.json(resp).await?;
+    Ok(v["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["id"].as_str().map(str::to_string))
+        .collect())
+}
+
 pub(crate) fn parse_error(body: &str) -> Option<(Option<String>, String)> {
     let v: Value = serde_json::from_str(body).ok()?;
     error_of(&v)

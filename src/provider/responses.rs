@@ -178,16 +178,9 @@ impl Provider for Responses {
     }
 
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>>> {
-        Box::pin(self.transport.guard(async move {
-            let t = &self.transport;
-            let resp = t.get(&format!("{}/models", t.base()), &[]).await?;
-            let v = t.json(resp).await?;
-            Ok(v["data"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|m| m["id"].as_str().map(str::to_string))
-                .collect())
-        }))
+        Box::pin(
+            self.transport
+                .guard(super::openai::list_models(&self.transport)),
+        )
     }
 }

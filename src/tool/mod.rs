@@ -9,6 +9,7 @@ mod spec;
 pub use exec::{ExecTool, OUTPUT_LIMIT, PROVIDER_KEY_VARS};
 pub use orphans::contain_escapes;
 pub(crate) use orphans::{kill_adopted, reaped, spawn as spawn_child};
+pub(crate) use spec::check_process;
 pub use spec::{ExecSpec, DEFAULT_TIMEOUT};
 
 use std::fmt;

@@ -153,18 +153,7 @@ impl ExecSpec {
         if self.command.first().is_none_or(|c| c.is_empty()) {
             return Err("`command` must name a program".into());
         }
-        if !(self.timeout.is_finite() && self.timeout > 0.0) {
-            return Err(format!(
-                "`timeout` must be a positive number of seconds, not {}",
-                self.timeout
-            ));
-        }
-        for k in self.env.keys() {
-            if k.is_empty() || k.contains(['=', '\0']) {
-                return Err(format!("`env` has an invalid variable name {k:?}"));
-            }
-        }
-        Ok(())
+        check_process(self.timeout, self.env.keys())
     }
 
     /// `./x` and `bin/x` are relative to the tool file; a bare name (`python3`) is looked up in
@@ -229,6 +218,25 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(program))
         .find(|p| p.is_file())
+}
+
+/// What a tool file and an MCP server declaration both check: a usable timeout and variable
+/// names `execve` can take.
+pub(crate) fn check_process<'a>(
+    timeout: f64,
+    env: impl IntoIterator<Item = &'a String>,
+) -> std::result::Result<(), String> {
+    if !(timeout.is_finite() && timeout > 0.0) {
+        return Err(format!(
+            "`timeout` must be a positive number of seconds, not {timeout}"
+        ));
+    }
+    for k in env {
+        if k.is_empty() || k.contains(['=', '\0']) {
+            return Err(format!("`env` has an invalid variable name {k:?}"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
