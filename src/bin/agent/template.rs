@@ -29,8 +29,8 @@ pub(crate) struct Template {
     /// Tool files, relative to the template's directory.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) tools: Vec<PathBuf>,
-    /// Accepted so templates can carry it; ignored until this build has reasoning options to
-    /// fill (they arrive with the Responses API and thinking work, issue 14).
+    /// Accepted so templates can carry it; not applied yet (the reasoning flags of issue 14
+    /// are not filled from templates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reasoning: Option<serde_yaml::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
