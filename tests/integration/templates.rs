@@ -197,3 +197,40 @@ fn template_ls_show_and_path() {
     let want = env.path().join("config/agent/templates/review.yaml");
     assert_eq!(stdout(&out), format!("{}\n", want.display()));
 }
+
+#[test]
+fn a_templates_reasoning_is_sent_unless_a_flag_says_otherwise() {
+    let (env, server) = (TestEnv::new(), MockServer::start());
+    server.push(MockResponse::openai_stream(&["a"]));
+    server.push(MockResponse::openai_stream(&["b"]));
+    with_template(
+        &env,
+        "think",
+        "prompt: $input\nmodel: o4-mini\nreasoning: high\n",
+    );
+    for extra in [&[][..], &["--reasoning", "low"][..]] {
+        env.agent(&server)
+            .args(["run", "-n", "--template", "think"])
+            .args(extra)
+            .arg("why?")
+            .assert()
+            .success();
+    }
+    // Chat Completions (the mock is not OpenAI's own URL): `reasoning_effort`.
+    assert_eq!(server.body(0)["reasoning_effort"], "high");
+    assert_eq!(server.body(1)["reasoning_effort"], "low");
+    // A value --reasoning would refuse is refused from a template too, before any request.
+    with_template(&env, "bad", "prompt: $input\nreasoning: lots\n");
+    let out = env
+        .agent(&server)
+        .args(["run", "-n", "--template", "bad", "hi"])
+        .code(2);
+    assert!(
+        stderr(&out).contains(
+            "template key `reasoning` must be one of none, minimal, low, medium, high, not lots"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(server.requests().len(), 2);
+}

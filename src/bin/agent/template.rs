@@ -29,8 +29,7 @@ pub(crate) struct Template {
     /// Tool files, relative to the template's directory.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) tools: Vec<PathBuf>,
-    /// Accepted so templates can carry it; not applied yet (the reasoning flags of issue 14
-    /// are not filled from templates).
+    /// As `--reasoning` takes it (none, minimal, low, medium, high).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reasoning: Option<serde_yaml::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

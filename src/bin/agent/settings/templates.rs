@@ -57,6 +57,7 @@ pub(super) fn apply(command: &mut Command, dir: Option<&Path>) -> agent::Result<
             }
             a.model = a.model.take().or(t.model);
             a.provider = a.provider.take().or(t.provider);
+            a.reasoning.reasoning = a.reasoning.reasoning.or(effort(t.reasoning.as_ref())?);
             if a.tools.tool.is_empty() {
                 a.tools.tool = t.tools;
             }
@@ -64,6 +65,24 @@ pub(super) fn apply(command: &mut Command, dir: Option<&Path>) -> agent::Result<
         }
         _ => Ok(()),
     }
+}
+
+/// A template's `reasoning:`, read as `--reasoning` reads its value.
+fn effort(value: Option<&serde_yaml::Value>) -> agent::Result<Option<cli::EffortArg>> {
+    use clap::ValueEnum;
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    value
+        .as_str()
+        .and_then(|s| cli::EffortArg::from_str(s, false).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "template key `reasoning` must be one of none, minimal, low, medium, high, not {}",
+                serde_yaml::to_string(value).unwrap_or_default().trim()
+            ))
+        })
 }
 
 fn read(name: &str, dir: Option<&Path>) -> agent::Result<Template> {
@@ -92,6 +111,7 @@ fn exchange(
     m.provider = m.provider.take().or(t.provider);
     m.temperature = m.temperature.or(t.temperature);
     m.max_tokens = m.max_tokens.or(t.max_tokens);
+    m.reasoning.reasoning = m.reasoning.reasoning.or(effort(t.reasoning.as_ref())?);
     if x.tools.files.tool.is_empty() && !x.tools.no_tools {
         x.tools.files.tool = t.tools;
     }
