@@ -428,6 +428,17 @@ impl SessionStore for DirStore {
         }
     }
 
+    /// A warm listing cache answers without parsing any document or rewriting itself;
+    /// otherwise this lists as [`SessionStore::survey`] does.
+    fn recent_ids(&self) -> Result<super::RecentIds> {
+        let cache = self.root.join("ls-cache.json");
+        let sessions = self.sessions_dir();
+        if let Some(ids) = super::dir_cache::recent(&sessions, &cache, &self.codec, &self.expiry)? {
+            return Ok(ids);
+        }
+        Ok(super::by_recency(self.survey()?.0))
+    }
+
     fn survey(&self) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
         let (all, invalid) = self.survey_all()?;
         Ok((self.expiry.split(all).0, invalid))

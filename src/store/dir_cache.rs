@@ -8,6 +8,7 @@
 //! reads it. When the store encrypts, the cache is sealed like the documents (its titles would
 //! say what they hold), and a cache that does not open is rebuilt.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
@@ -53,36 +54,10 @@ pub(super) fn summaries(
     codec: &Codec,
     parse: impl Fn(&str) -> Result<Option<SessionSummary>> + Sync,
 ) -> Result<(Vec<SessionSummary>, Vec<Error>)> {
-    let entries = match fs::read_dir(sessions) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
-        Err(e) => return Err(Error::io(format!("cannot list {}", sessions.display()), e)),
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry =
-            entry.map_err(|e| Error::io(format!("cannot list {}", sessions.display()), e))?;
-        let name = entry.file_name();
-        let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
-            continue;
-        };
-        if validate_id(id).is_err() {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else {
-            continue; // removed since the listing
-        };
-        let mtime_ns = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
-        files.push((
-            id.to_string(),
-            FileId {
-                ino: meta.ino(),
-                size: meta.len(),
-                mtime_ns,
-            },
-        ));
+    let files = files(sessions)?;
+    if files.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
     }
-
     let mut cache = read_cache(cache_path, codec);
     let (hits, misses): (Vec<_>, Vec<_>) = files
         .iter()
@@ -130,6 +105,112 @@ pub(super) fn summaries(
         write_cache(cache_path, &cache, codec);
     }
     Ok((out, invalid))
+}
+
+/// Each `<id>.json` in `sessions` with the identity of its file, from one directory read and
+/// a stat each.
+fn files(sessions: &Path) -> Result<Vec<(String, FileId)>> {
+    let entries = match fs::read_dir(sessions) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("cannot list {}", sessions.display()), e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| Error::io(format!("cannot list {}", sessions.display()), e))?;
+        let name = entry.file_name();
+        let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+            continue;
+        };
+        if validate_id(id).is_err() {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else {
+            continue; // removed since the listing
+        };
+        let mtime_ns = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
+        files.push((
+            id.to_string(),
+            FileId {
+                ino: meta.ino(),
+                size: meta.len(),
+                mtime_ns,
+            },
+        ));
+    }
+    Ok(files)
+}
+
+/// What completion reads of the cache: the title and expiry of each entry, borrowed from the
+/// bytes rather than copied into summaries (most of a warm listing's time is those copies).
+#[derive(Deserialize)]
+struct Glance<'a> {
+    version: u32,
+    #[serde(borrow)]
+    entries: HashMap<Cow<'a, str>, GlanceEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct GlanceEntry<'a> {
+    file: FileId,
+    #[serde(borrow)]
+    summary: GlanceSummary<'a>,
+}
+
+#[derive(Deserialize)]
+struct GlanceSummary<'a> {
+    #[serde(borrow)]
+    updated_at: Cow<'a, str>,
+    #[serde(borrow, default)]
+    title: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    expires_at: Option<Cow<'a, str>>,
+}
+
+/// Ids of `sessions`, the most recently changed first, each with its title, when the cache
+/// holds a summary of every file as it is now (else `None`: the caller lists the slow way,
+/// which brings the cache up to date); expired ones are left out. No document is parsed and
+/// nothing is written: this is what completion offers on a TAB.
+pub(super) fn recent(
+    sessions: &Path,
+    cache_path: &Path,
+    codec: &Codec,
+    expiry: &Expiry,
+) -> Result<Option<super::RecentIds>> {
+    let files = files(sessions)?;
+    let Some(bytes) = cache_bytes(cache_path, codec) else {
+        return Ok(None);
+    };
+    let Some(glance) = serde_json::from_slice::<Glance>(&bytes)
+        .ok()
+        .filter(|g| g.version == CACHE_VERSION)
+    else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(files.len());
+    for (id, file) in files {
+        let Some(entry) = glance.entries.get(id.as_str()).filter(|e| e.file == file) else {
+            return Ok(None);
+        };
+        let s = &entry.summary;
+        let expires = match &s.expires_at {
+            Some(at) => Some(at.to_string()),
+            None => expiry
+                .default
+                .and_then(|ttl| crate::time::expiry_after(&s.updated_at, ttl)),
+        };
+        if expires.as_deref().is_some_and(crate::time::is_past) {
+            continue;
+        }
+        out.push((s.updated_at.as_ref(), id, s.title.as_deref()));
+    }
+    out.sort_unstable_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+    Ok(Some(
+        out.into_iter()
+            .map(|(_, id, title)| (id, title.map(str::to_string)))
+            .collect(),
+    ))
 }
 
 /// Parse the files the cache missed on every core: the first `ls` of a large store pays this.
@@ -191,6 +272,14 @@ pub(super) fn expired(
 }
 
 fn read_cache(path: &Path, codec: &Codec) -> Cache {
+    cache_bytes(path, codec)
+        .and_then(|bytes| serde_json::from_slice::<Cache>(&bytes).ok())
+        .filter(|c| c.version == CACHE_VERSION)
+        .unwrap_or_default()
+}
+
+/// The cache's plain bytes, if it can be read and opened.
+fn cache_bytes(path: &Path, codec: &Codec) -> Option<Vec<u8>> {
     // The cache is a shortcut: a file too large for one (planted, or corrupt) is not read.
     let sane = fs::metadata(path).is_ok_and(|m| m.len() <= crate::limits::MAX_DOCUMENT_BYTES);
     sane.then(|| fs::read(path))
@@ -199,9 +288,6 @@ fn read_cache(path: &Path, codec: &Codec) -> Cache {
             true => codec.open_own(SEALED_NAME, bytes),
             false => Some(bytes).filter(|b| !super::seal::is_sealed(b)),
         })
-        .and_then(|bytes| serde_json::from_slice::<Cache>(&bytes).ok())
-        .filter(|c| c.version == CACHE_VERSION)
-        .unwrap_or_default()
 }
 
 /// Best effort: a cache that cannot be written only makes the next `ls` slower.

@@ -91,6 +91,14 @@ pub trait SessionStore: Send + Sync {
         Ok((self.summaries()?, Vec::new()))
     }
 
+    /// Valid session ids, the most recently changed first, each with its title: what shell
+    /// completion offers on every TAB, so a store may answer it more cheaply than
+    /// [`SessionStore::survey`] (the directory store reads its warm listing cache without
+    /// copying it). The default sorts the survey.
+    fn recent_ids(&self) -> Result<RecentIds> {
+        Ok(by_recency(self.survey()?.0))
+    }
+
     /// Try to take the exclusive turn lock for `id` without waiting. `None` means another holder
     /// has it. The lock is released when the returned guard is dropped. The default grants it
     /// always: override it when several processes share the store.
@@ -345,4 +353,14 @@ pub(crate) fn summary_of(id: &str, doc: &Value) -> SessionSummary {
             doc.get("ttl").and_then(|v| v.as_str()),
         ),
     }
+}
+
+/// Session ids with their titles, the most recently changed first: what
+/// [`SessionStore::recent_ids`] returns.
+pub type RecentIds = Vec<(String, Option<String>)>;
+
+/// Ids and titles, the most recently changed first (ties by id, descending).
+pub(crate) fn by_recency(mut all: Vec<SessionSummary>) -> RecentIds {
+    all.sort_unstable_by(|a, b| (&b.updated_at, &b.id).cmp(&(&a.updated_at, &a.id)));
+    all.into_iter().map(|s| (s.id, s.title)).collect()
 }

@@ -432,14 +432,25 @@ fn fish_completes_session_ids() {
         "source '{}'; complete -C 'agent session show '",
         repo("completions/agent.fish").display()
     );
-    let out = Command::new("fish")
-        .args(["--no-config", "-c", &script])
-        .env("PATH", path_with_agent())
-        .env("HOME", env.path().join("home"))
-        .env("AGENT_DATA_DIR", env.data_dir())
-        .output()
-        .unwrap();
+    let complete = || {
+        Command::new("fish")
+            .args(["--no-config", "-c", &script])
+            .env("PATH", path_with_agent())
+            .env("HOME", env.path().join("home"))
+            .env("AGENT_DATA_DIR", env.data_dir())
+            .output()
+            .unwrap()
+    };
+    let out = complete();
     let text = stdout(&out);
+    // The first TAB builds the listing cache; the next is answered from it alone, the same.
+    let cache = env.data_dir().join("ls-cache.json");
+    let built = std::fs::metadata(&cache).unwrap().modified().unwrap();
+    assert_eq!(stdout(&complete()), text);
+    assert_eq!(
+        std::fs::metadata(&cache).unwrap().modified().unwrap(),
+        built
+    );
     let lines: Vec<&str> = text.lines().collect();
     assert!(
         lines.contains(&"alpha") && lines.contains(&"beta"),
