@@ -27,7 +27,7 @@ mod seal;
 mod sqlite;
 mod url;
 
-pub use blobs::{collect_garbage, load_attachments, survey_blobs, BlobSurvey};
+pub use blobs::{collect_garbage, load_attachments, lock_blobs, survey_blobs, BlobSurvey};
 pub use dir::DirStore;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub use lease::DEFAULT_LOCK_TTL;
@@ -95,6 +95,14 @@ pub trait SessionStore: Send + Sync {
     /// has it. The lock is released when the returned guard is dropped. The default grants it
     /// always: override it when several processes share the store.
     fn try_lock(&self, _id: &str) -> Result<Option<StoreLock>> {
+        Ok(Some(StoreLock::none()))
+    }
+
+    /// Try to take the store-wide blob lock without waiting: a turn holds it while it saves its
+    /// blobs and then the document that refers to them, [`collect_garbage`] for its whole pass,
+    /// so no blob is removed between being saved and being referred to. `None` means another
+    /// holder has it. The default grants it always, as [`SessionStore::try_lock`] does.
+    fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
         Ok(Some(StoreLock::none()))
     }
 
