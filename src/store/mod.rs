@@ -32,7 +32,7 @@ pub use dir::DirStore;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
-pub use offload::{acquire, delete, exists, load, save};
+pub use offload::{acquire, acquire_blobs, delete, exists, load, save};
 pub use seal::EncryptionKey;
 
 #[cfg(feature = "postgres")]

@@ -32,9 +32,10 @@ pub async fn acquire(
 }
 
 /// Take the store's blob lock ([`SessionStore::try_lock_blobs`]) as [`acquire`] takes a turn
-/// lock. It is held for milliseconds (a turn's saves) or one garbage collection, so the wait
-/// tells nobody.
-pub(crate) async fn acquire_blobs(
+/// lock: hold it while saving blobs and then the document that refers to them. It is held for
+/// milliseconds (a turn's saves) or one garbage collection, so the wait tells nobody. Take it
+/// after the session's lock, never before, as a turn does.
+pub async fn acquire_blobs(
     store: &Arc<dyn SessionStore>,
     timeout: Option<Duration>,
 ) -> Result<StoreLock> {
