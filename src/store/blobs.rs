@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{LockWait, SessionStore, StoreLock};
+use super::{LockWait, SessionStore, StoreLock, BLOB_LOCK};
 use crate::document::SessionData;
 use crate::{Attachment, Error, Message, Result};
 
@@ -36,11 +36,6 @@ fn referenced(store: &dyn SessionStore) -> Result<BTreeMap<String, String>> {
     }
     Ok(out)
 }
-
-/// The name of the store-wide blob lock ([`SessionStore::try_lock_blobs`]) where a store keeps
-/// it beside the session locks. A session id starts with a letter or a digit
-/// ([`crate::document::validate_id`]), so no session's lock can have this name.
-pub(crate) const BLOB_LOCK: &str = "-blobs";
 
 /// Take the store's blob lock, polling until `timeout` (None: wait for ever); `on_wait` runs
 /// once, when the lock is found taken. Blocks on the store.

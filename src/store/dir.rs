@@ -463,7 +463,7 @@ impl SessionStore for DirStore {
     }
 
     fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
-        self.take_lock(super::blobs::BLOB_LOCK)
+        self.take_lock(super::BLOB_LOCK)
     }
 
     fn describe(&self) -> String {

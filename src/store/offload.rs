@@ -40,7 +40,7 @@ pub async fn acquire_blobs(
     timeout: Option<Duration>,
 ) -> Result<StoreLock> {
     let take = |s: &dyn SessionStore| s.try_lock_blobs();
-    wait_for(store, super::blobs::BLOB_LOCK, timeout, &mut || (), take).await
+    wait_for(store, super::BLOB_LOCK, timeout, &mut || (), take).await
 }
 
 /// Poll `take` until it grants the lock `name` names, or past `timeout`.

@@ -524,7 +524,7 @@ impl SessionStore for RedisStore {
     }
 
     fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
-        self.lease(super::blobs::BLOB_LOCK)
+        self.lease(super::BLOB_LOCK)
     }
 
     fn describe(&self) -> String {
