@@ -264,4 +264,22 @@ mod tests {
         );
         assert_eq!(survey_blobs(&store).unwrap(), BlobSurvey::default());
     }
+
+    #[test]
+    fn the_blob_lock_excludes_a_collection_and_no_session_lock_is_it() {
+        let store = MemoryStore::new();
+        let held = lock_blobs(&store, None, &mut || ()).unwrap();
+        assert!(store.try_lock_blobs().unwrap().is_none());
+        let mut told = 0;
+        let err = collect_garbage(&store, Some(std::time::Duration::ZERO), &mut || told += 1);
+        assert!(matches!(err, Err(Error::Busy { .. })), "{err:?}");
+        assert_eq!(told, 1);
+        // A session id cannot name it, and a session's lock is another lock.
+        assert!(store.try_lock(BLOB_LOCK).is_err());
+        assert!(store.try_lock("blobs").unwrap().is_some());
+        drop(held);
+        assert!(collect_garbage(&store, None, &mut || ())
+            .unwrap()
+            .is_empty());
+    }
 }
