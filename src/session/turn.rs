@@ -195,14 +195,10 @@ impl Turn {
             data.title = request::title_from(from);
         }
         data.touch();
-        // The new attachments' bytes first: a document never refers to a blob not yet stored.
-        if let Err(e) = store::blobs::save_new_async(self.agent.store(), &data.messages).await {
-            return Outcome {
-                data: None,
-                result: Err(e),
-            };
-        }
-        match store::save(self.agent.store(), data).await {
+        // The new attachments' bytes first: a document never refers to a blob not yet stored,
+        // and no garbage collection runs between the two saves.
+        let timeout = self.agent.lock_timeout();
+        match store::blobs::save_with_blobs(self.agent.store(), data, timeout).await {
             Ok(data) => Outcome {
                 data: Some(data),
                 result: Ok(response),

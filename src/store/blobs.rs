@@ -4,10 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::SessionStore;
+use super::{LockWait, SessionStore, StoreLock, BLOB_LOCK};
 use crate::document::SessionData;
 use crate::{Attachment, Error, Message, Result};
 
@@ -36,9 +37,32 @@ fn referenced(store: &dyn SessionStore) -> Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
+/// Take the store's blob lock, polling until `timeout` (None: wait for ever); `on_wait` runs
+/// once, when the lock is found taken. Blocks on the store.
+pub fn lock_blobs(
+    store: &dyn SessionStore,
+    timeout: Option<Duration>,
+    on_wait: &mut dyn FnMut(),
+) -> Result<StoreLock> {
+    let mut wait = LockWait::new(BLOB_LOCK, timeout);
+    loop {
+        if let Some(guard) = store.try_lock_blobs()? {
+            return Ok(guard);
+        }
+        std::thread::sleep(wait.next(on_wait)?);
+    }
+}
+
 /// Remove every blob no stored session refers to (after `rm`, `clear`, `undo`); the names
-/// removed come back. Blocks on the store.
-pub fn collect_garbage(store: &dyn SessionStore) -> Result<Vec<String>> {
+/// removed come back. The pass holds the blob lock (waiting for it as [`lock_blobs`] does), so
+/// a turn cannot save a blob and the document that refers to it in between its listing and
+/// its removals. Blocks on the store.
+pub fn collect_garbage(
+    store: &dyn SessionStore,
+    timeout: Option<Duration>,
+    on_wait: &mut dyn FnMut(),
+) -> Result<Vec<String>> {
+    let _lock = lock_blobs(store, timeout, on_wait)?;
     let blobs = store.list_blobs()?;
     if blobs.is_empty() {
         return Ok(Vec::new());
@@ -157,21 +181,28 @@ pub(crate) async fn hydrate_async(
     super::offload::blocking(move || hydrate(&*s, &mut messages).map(|()| messages)).await
 }
 
-/// [`save_new`] off the runtime thread.
-pub(crate) async fn save_new_async(
+/// Save a finished turn's document, and first the blobs of its loaded attachments, off the
+/// runtime thread. With attachments both saves happen under the blob lock (waited for as a turn
+/// lock is, `timeout`), so a [`collect_garbage`] elsewhere sees either neither or both: never
+/// a new blob that no document refers to yet.
+pub(crate) async fn save_with_blobs(
     store: &Arc<dyn SessionStore>,
-    messages: &[Message],
-) -> Result<()> {
-    let new: Vec<Message> = messages
+    data: SessionData,
+    timeout: Option<Duration>,
+) -> Result<SessionData> {
+    let new: Vec<Message> = data
+        .messages
         .iter()
         .filter(|m| m.attachments.iter().any(|a| a.data().is_some()))
         .cloned()
         .collect();
     if new.is_empty() {
-        return Ok(());
+        return super::save(store, data).await;
     }
+    let _lock = super::offload::acquire_blobs(store, timeout).await?;
     let s = store.clone();
-    super::offload::blocking(move || save_new(&*s, &new)).await
+    super::offload::blocking(move || save_new(&*s, &new)).await?;
+    super::save(store, data).await
 }
 
 /// Refuse a blob name that is not a SHA-256 before it becomes a path or key.
@@ -216,7 +247,9 @@ mod tests {
         assert_eq!(store.list_blobs().unwrap(), vec![a.sha256.clone()]);
 
         store.delete("one").unwrap();
-        assert!(collect_garbage(&store).unwrap().is_empty());
+        assert!(collect_garbage(&store, None, &mut || ())
+            .unwrap()
+            .is_empty());
         let mut back = super::super::load_data(&store, "two").unwrap().messages;
         hydrate(&store, &mut back).unwrap();
         assert_eq!(
@@ -225,7 +258,28 @@ mod tests {
         );
 
         store.delete("two").unwrap();
-        assert_eq!(collect_garbage(&store).unwrap(), vec![a.sha256.clone()]);
+        assert_eq!(
+            collect_garbage(&store, None, &mut || ()).unwrap(),
+            vec![a.sha256.clone()]
+        );
         assert_eq!(survey_blobs(&store).unwrap(), BlobSurvey::default());
+    }
+
+    #[test]
+    fn the_blob_lock_excludes_a_collection_and_no_session_lock_is_it() {
+        let store = MemoryStore::new();
+        let held = lock_blobs(&store, None, &mut || ()).unwrap();
+        assert!(store.try_lock_blobs().unwrap().is_none());
+        let mut told = 0;
+        let err = collect_garbage(&store, Some(std::time::Duration::ZERO), &mut || told += 1);
+        assert!(matches!(err, Err(Error::Busy { .. })), "{err:?}");
+        assert_eq!(told, 1);
+        // A session id cannot name it, and a session's lock is another lock.
+        assert!(store.try_lock(BLOB_LOCK).is_err());
+        assert!(store.try_lock("blobs").unwrap().is_some());
+        drop(held);
+        assert!(collect_garbage(&store, None, &mut || ())
+            .unwrap()
+            .is_empty());
     }
 }

@@ -465,32 +465,16 @@ impl SessionStore for DirStore {
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
         validate_id(id)?;
-        let dir = self.root.join("locks");
-        self.ensure_dir(&dir)?;
-        let path = dir.join(format!("{id}.lock"));
-        // Never follow a symlink planted where the lock file goes.
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| Error::io(format!("cannot open lock {}", path.display()), e))?;
-        match file.try_lock() {
-            // Locked, but the name may since point at another file (removed with its session
-            // and made anew): a lock on a file no longer named would exclude nobody.
-            Ok(()) if !still_named(&file, &path) => Ok(None),
-            Ok(()) => {
-                // Only a killed writer leaves this name behind; no live one can hold the lock.
-                let _ = fs::remove_file(self.temp_path(id));
-                Ok(Some(StoreLock::new(file)))
-            }
-            Err(fs::TryLockError::WouldBlock) => Ok(None),
-            Err(fs::TryLockError::Error(e)) => {
-                Err(Error::io(format!("cannot lock {}", path.display()), e))
-            }
+        let lock = self.take_lock(id)?;
+        if lock.is_some() {
+            // Only a killed writer leaves this name behind; no live one can hold the lock.
+            let _ = fs::remove_file(self.temp_path(id));
         }
+        Ok(lock)
+    }
+
+    fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
+        self.take_lock(super::BLOB_LOCK)
     }
 
     fn describe(&self) -> String {
@@ -511,5 +495,34 @@ impl SessionStore for DirStore {
 
     fn list_blobs(&self) -> Result<Vec<String>> {
         self.blob_list()
+    }
+}
+
+impl DirStore {
+    /// Take the lock file `locks/<name>.lock`: a session's (a valid id) or the blob lock (a
+    /// name no id can have).
+    fn take_lock(&self, name: &str) -> Result<Option<StoreLock>> {
+        let dir = self.root.join("locks");
+        self.ensure_dir(&dir)?;
+        let path = dir.join(format!("{name}.lock"));
+        // Never follow a symlink planted where the lock file goes.
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| Error::io(format!("cannot open lock {}", path.display()), e))?;
+        match file.try_lock() {
+            // Locked, but the name may since point at another file (removed with its session
+            // and made anew): a lock on a file no longer named would exclude nobody.
+            Ok(()) if !still_named(&file, &path) => Ok(None),
+            Ok(()) => Ok(Some(StoreLock::new(file))),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(Error::io(format!("cannot lock {}", path.display()), e))
+            }
+        }
     }
 }

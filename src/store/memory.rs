@@ -22,6 +22,18 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Take the lock `name` names: a session's (a valid id) or the blob lock (a name no id can
+    /// have).
+    fn take_lock(&self, name: &str) -> Result<Option<StoreLock>> {
+        if !self.locked.lock().unwrap().insert(name.to_string()) {
+            return Ok(None);
+        }
+        Ok(Some(StoreLock::new(Held {
+            id: name.to_string(),
+            locked: self.locked.clone(),
+        })))
+    }
 }
 
 struct Held {
@@ -65,13 +77,12 @@ impl SessionStore for MemoryStore {
     }
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
-        if !self.locked.lock().unwrap().insert(id.to_string()) {
-            return Ok(None);
-        }
-        Ok(Some(StoreLock::new(Held {
-            id: id.to_string(),
-            locked: self.locked.clone(),
-        })))
+        crate::document::validate_id(id)?;
+        self.take_lock(id)
+    }
+
+    fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
+        self.take_lock(super::BLOB_LOCK)
     }
 
     fn describe(&self) -> String {

@@ -27,12 +27,12 @@ mod seal;
 mod sqlite;
 mod url;
 
-pub use blobs::{collect_garbage, load_attachments, survey_blobs, BlobSurvey};
+pub use blobs::{collect_garbage, load_attachments, lock_blobs, survey_blobs, BlobSurvey};
 pub use dir::DirStore;
 #[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 pub use lease::DEFAULT_LOCK_TTL;
 pub use memory::MemoryStore;
-pub use offload::{acquire, delete, exists, load, save};
+pub use offload::{acquire, acquire_blobs, delete, exists, load, save};
 pub use seal::EncryptionKey;
 
 #[cfg(feature = "postgres")]
@@ -103,6 +103,14 @@ pub trait SessionStore: Send + Sync {
     /// has it. The lock is released when the returned guard is dropped. The default grants it
     /// always: override it when several processes share the store.
     fn try_lock(&self, _id: &str) -> Result<Option<StoreLock>> {
+        Ok(Some(StoreLock::none()))
+    }
+
+    /// Try to take the store-wide blob lock without waiting: a turn holds it while it saves its
+    /// blobs and then the document that refers to them, [`collect_garbage`] for its whole pass,
+    /// so no blob is removed between being saved and being referred to. `None` means another
+    /// holder has it. The default grants it always, as [`SessionStore::try_lock`] does.
+    fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
         Ok(Some(StoreLock::none()))
     }
 
@@ -217,6 +225,11 @@ pub(crate) fn check_size(data: &SessionData) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// The name of the store-wide blob lock ([`SessionStore::try_lock_blobs`]) where a store keeps
+/// it beside the session locks. A session id starts with a letter or a digit
+/// ([`crate::document::validate_id`]), so no session's lock can have this name.
+pub(crate) const BLOB_LOCK: &str = "-blobs";
 
 /// A held turn lock; dropping it releases the lock.
 pub struct StoreLock(#[allow(dead_code)] Option<Box<dyn Any + Send + Sync>>);

@@ -27,10 +27,34 @@ pub async fn acquire(
     timeout: Option<Duration>,
     on_wait: &mut (dyn FnMut() + Send),
 ) -> Result<StoreLock> {
-    let mut wait = LockWait::new(id, timeout);
+    let key = id.to_string();
+    wait_for(store, id, timeout, on_wait, move |s| s.try_lock(&key)).await
+}
+
+/// Take the store's blob lock ([`SessionStore::try_lock_blobs`]) as [`acquire`] takes a turn
+/// lock: hold it while saving blobs and then the document that refers to them. It is held for
+/// milliseconds (a turn's saves) or one garbage collection, so the wait tells nobody. Take it
+/// after the session's lock, never before, as a turn does.
+pub async fn acquire_blobs(
+    store: &Arc<dyn SessionStore>,
+    timeout: Option<Duration>,
+) -> Result<StoreLock> {
+    let take = |s: &dyn SessionStore| s.try_lock_blobs();
+    wait_for(store, super::BLOB_LOCK, timeout, &mut || (), take).await
+}
+
+/// Poll `take` until it grants the lock `name` names, or past `timeout`.
+async fn wait_for(
+    store: &Arc<dyn SessionStore>,
+    name: &str,
+    timeout: Option<Duration>,
+    on_wait: &mut (dyn FnMut() + Send),
+    take: impl Fn(&dyn SessionStore) -> Result<Option<StoreLock>> + Clone + Send + 'static,
+) -> Result<StoreLock> {
+    let mut wait = LockWait::new(name, timeout);
     loop {
-        let (s, key) = (store.clone(), id.to_string());
-        if let Some(guard) = blocking(move || s.try_lock(&key)).await? {
+        let (s, take) = (store.clone(), take.clone());
+        if let Some(guard) = blocking(move || take(&*s)).await? {
             return Ok(guard);
         }
         tokio::time::sleep(wait.next(on_wait)?).await;

@@ -585,10 +585,38 @@ impl SessionStore for PostgresStore {
         self.save(id, &doc).map(|()| true)
     }
 
-    /// Insert a lock row, or take over one that expired or whose holder died on this
-    /// machine; single statements, so no transaction stays open.
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
         validate_id(id)?;
+        self.lease(id)
+    }
+
+    fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
+        self.lease(super::BLOB_LOCK)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.shown.clone()
+    }
+
+    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        self.blob_save(sha256, bytes)
+    }
+    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        self.blob_load(sha256)
+    }
+    fn delete_blob(&self, sha256: &str) -> Result<bool> {
+        self.blob_delete(sha256)
+    }
+    fn list_blobs(&self) -> Result<Vec<String>> {
+        self.blob_list()
+    }
+}
+
+impl PostgresStore {
+    /// Insert a lock row, or take over one that expired or whose holder died on this
+    /// machine; single statements, so no transaction stays open.
+    /// `id` is a session's (a valid id) or the blob lock (a name no id can have).
+    fn lease(&self, id: &str) -> Result<Option<StoreLock>> {
         let token = lease::token();
         let ttl = self.lock_ttl.as_secs_f64();
         let (key, mine) = (id.to_string(), token.clone());
@@ -640,22 +668,5 @@ impl SessionStore for PostgresStore {
             renew,
             release,
         )?)))
-    }
-
-    fn describe(&self) -> String {
-        self.inner.shown.clone()
-    }
-
-    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        self.blob_save(sha256, bytes)
-    }
-    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        self.blob_load(sha256)
-    }
-    fn delete_blob(&self, sha256: &str) -> Result<bool> {
-        self.blob_delete(sha256)
-    }
-    fn list_blobs(&self) -> Result<Vec<String>> {
-        self.blob_list()
     }
 }

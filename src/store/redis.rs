@@ -520,6 +520,35 @@ impl SessionStore for RedisStore {
 
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
         validate_id(id)?;
+        self.lease(id)
+    }
+
+    fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
+        self.lease(super::BLOB_LOCK)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.shown.clone()
+    }
+
+    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        self.blob_save(sha256, bytes)
+    }
+    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        self.blob_load(sha256)
+    }
+    fn delete_blob(&self, sha256: &str) -> Result<bool> {
+        self.blob_delete(sha256)
+    }
+    fn list_blobs(&self) -> Result<Vec<String>> {
+        self.blob_list()
+    }
+}
+
+impl RedisStore {
+    /// Set the lock key with NX and an expiry, or take over one whose holder died here.
+    /// `id` is a session's (a valid id) or the blob lock (a name no id can have).
+    fn lease(&self, id: &str) -> Result<Option<StoreLock>> {
         let key = self.inner.keys.lock(id);
         let token = lease::token();
         let ttl = self.lock_ttl.as_millis() as u64;
@@ -570,22 +599,5 @@ impl SessionStore for RedisStore {
             renew,
             release,
         ))))
-    }
-
-    fn describe(&self) -> String {
-        self.inner.shown.clone()
-    }
-
-    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        self.blob_save(sha256, bytes)
-    }
-    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        self.blob_load(sha256)
-    }
-    fn delete_blob(&self, sha256: &str) -> Result<bool> {
-        self.blob_delete(sha256)
-    }
-    fn list_blobs(&self) -> Result<Vec<String>> {
-        self.blob_list()
     }
 }

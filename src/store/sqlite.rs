@@ -399,10 +399,78 @@ impl SessionStore for SqliteStore {
         self.save(id, &doc).map(|()| true)
     }
 
-    /// Insert a lock row, or take over one whose holder stopped renewing it or died on this
-    /// machine; single statements, so no transaction is held open.
     fn try_lock(&self, id: &str) -> Result<Option<StoreLock>> {
         validate_id(id)?;
+        self.lease(id)
+    }
+
+    fn try_lock_blobs(&self) -> Result<Option<StoreLock>> {
+        self.lease(super::BLOB_LOCK)
+    }
+
+    fn describe(&self) -> String {
+        format!("sqlite:{}", self.inner.path.display())
+    }
+
+    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        super::blobs::check_name(sha256)?;
+        let data = self.codec.seal_own(&blob_name(sha256), bytes.to_vec());
+        locked(&self.inner.conn)
+            .execute(
+                "INSERT OR IGNORE INTO blobs (sha256, data) VALUES (?1, ?2)",
+                params![sha256, data],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(&format!("cannot save blob {sha256}"), e))
+    }
+
+    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        super::blobs::check_name(sha256)?;
+        let row: Option<Vec<u8>> = locked(&self.inner.conn)
+            .query_row("SELECT data FROM blobs WHERE sha256 = ?1", [sha256], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.fail(&format!("cannot read blob {sha256}"), e))?;
+        let Some(bytes) = row else { return Ok(None) };
+        let plain = self
+            .codec
+            .open_own(&blob_name(sha256), bytes)
+            .ok_or_else(|| Error::CannotDecrypt {
+                id: blob_name(sha256),
+                reason: "it does not open with this store's key".into(),
+            })?;
+        super::blobs::check_loaded(sha256, &plain)?;
+        Ok(Some(plain))
+    }
+
+    fn delete_blob(&self, sha256: &str) -> Result<bool> {
+        locked(&self.inner.conn)
+            .execute("DELETE FROM blobs WHERE sha256 = ?1", [sha256])
+            .map(|n| n > 0)
+            .map_err(|e| self.fail(&format!("cannot delete blob {sha256}"), e))
+    }
+
+    fn list_blobs(&self) -> Result<Vec<String>> {
+        let conn = locked(&self.inner.conn);
+        let fail = |e| self.fail("cannot list blobs", e);
+        let mut stmt = conn.prepare("SELECT sha256 FROM blobs").map_err(fail)?;
+        let rows = stmt.query_map([], |r| r.get(0)).map_err(fail)?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(fail)
+    }
+}
+
+/// The name a blob is sealed under: no session id has a `:`.
+fn blob_name(sha256: &str) -> String {
+    format!("blob:{sha256}")
+}
+
+impl SqliteStore {
+    /// Insert a lock row, or take over one whose holder stopped renewing it or died on this
+    /// machine; single statements, so no transaction is held open.
+    /// `id` is a session's (a valid id) or the blob lock (a name no id can have).
+    fn lease(&self, id: &str) -> Result<Option<StoreLock>> {
         let token = lease::token();
         let now = lease::now_ms();
         let ttl = self.lock_ttl.as_millis() as i64;
@@ -468,61 +536,4 @@ impl SessionStore for SqliteStore {
             release,
         ))))
     }
-
-    fn describe(&self) -> String {
-        format!("sqlite:{}", self.inner.path.display())
-    }
-
-    fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        super::blobs::check_name(sha256)?;
-        let data = self.codec.seal_own(&blob_name(sha256), bytes.to_vec());
-        locked(&self.inner.conn)
-            .execute(
-                "INSERT OR IGNORE INTO blobs (sha256, data) VALUES (?1, ?2)",
-                params![sha256, data],
-            )
-            .map(|_| ())
-            .map_err(|e| self.fail(&format!("cannot save blob {sha256}"), e))
-    }
-
-    fn load_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        super::blobs::check_name(sha256)?;
-        let row: Option<Vec<u8>> = locked(&self.inner.conn)
-            .query_row("SELECT data FROM blobs WHERE sha256 = ?1", [sha256], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.fail(&format!("cannot read blob {sha256}"), e))?;
-        let Some(bytes) = row else { return Ok(None) };
-        let plain = self
-            .codec
-            .open_own(&blob_name(sha256), bytes)
-            .ok_or_else(|| Error::CannotDecrypt {
-                id: blob_name(sha256),
-                reason: "it does not open with this store's key".into(),
-            })?;
-        super::blobs::check_loaded(sha256, &plain)?;
-        Ok(Some(plain))
-    }
-
-    fn delete_blob(&self, sha256: &str) -> Result<bool> {
-        locked(&self.inner.conn)
-            .execute("DELETE FROM blobs WHERE sha256 = ?1", [sha256])
-            .map(|n| n > 0)
-            .map_err(|e| self.fail(&format!("cannot delete blob {sha256}"), e))
-    }
-
-    fn list_blobs(&self) -> Result<Vec<String>> {
-        let conn = locked(&self.inner.conn);
-        let fail = |e| self.fail("cannot list blobs", e);
-        let mut stmt = conn.prepare("SELECT sha256 FROM blobs").map_err(fail)?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(fail)?;
-        rows.collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(fail)
-    }
-}
-
-/// The name a blob is sealed under: no session id has a `:`.
-fn blob_name(sha256: &str) -> String {
-    format!("blob:{sha256}")
 }

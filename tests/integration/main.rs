@@ -32,6 +32,7 @@ mod responses;
 mod shell;
 mod snapshots;
 mod spending;
+mod store_blob_race;
 mod store_blobs;
 mod store_cli;
 mod store_crypt;

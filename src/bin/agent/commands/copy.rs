@@ -69,9 +69,8 @@ pub(crate) async fn copy(ctx: &Ctx, args: StoreCopy) -> Result<()> {
             }
             Err(e) => return Err(e.into()),
         };
-        match SessionData::from_value(value.clone(), &location) {
-            // Its attachments first: the copy never refers to a blob the destination lacks.
-            Ok(data) if data.id == *id => super::garbage::copy(&*from, &*to, &data)?,
+        let data = match SessionData::from_value(value.clone(), &location) {
+            Ok(data) if data.id == *id => data,
             Ok(data) => {
                 ctx.out.report(format!(
                     "not copied: {location}: the document's id is '{}'",
@@ -85,9 +84,13 @@ pub(crate) async fn copy(ctx: &Ctx, args: StoreCopy) -> Result<()> {
                 invalid += 1;
                 continue;
             }
-        }
-        // Hold the destination's lock so a turn running there is not overwritten mid-way.
+        };
+        // Hold the destination's lock so a turn running there is not overwritten mid-way, and
+        // its blob lock so no collection there removes the attachments before the copy refers
+        // to them; the attachments first, so the copy never refers to a blob it lacks.
         let _lock = store::acquire(&to, id, lock_timeout, &mut || {}).await?;
+        let _blobs = store::acquire_blobs(&to, lock_timeout).await?;
+        super::garbage::copy(&*from, &*to, &data)?;
         to.save(id, &value)?;
         verify(&*to, id, &value)?;
         copied += 1;

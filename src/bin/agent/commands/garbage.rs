@@ -12,8 +12,12 @@ use super::Ctx;
 
 /// Remove the blobs no session refers to any more, saying how many went.
 pub(crate) async fn collect(ctx: &Ctx, store: &Arc<dyn SessionStore>) -> agent::Result<()> {
-    let s = store.clone();
-    let removed = tokio::task::spawn_blocking(move || store::collect_garbage(&*s))
+    let (s, out, timeout) = (store.clone(), ctx.out.clone(), ctx.settings.lock_timeout);
+    let removed = tokio::task::spawn_blocking(move || {
+        store::collect_garbage(&*s, timeout, &mut || {
+            out.note("waiting for the attachment lock: another process is saving a turn or removing attachments")
+        })
+    })
         .await
         .map_err(|e| Error::Other(format!("a store call failed to finish: {e}")))??;
     if !removed.is_empty() {

@@ -187,7 +187,9 @@ pub(crate) async fn import(ctx: &Ctx, file: &Path, force: bool) -> Result<()> {
     if !force && store::exists(&store, &data.id).await? {
         return Err(Error::SessionExists { id: data.id }.into());
     }
-    // The attachments first: the document never refers to bytes the store lacks.
+    // The attachments first: the document never refers to bytes the store lacks, and no
+    // garbage collection runs between the two saves.
+    let _blobs = store::acquire_blobs(&store, ctx.settings.lock_timeout).await?;
     let (s, d) = (store.clone(), data.clone());
     tokio::task::spawn_blocking(move || super::garbage::save_restored(&*s, &blobs, &d))
         .await

@@ -286,6 +286,10 @@ fn files(roff: &mut Roff) {
                 "Held while a turn of session ID runs.",
             ),
             (
+                "DATA_DIR/locks/-blobs.lock",
+                "Held while a turn saves attachments, and while unreferenced ones are removed.",
+            ),
+            (
                 "DATA_DIR/invalid/",
                 "Raw replies that failed schema validation.",
             ),
