@@ -249,7 +249,19 @@ impl Session {
 
     /// Fork keeping only the first `at` messages.
     pub async fn fork_at(&self, new_id: Option<&str>, at: Option<usize>) -> Result<Session> {
-        let src = store::load(self.agent.store(), &self.data.id).await?;
+        let mut src = store::load(self.agent.store(), &self.data.id).await?;
+        // A fork refers to its source's blobs: no garbage collection may run between reading
+        // the source and saving the fork, or a source removed meanwhile takes them along.
+        let with_blobs = |d: &SessionData| d.messages.iter().any(|m| !m.attachments.is_empty());
+        let _blobs = match with_blobs(&src) {
+            true => {
+                let held = store::acquire_blobs(self.agent.store(), self.agent.lock_timeout());
+                let held = held.await?;
+                src = store::load(self.agent.store(), &self.data.id).await?;
+                Some(held)
+            }
+            false => None,
+        };
         let keep = at.unwrap_or(src.messages.len());
         if keep > src.messages.len() {
             return Err(Error::Usage(format!(
