@@ -70,7 +70,7 @@ pub enum Error {
         reason: String,
     },
     /// Another process held the session's lock for longer than the lock timeout.
-    #[error("session '{id}' is busy: another turn held its lock for {waited_secs:.1}s")]
+    #[error("{}", busy(.id, *.waited_secs))]
     Busy {
         /// The session id.
         id: String,
@@ -188,6 +188,23 @@ fn human(bytes: u64) -> String {
         b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
         b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
         b => format!("{b} bytes"),
+    }
+}
+
+/// The name of the store-wide blob lock (`SessionStore::try_lock_blobs`) where a store keeps
+/// it beside the session locks. A session id starts with a letter or a digit
+/// (`document::validate_id`), so no session's lock can have this name. It lives here so that
+/// a timeout on it reads as what it is.
+pub(crate) const BLOB_LOCK: &str = "-blobs";
+
+/// A session's lock, or the store-wide lock of attachment blobs (whose name no session id
+/// can take), held past the lock timeout.
+fn busy(id: &str, waited_secs: f64) -> String {
+    match id == BLOB_LOCK {
+        true => format!(
+            "the store's attachments are busy: another process held their lock for {waited_secs:.1}s"
+        ),
+        false => format!("session '{id}' is busy: another turn held its lock for {waited_secs:.1}s"),
     }
 }
 

@@ -273,6 +273,13 @@ mod tests {
         let mut told = 0;
         let err = collect_garbage(&store, Some(std::time::Duration::ZERO), &mut || told += 1);
         assert!(matches!(err, Err(Error::Busy { .. })), "{err:?}");
+        let shown = err.unwrap_err().to_string();
+        assert!(
+            shown.starts_with(
+                "the store's attachments are busy: another process held their lock for "
+            ),
+            "{shown}"
+        );
         assert_eq!(told, 1);
         // A session id cannot name it, and a session's lock is another lock.
         assert!(store.try_lock(BLOB_LOCK).is_err());

@@ -226,10 +226,7 @@ pub(crate) fn check_size(data: &SessionData) -> Result<()> {
     }
 }
 
-/// The name of the store-wide blob lock ([`SessionStore::try_lock_blobs`]) where a store keeps
-/// it beside the session locks. A session id starts with a letter or a digit
-/// ([`crate::document::validate_id`]), so no session's lock can have this name.
-pub(crate) const BLOB_LOCK: &str = "-blobs";
+pub(crate) use crate::error::BLOB_LOCK;
 
 /// A held turn lock; dropping it releases the lock.
 pub struct StoreLock(#[allow(dead_code)] Option<Box<dyn Any + Send + Sync>>);
