@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::seal::Codec;
 use super::{LockWait, SessionStore, StoreLock, BLOB_LOCK};
 use crate::document::SessionData;
 use crate::{Attachment, Error, Message, Result};
@@ -216,9 +217,34 @@ pub(crate) fn check_name(sha256: &str) -> Result<()> {
     }
 }
 
-/// A blob read back must be the bytes it is named after; a bound keeps a hostile store from
-/// making a load unbounded.
-pub(crate) fn check_loaded(sha256: &str, bytes: &[u8]) -> Result<()> {
+/// The name a blob is sealed under: no session id has a `:`, so a blob cannot pass for one.
+fn sealed_name(sha256: &str) -> String {
+    format!("blob:{sha256}")
+}
+
+/// A blob's bytes as a store keeps them: sealed under [`sealed_name`] when it encrypts.
+pub(crate) fn seal(codec: &Codec, sha256: &str, bytes: &[u8]) -> Vec<u8> {
+    codec.seal_own(&sealed_name(sha256), bytes.to_vec())
+}
+
+/// A blob as read back from a store: opened when the store encrypts (a plain store keeps an
+/// attachment's bytes as they are, whatever they begin with), then checked.
+pub(crate) fn open(codec: &Codec, sha256: &str, stored: Vec<u8>) -> Result<Vec<u8>> {
+    let plain = match codec.encrypts() {
+        true => codec
+            .open_own(&sealed_name(sha256), stored)
+            .ok_or_else(|| Error::CannotDecrypt {
+                id: sealed_name(sha256),
+                reason: "it does not open with this store's key".into(),
+            })?,
+        false => stored,
+    };
+    check_loaded(sha256, &plain)?;
+    Ok(plain)
+}
+
+/// A bound on a blob read back, so a hostile store cannot make a load unbounded.
+fn check_loaded(sha256: &str, bytes: &[u8]) -> Result<()> {
     if bytes.len() as u64 > crate::limits::MAX_ATTACHMENT_BYTES {
         return Err(Error::Other(format!(
             "blob {sha256} is {} bytes, over the attachment limit",
@@ -231,6 +257,16 @@ pub(crate) fn check_loaded(sha256: &str, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_store_keeps_bytes_that_look_sealed() {
+        // An attachment may itself be a sealed file; only an encrypting store opens envelopes.
+        let bytes = [&[0x89, b'A', b'G', b'S'][..], b"not an envelope"].concat();
+        let sha = "ab".repeat(32);
+        let plain = Codec::default();
+        let stored = seal(&plain, &sha, &bytes);
+        assert_eq!(open(&plain, &sha, stored).unwrap(), bytes);
+    }
     use crate::MemoryStore;
 
     #[test]

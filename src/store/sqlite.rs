@@ -414,7 +414,7 @@ impl SessionStore for SqliteStore {
 
     fn save_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
         super::blobs::check_name(sha256)?;
-        let data = self.codec.seal_own(&blob_name(sha256), bytes.to_vec());
+        let data = super::blobs::seal(&self.codec, sha256, bytes);
         locked(&self.inner.conn)
             .execute(
                 "INSERT OR IGNORE INTO blobs (sha256, data) VALUES (?1, ?2)",
@@ -433,15 +433,7 @@ impl SessionStore for SqliteStore {
             .optional()
             .map_err(|e| self.fail(&format!("cannot read blob {sha256}"), e))?;
         let Some(bytes) = row else { return Ok(None) };
-        let plain = self
-            .codec
-            .open_own(&blob_name(sha256), bytes)
-            .ok_or_else(|| Error::CannotDecrypt {
-                id: blob_name(sha256),
-                reason: "it does not open with this store's key".into(),
-            })?;
-        super::blobs::check_loaded(sha256, &plain)?;
-        Ok(Some(plain))
+        super::blobs::open(&self.codec, sha256, bytes).map(Some)
     }
 
     fn delete_blob(&self, sha256: &str) -> Result<bool> {
@@ -459,11 +451,6 @@ impl SessionStore for SqliteStore {
         rows.collect::<rusqlite::Result<Vec<String>>>()
             .map_err(fail)
     }
-}
-
-/// The name a blob is sealed under: no session id has a `:`.
-fn blob_name(sha256: &str) -> String {
-    format!("blob:{sha256}")
 }
 
 impl SqliteStore {

@@ -5,18 +5,13 @@ use std::fs;
 use std::io::{ErrorKind, Read};
 use std::path::PathBuf;
 
-use super::super::blobs::{check_loaded, check_name};
+use super::super::blobs::check_name;
 use super::DirStore;
 use crate::limits::MAX_ATTACHMENT_BYTES;
 use crate::{Error, Result};
 
 fn dir(store: &DirStore) -> PathBuf {
     store.root.join("blobs")
-}
-
-/// The name a blob is sealed under: no session id has a `:`, so a blob cannot pass for one.
-fn sealed_name(sha256: &str) -> String {
-    format!("blob:{sha256}")
 }
 
 impl DirStore {
@@ -32,7 +27,7 @@ impl DirStore {
         let sealed;
         let bytes = match self.codec.encrypts() {
             true => {
-                sealed = self.codec.seal_own(&sealed_name(sha256), bytes.to_vec());
+                sealed = super::super::blobs::seal(&self.codec, sha256, bytes);
                 &sealed[..]
             }
             false => bytes,
@@ -56,18 +51,7 @@ impl DirStore {
         file.take(MAX_ATTACHMENT_BYTES + 4096)
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-        let plain = match self.codec.encrypts() {
-            true => self
-                .codec
-                .open_own(&sealed_name(sha256), bytes)
-                .ok_or_else(|| Error::CannotDecrypt {
-                    id: sealed_name(sha256),
-                    reason: "it does not open with this store's key".into(),
-                })?,
-            false => bytes,
-        };
-        check_loaded(sha256, &plain)?;
-        Ok(Some(plain))
+        super::super::blobs::open(&self.codec, sha256, bytes).map(Some)
     }
 
     pub(super) fn blob_delete(&self, sha256: &str) -> Result<bool> {

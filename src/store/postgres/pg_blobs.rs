@@ -2,19 +2,14 @@
 //! key, `data` bytea, sealed when the store encrypts), written with `ON CONFLICT DO NOTHING`
 //! so a blob is stored once however many sessions refer to it.
 
-use super::super::blobs::{check_loaded, check_name};
+use super::super::blobs::check_name;
 use super::PostgresStore;
-use crate::{Error, Result};
-
-/// The name a blob is sealed under: no session id has a `:`.
-fn sealed_name(sha256: &str) -> String {
-    format!("blob:{sha256}")
-}
+use crate::Result;
 
 impl PostgresStore {
     pub(super) fn blob_save(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
         check_name(sha256)?;
-        let data = self.codec.seal_own(&sealed_name(sha256), bytes.to_vec());
+        let data = super::super::blobs::seal(&self.codec, sha256, bytes);
         let sha = sha256.to_string();
         self.inner
             .call(&format!("cannot save blob {sha256}"), move |c| {
@@ -46,15 +41,7 @@ impl PostgresStore {
                 Ok(row.map(|r| r.get::<_, Vec<u8>>(0)))
             })?;
         let Some(bytes) = bytes else { return Ok(None) };
-        let plain = self
-            .codec
-            .open_own(&sealed_name(sha256), bytes)
-            .ok_or_else(|| Error::CannotDecrypt {
-                id: sealed_name(sha256),
-                reason: "it does not open with this store's key".into(),
-            })?;
-        check_loaded(sha256, &plain)?;
-        Ok(Some(plain))
+        super::super::blobs::open(&self.codec, sha256, bytes).map(Some)
     }
 
     pub(super) fn blob_delete(&self, sha256: &str) -> Result<bool> {

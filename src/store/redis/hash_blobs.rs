@@ -2,23 +2,18 @@
 //! field = SHA-256, value = the bytes (sealed when the store encrypts). Written with `HSETNX`,
 //! so a blob is stored once however many sessions refer to it.
 
-use super::super::blobs::{check_loaded, check_name};
+use super::super::blobs::check_name;
 use super::RedisStore;
-use crate::{Error, Result};
+use crate::Result;
 
 fn key(store: &RedisStore) -> String {
     format!("{}:blobs", store.inner.keys.prefix)
 }
 
-/// The name a blob is sealed under: no session id has a `:`.
-fn sealed_name(sha256: &str) -> String {
-    format!("blob:{sha256}")
-}
-
 impl RedisStore {
     pub(super) fn blob_save(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
         check_name(sha256)?;
-        let data = self.codec.seal_own(&sealed_name(sha256), bytes.to_vec());
+        let data = super::super::blobs::seal(&self.codec, sha256, bytes);
         let key = key(self);
         self.run(&format!("cannot save blob {sha256}"), |c| {
             redis::cmd("HSETNX")
@@ -37,15 +32,7 @@ impl RedisStore {
             redis::cmd("HGET").arg(&key).arg(sha256).query(c)
         })?;
         let Some(bytes) = bytes else { return Ok(None) };
-        let plain = self
-            .codec
-            .open_own(&sealed_name(sha256), bytes)
-            .ok_or_else(|| Error::CannotDecrypt {
-                id: sealed_name(sha256),
-                reason: "it does not open with this store's key".into(),
-            })?;
-        check_loaded(sha256, &plain)?;
-        Ok(Some(plain))
+        super::super::blobs::open(&self.codec, sha256, bytes).map(Some)
     }
 
     pub(super) fn blob_delete(&self, sha256: &str) -> Result<bool> {
